@@ -1,0 +1,126 @@
+"""Analysis: the bytes of one file -> :class:`tasks.facts.FileFacts` (pure; no disk access).
+
+One module per language family, all with the signature ``analyze(source: Source) -> FileFacts``,
+chosen from :data:`BY_NAME` (exact file names) and :data:`BY_SUFFIX`.  Anything else that is text
+goes to :mod:`.generic`, which claims only what it measured.  Binary files get facts that say so.
+
+Parser failures never escape: an analyzer that raises is a bug in docgraph, but the build still
+goes on: the file gets the generic facts plus a finding naming the failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..config import AnalysisSettings
+from ..facts import FileFacts, Finding
+from ..sourcetext import count_lines, decode, is_binary, media_type
+
+
+@dataclass(frozen=True)
+class Source:
+    """What an analyzer receives."""
+
+    path: str
+    """Path relative to ROOT."""
+    data: bytes
+    """The file's bytes."""
+    text: str
+    """The decoded text."""
+    encoding: str
+    """Codec the text was decoded with."""
+    line_count: int
+    """Lines of `text`."""
+    settings: AnalysisSettings
+    """Analysis settings."""
+
+    @property
+    def name(self) -> str:
+        """File name without folder."""
+        return self.path.rpartition("/")[2]
+
+    def facts(self, **fields: object) -> FileFacts:
+        """FileFacts with the measured basics filled in."""
+        return FileFacts(path=self.path, size=len(self.data), line_count=self.line_count,
+                         encoding=self.encoding, **fields)  # type: ignore[arg-type]
+
+
+Analyzer = Callable[[Source], FileFacts]
+
+
+def _table() -> tuple[dict[str, Analyzer], dict[str, Analyzer]]:
+    from . import data, generic, markup, python
+
+    by_suffix: dict[str, Analyzer] = {
+        ".py": python.analyze,
+        ".pyi": python.analyze,
+        ".pyw": python.analyze,
+        ".md": markup.analyze_markdown,
+        ".markdown": markup.analyze_markdown,
+        ".rst": markup.analyze_rst,
+        ".yaml": data.analyze_yaml,
+        ".yml": data.analyze_yaml,
+        ".json": data.analyze_json,
+        ".toml": data.analyze_toml,
+    }
+    by_name: dict[str, Analyzer] = {}
+    return by_name, by_suffix | {"": generic.analyze}
+
+
+_TABLES: tuple[dict[str, Analyzer], dict[str, Analyzer]] | None = None
+
+
+def choose(path: str) -> Analyzer:
+    """The analyzer for a path: exact file name first, then the longest known suffix."""
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _table()
+    by_name, by_suffix = _TABLES
+    name = path.rpartition("/")[2]
+    if name in by_name:
+        return by_name[name]
+    lower = name.lower()
+    dot = lower.find(".", 1)
+    while dot != -1:
+        found = by_suffix.get(lower[dot:])
+        if found is not None:
+            return found
+        dot = lower.find(".", dot + 1)
+    return by_suffix[""]
+
+
+def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
+    """Analyse one file's bytes."""
+    if is_binary(data[:8192]):
+        return FileFacts(path=path, language="binary", size=len(data), binary=True,
+                         media_type=media_type(data[:64]), description=media_type(data[:64]))
+    if len(data) > settings.max_bytes:
+        text = decode(data[: 64 * 1024])
+        return FileFacts(
+            path=path, language="text", size=len(data), encoding=text.encoding,
+            skipped=f"larger than analysis.max_bytes ({settings.max_bytes:,} bytes)",
+            description=f"{len(data):,} bytes, not analysed (over the configured size limit)",
+            findings=(Finding(path, 0, f"{len(data):,} bytes exceeds analysis.max_bytes "
+                                       f"({settings.max_bytes:,}); listed but not parsed"),),
+        )
+    decoded = decode(data)
+    source = Source(path, data, decoded.text, decoded.encoding, count_lines(decoded.text), settings)
+    extra: list[Finding] = []
+    if decoded.replaced:
+        extra.append(Finding(path, 0, f"{decoded.replaced} byte(s) are not valid {decoded.encoding}"
+                                      " and are shown as U+FFFD"))
+    elif decoded.how == "detected":
+        extra.append(Finding(path, 0, f"not UTF-8; decoded as {decoded.encoding} (detected)"))
+    analyzer = choose(path)
+    try:
+        facts = analyzer(source)
+    except RecursionError:
+        from . import generic
+
+        facts = generic.analyze(source)
+        extra.append(Finding(path, 0, "nesting too deep for the parser; analysed as plain text"))
+    if extra:
+        facts = dataclasses.replace(facts, findings=tuple(extra) + facts.findings)
+    return facts

@@ -1,0 +1,137 @@
+"""Any text file without a dedicated parser: only what can be measured or read off directly.
+
+Claims: the format's name (from the file name alone, shown as such), size, lines, encoding, a
+shebang's interpreter, and the first paragraph of the file's own words, skipping licence headers.
+Nothing is inferred from substrings.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..facts import FileFacts
+from . import Source
+
+# File-name conventions -> format name.  Naming only; the page says the format was taken from the name.
+LANGUAGE_BY_SUFFIX = {
+    ".c": "C", ".h": "C/C++ header", ".hpp": "C++ header", ".hh": "C++ header", ".hxx": "C++ header",
+    ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".cu": "CUDA", ".cuh": "CUDA header",
+    ".js": "JavaScript", ".mjs": "JavaScript", ".cjs": "JavaScript", ".ts": "TypeScript",
+    ".tsx": "TypeScript (TSX)", ".jsx": "JavaScript (JSX)",
+    ".sh": "shell script", ".bash": "shell script", ".zsh": "zsh script",
+    ".cmake": "CMake", ".bzl": "Starlark (Bazel)", ".bazel": "Bazel",
+    ".txt": "text", ".cfg": "INI configuration", ".ini": "INI configuration",
+    ".in": "template", ".jinja": "Jinja template", ".j2": "Jinja template",
+    ".html": "HTML", ".htm": "HTML", ".css": "CSS", ".xml": "XML", ".svg": "SVG image",
+    ".proto": "Protocol Buffers", ".thrift": "Thrift IDL", ".go": "Go", ".rs": "Rust",
+    ".java": "Java", ".kt": "Kotlin", ".swift": "Swift", ".m": "Objective-C", ".mm": "Objective-C++",
+    ".rb": "Ruby", ".pl": "Perl", ".lua": "Lua", ".r": "R", ".sql": "SQL", ".csv": "CSV",
+    ".tsv": "TSV", ".ld": "linker script", ".s": "assembly", ".asm": "assembly",
+    ".bat": "batch file", ".ps1": "PowerShell", ".typed": "marker file", ".lock": "lock file",
+    ".diff": "diff", ".patch": "patch", ".log": "log", ".ipynb": "Jupyter notebook",
+}
+LANGUAGE_BY_NAME = {
+    "Makefile": "Makefile", "makefile": "Makefile", "GNUmakefile": "Makefile",
+    "Dockerfile": "Dockerfile", "CMakeLists.txt": "CMake", "BUILD": "Bazel", "BUILD.bazel": "Bazel",
+    "WORKSPACE": "Bazel", "LICENSE": "licence text", "COPYING": "licence text",
+    "requirements.txt": "pip requirements", ".gitignore": "gitignore rules",
+    ".gitattributes": "gitattributes", ".editorconfig": "EditorConfig",
+}
+
+PROSE = {"text", "licence text"}
+_LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(c\)", re.I)
+_COMMENT = re.compile(r"^\s*(#+|//+|/\*+|\*+/?|--|;+|%+|<!--|-->|\"\"\"|''')\s?")
+
+
+def language_of(name: str) -> str:
+    """Format name of a file from its name alone (`text` when unknown)."""
+    if name in LANGUAGE_BY_NAME:
+        return LANGUAGE_BY_NAME[name]
+    if name.startswith("Dockerfile"):
+        return "Dockerfile"
+    lower = name.lower()
+    dot = lower.rfind(".")
+    return LANGUAGE_BY_SUFFIX.get(lower[dot:], "text") if dot > 0 else "text"
+
+
+def shebang(text: str) -> str:
+    """Interpreter named by a `#!` line (`python3`, `bash`), or empty."""
+    if not text.startswith("#!"):
+        return ""
+    words = text[2:].split("\n", 1)[0].split()
+    if not words:
+        return ""
+    prog = words[0].rpartition("/")[2]
+    if prog == "env" and len(words) > 1:
+        rest = [w for w in words[1:] if not w.startswith("-")]
+        prog = rest[0] if rest else ""
+    return prog
+
+
+_DIRECTIVE = re.compile(r"^\s*(-\*-.*-\*-|(mypy|flake8|pylint|noqa|type|isort|ruff|pyre|fmt|"
+                        r"pragma|vim|eslint|prettier|clang-format|NOLINT\w*)\b[\w-]*:?.*)$", re.I)
+
+
+def first_paragraph(text: str, limit: int = 400, comments_only: bool = False) -> str:
+    """The first paragraph of a file's own words: comment markers stripped, licence blocks and
+    tool directives (`mypy: ...`, `-*- coding -*-`) skipped.  With `comments_only`, only the
+    leading comment block counts (code and data lines are not prose)."""
+    lines = text.splitlines()
+    if lines and lines[0].startswith("#!"):
+        lines = lines[1:]
+    if comments_only:
+        leading = []
+        for raw in lines:
+            if not raw.strip():
+                leading.append(raw)
+            elif _COMMENT.match(raw):
+                leading.append(raw)
+            else:
+                break
+        lines = leading
+    paragraphs: list[list[str]] = [[]]
+    for raw in lines[:200]:
+        line = _COMMENT.sub("", raw).strip()
+        if _DIRECTIVE.match(line):
+            continue
+        line = line.rstrip("*/").strip()
+        if not line or set(line) <= set("=-*#/_~+"):
+            if paragraphs[-1]:
+                paragraphs.append([])
+            continue
+        paragraphs[-1].append(line)
+    for para in paragraphs:
+        joined = " ".join(para)
+        if joined and not _LICENSE.search(joined) and any(c.isalpha() for c in joined):
+            return joined[:limit].rstrip() + ("…" if len(joined) > limit else "")
+    return ""
+
+
+def first_sentence(text: str, limit: int = 160) -> str:
+    """First sentence (or line) of a paragraph, for one-line descriptions."""
+    text = " ".join(text.split())
+    for end in (". ", "? ", "! "):
+        cut = text.find(end)
+        if 0 < cut < limit:
+            return text[: cut + 1]
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def analyze(source: Source) -> FileFacts:
+    """Generic text facts."""
+    language = language_of(source.name)
+    interpreter = shebang(source.text)
+    doc = first_paragraph(source.text, comments_only=language not in PROSE)
+    if doc:
+        description = first_sentence(doc)
+    elif source.line_count == 0:
+        description = "empty file"
+    else:
+        description = f"{language}, {source.line_count:,} lines"
+    return source.facts(
+        language=language,
+        description=description,
+        doc=doc,
+        entry_point=bool(interpreter),
+        interpreter=interpreter,
+    )

@@ -1,0 +1,103 @@
+"""The `docgraph` command: build, check, watch and clean, over the same task graph as `doit`.
+
+Exit codes: 0 success; 1 a task failed (or, with --strict, any finding); 2 usage or config error;
+3 the state folder is locked by another docgraph process; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from .errors import DocgraphError
+from .report import Progress
+from .workspace import open_workspace
+
+log = logging.getLogger("docgraph")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", nargs="?", default=".", help="repository to document (default: .)")
+    parser.add_argument("--out", help="output folder (default: repo-docs/ under ROOT)")
+    parser.add_argument("--config", help="configuration file (default: ROOT/docgraph.yaml)")
+    parser.add_argument("--state", help="state folder (default: .docgraph/ under ROOT)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docgraph", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build or update the documentation")
+    _common(build)
+    build.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
+    build.add_argument("--strict", action="store_true", help="exit 1 when there is any finding")
+    build.add_argument("--adopt", action="store_true",
+                       help="take over an output folder that holds files docgraph did not write")
+    watch = sub.add_parser("watch", help="build, then rebuild on every change")
+    _common(watch)
+    clean = sub.add_parser("clean", help="delete every generated page and the state folder")
+    _common(clean)
+    return parser
+
+
+def build(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    config = open_workspace(args.root, args.config, args.out, args.state, args.adopt)
+    engine = Engine(config, jobs=args.jobs, progress=Progress(quiet=args.quiet))
+    report = engine.build()
+    for finding in report.errors[:20] if not args.quiet else ():
+        where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+        print(f"  {where}: {finding.message}", file=sys.stderr)
+    if len(report.errors) > 20 and not args.quiet:
+        print(f"  ... and {len(report.errors) - 20} more in {config.state}/last-build.json",
+              file=sys.stderr)
+    print(report.summary_line())
+    if report.failed:
+        return 1
+    return 1 if args.strict and report.errors else 0
+
+
+def watch(args: argparse.Namespace) -> int:
+    from .watch import run_watch
+
+    config = open_workspace(args.root, args.config, args.out, args.state)
+    return run_watch(config)
+
+
+def clean(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .store import Lock, prune_empty_dirs, read_manifest, remove
+
+    config = open_workspace(args.root, args.config, args.out, args.state)
+    with Lock(config.state):
+        files = read_manifest(config.state)
+        removed = [f for f in files if remove(f)]
+        prune_empty_dirs(removed, config.output)
+        if os.path.isdir(config.output) and not os.listdir(config.output):
+            os.rmdir(config.output)
+    shutil.rmtree(config.state, ignore_errors=True)
+    print(f"docgraph: removed {len(removed):,} generated file(s) and {config.state}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `docgraph` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="docgraph: %(message)s")
+    try:
+        return {"build": build, "watch": watch, "clean": clean}[args.command](args)
+    except DocgraphError as exc:
+        print(f"docgraph: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("docgraph: interrupted; the next build continues from what was saved",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

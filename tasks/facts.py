@@ -1,0 +1,378 @@
+"""Records passed between the stages, and their canonical JSON form.
+
+Analyzers produce :class:`FileFacts`; the model stage sees only :class:`FileSummary` (the part of
+the facts that other pages show); pages receive both plus the cross-references computed by the
+model.  All records are frozen dataclasses.  Their JSON encoding is canonical (sorted keys, no
+whitespace, UTF-8) so that an unchanged result is byte-identical and doit's MD5 check cuts off
+everything downstream of it.
+
+Decoding uses the field types of each dataclass, resolved once per class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem with one input file, reported in the build report (never pasted into a page)."""
+
+    path: str
+    """Source path relative to ROOT."""
+    line: int
+    """1-based line the problem refers to, 0 when it concerns the whole file."""
+    message: str
+    """One sentence saying what is wrong and what docgraph did about it."""
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """An identifier the file defines, as a parser saw it."""
+
+    name: str
+    """The name as written (unqualified)."""
+    qualname: str
+    """Dotted path inside the file (`Class.method`); equals `name` at top level."""
+    kind: str
+    """class, function, method, constant, variable, macro, struct, enum, namespace, ..."""
+    line: int
+    """1-based line of the definition."""
+    end_line: int = 0
+    """Last line of the definition (0 when the parser gives none)."""
+    signature: str = ""
+    """Parameters and return annotation as written, e.g. `(x, *, y=1) -> int`."""
+    doc: str = ""
+    """First paragraph of the docstring or doc comment attached to it."""
+    bases: tuple[str, ...] = ()
+    """Base classes as written."""
+    decorators: tuple[str, ...] = ()
+    """Decorators as written, without `@`."""
+    indexed: bool = False
+    """Whether the name goes into the repository-wide keyword indices (top-level definitions)."""
+    complexity: int = 0
+    """Cyclomatic complexity for functions and methods; 0 when not measured."""
+
+
+@dataclass(frozen=True)
+class Import:
+    """A reference from this file to another module, header, document or script."""
+
+    module: str
+    """Target as written: `os.path`, `ATen/Tensor.h`, `../README.md`, `setup.sh`."""
+    kind: str
+    """import, from, include, link, source, subdirectory."""
+    line: int
+    """1-based line of the reference."""
+    names: tuple[str, ...] = ()
+    """Names taken from the target (`from m import a, b`)."""
+    level: int = 0
+    """Relative import level (leading dots of `from ..m import x`)."""
+    system: bool = False
+    """`#include <...>` rather than `#include "..."`."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """A claim about the code, each backed by the line it comes from."""
+
+    category: str
+    """pattern, performance, security or usage."""
+    topic: str
+    """What was found, as a phrase shared by all notes of its kind (`nested loop`, `eval` call)."""
+    line: int
+    """1-based line the claim is about."""
+    subject: str
+    """Where or on what it was found (`Parser.parse`, `module level`)."""
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of a Markdown or reStructuredText document."""
+
+    level: int
+    """1 for a title, 2 for a section, ..."""
+    title: str
+    """Heading text without markup."""
+    line: int
+    """1-based line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A usage example taken from a docstring (doctest or example block)."""
+
+    owner: str
+    """Qualified name of what the docstring documents (empty for the module)."""
+    line: int
+    """1-based line of the example's first line."""
+    code: str
+    """The example's code lines."""
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything the analysis knows about one source file."""
+
+    path: str
+    """Source path relative to ROOT, POSIX separators."""
+    language: str
+    """Language or format (`Python`, `Markdown`, `YAML`, `text`, `binary`, ...)."""
+    size: int
+    """Size in bytes."""
+    line_count: int = 0
+    """Number of lines of the decoded text (0 for binary files)."""
+    encoding: str = ""
+    """Codec the text was decoded with (`utf-8`, `utf-16`, `cp1252`, ...); empty for binary files."""
+    binary: bool = False
+    """The file is not text; it gets no pages of its own, only a row in its folder's index."""
+    media_type: str = ""
+    """For binary files, the type recognised from its leading bytes."""
+    description: str = ""
+    """One line for indices: the file's own words (docstring, title) or its measured content."""
+    doc: str = ""
+    """Leading documentation: module docstring, first paragraph of a document."""
+    parsed: bool = True
+    """Whether the language's parser accepted the file."""
+    parse_error: str = ""
+    """What the parser said when it did not accept the file (with its line)."""
+    skipped: str = ""
+    """Why the content was not analysed at all (e.g. larger than the configured limit)."""
+    symbols: tuple[Symbol, ...] = ()
+    """Definitions, in source order."""
+    imports: tuple[Import, ...] = ()
+    """References to other modules and files, in source order."""
+    exports: tuple[str, ...] = ()
+    """Names the file declares public (`__all__`)."""
+    headings: tuple[Heading, ...] = ()
+    """Document outline (Markdown, reStructuredText)."""
+    keys: tuple[str, ...] = ()
+    """Top-level keys of a data file (YAML, JSON, TOML)."""
+    notes: tuple[Note, ...] = ()
+    """Patterns, performance, security and usage claims, each with its line."""
+    examples: tuple[Example, ...] = ()
+    """Usage examples from docstrings."""
+    tests: tuple[str, ...] = ()
+    """Test functions and test classes found by the parser; non-empty marks a test file."""
+    entry_point: bool = False
+    """The file runs as a program (`if __name__ == "__main__":`, a shebang script)."""
+    interpreter: str = ""
+    """Program named by the file's `#!` line."""
+    code_blocks: tuple[str, ...] = ()
+    """Languages of a document's fenced code blocks, one entry per block (`` for none given)."""
+    findings: tuple[Finding, ...] = ()
+    """Problems met while reading or parsing the file."""
+
+    def summary(self) -> FileSummary:
+        """The part of the facts that pages of *other* files and folders show."""
+        return FileSummary(
+            path=self.path,
+            language=self.language,
+            description=self.description,
+            binary=self.binary,
+            media_type=self.media_type,
+            size=self.size if self.binary else 0,
+            doc=self.doc,
+            parsed=self.parsed,
+            symbols=tuple(
+                SummarySymbol(s.name, s.kind, s.line) for s in self.symbols if s.indexed
+            ),
+            imports=tuple(
+                SummaryImport(i.module, i.kind, i.names, i.level, i.system) for i in self.imports
+            ),
+            exports=self.exports,
+            is_test=bool(self.tests),
+            entry_point=self.entry_point,
+            findings=self.findings,
+        )
+
+
+@dataclass(frozen=True)
+class SummarySymbol:
+    """An indexed definition as aggregates see it."""
+
+    name: str
+    """Name as written."""
+    kind: str
+    """class, function, macro, ..."""
+    line: int
+    """1-based line of the definition."""
+
+
+@dataclass(frozen=True)
+class SummaryImport:
+    """A reference to another module or file, without its line (so moving it changes nothing)."""
+
+    module: str
+    """Target as written."""
+    kind: str
+    """import, from, include, link, source, subdirectory."""
+    names: tuple[str, ...] = ()
+    """Names taken from the target."""
+    level: int = 0
+    """Relative import level."""
+    system: bool = False
+    """Angle-bracket include."""
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What folder pages, keyword indices and other files' pages show about a file.
+
+    A body edit that changes none of these fields leaves the summary byte-identical, so nothing
+    downstream of it reruns.
+    """
+
+    path: str
+    """Source path relative to ROOT."""
+    language: str
+    """Language or format."""
+    description: str
+    """One line for indices."""
+    binary: bool
+    """Binary file (no pages of its own)."""
+    media_type: str
+    """Recognised type of a binary file."""
+    size: int
+    """Size of a binary file (0 for text files, whose index rows do not show it)."""
+    doc: str
+    """Leading documentation (a README's first paragraph feeds its folder's page)."""
+    parsed: bool
+    """Whether the parser accepted the file."""
+    symbols: tuple[SummarySymbol, ...]
+    """Indexed definitions."""
+    imports: tuple[SummaryImport, ...]
+    """References to other modules and files."""
+    exports: tuple[str, ...]
+    """Declared public names."""
+    is_test: bool
+    """The parser found tests in it."""
+    entry_point: bool
+    """Runs as a program."""
+    findings: tuple[Finding, ...] = field(default=())
+    """Problems met while reading or parsing it (collected into the build report)."""
+
+
+# --------------------------------------------------------------------------- canonical JSON
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+_SCALARS = (str, int, bool, float, type(None))
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {
+            f.name: f.default for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING}
+    return found
+
+
+def to_plain(obj: Any) -> Any:
+    """Turn a record (dataclasses, tuples, dicts, scalars) into JSON-ready values.
+
+    Fields equal to their declared default are left out (decoding restores them), which keeps
+    the per-file JSON small.
+    """
+    cls = obj.__class__
+    if cls in _SCALARS:
+        return obj
+    if cls is tuple or cls is list:
+        return [to_plain(v) for v in obj]
+    if cls is dict:
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if hasattr(cls, "__dataclass_fields__"):
+        defaults = _defaults(cls)
+        missing = _MISSING
+        return {k: to_plain(v) for k, v in obj.__dict__.items() if defaults.get(k, missing) != v}
+    return obj
+
+
+_MISSING = object()
+
+
+def dumps(obj: Any) -> str:
+    """Canonical JSON text of a record: sorted keys, compact, non-ASCII kept, newline-terminated."""
+    return json.dumps(to_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+def _build(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        return tuple(_build(item_tp, v) for v in value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_plain(tp, value)
+    return value
+
+
+def from_plain(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a record of type `cls` from :func:`to_plain` output."""
+    hints = _hints(cls)
+    kwargs = {name: _build(hints[name], value) for name, value in data.items() if name in hints}
+    return cls(**kwargs)
+
+
+def loads(cls: type[T], text: str | bytes) -> T:
+    """Inverse of :func:`dumps` for a record of type `cls`."""
+    return from_plain(cls, json.loads(text))
+
+
+# --------------------------------------------------------------------------- cross-references
+
+
+@dataclass(frozen=True)
+class Link:
+    """A resolved reference between two files of the repository."""
+
+    path: str
+    """The other file, relative to ROOT."""
+    kind: str
+    """import, from, include, link, source, subdirectory."""
+    has_page: bool
+    """The other file has pages of its own (text files do, binary files do not)."""
+    names: tuple[str, ...] = ()
+    """Names taken from it, when the reference names them (`from m import a`)."""
+
+
+@dataclass(frozen=True)
+class External:
+    """A reference the repository does not satisfy: a third-party module or system header."""
+
+    module: str
+    """Target as written."""
+    kind: str
+    """import, from, include, ..."""
+
+
+@dataclass(frozen=True)
+class FileXref:
+    """What one file's pages show about other files; computed by the model stage."""
+
+    path: str
+    """The file, relative to ROOT."""
+    depends_on: tuple[Link, ...] = ()
+    """Repository files it imports, includes or links to."""
+    external: tuple[External, ...] = ()
+    """References outside the repository."""
+    used_by: tuple[Link, ...] = ()
+    """Repository files that import, include or link to it."""
+    tested_by: tuple[Link, ...] = ()
+    """Test files among `used_by`."""

@@ -1,0 +1,119 @@
+"""Where every page and every state artefact lives (pure path arithmetic).
+
+Pages mirror the source tree under the output folder, in the old system's layout:
+
+    <rel>_docs.md, <rel>_kw.md          per source file
+    <dir>/index.md, doc.md, sub.md      per folder (sub-<letter>.md when the index is split)
+    index.md, keywords.md, comprehensive_book.md, docgraph.json    at the output root
+
+A source *folder* whose name could collide with a page of its parent (`index.md/`, `x_docs.md/`,
+`keywords.md/` at the top, ...) gets `.dir` appended to its output folder; so does every folder
+whose name already ends in `.dir`, which keeps the mapping one-to-one.  Source files never collide:
+their pages always end in `_docs.md` / `_kw.md`.
+
+State artefacts are keyed by a hash of the source path, so no source name (however odd) can clash
+with another in the state folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+DOCS_SUFFIX = "_docs.md"
+KW_SUFFIX = "_kw.md"
+FOLDER_INDEX = "index.md"
+FOLDER_DOC = "doc.md"
+FOLDER_SUB = "sub.md"
+KEYWORDS = "keywords.md"
+BOOK = "comprehensive_book.md"
+MAP = "docgraph.json"
+
+_RESERVED_FOLDER = re.compile(r"^(index|doc|sub)\.md$|^sub-[^/]*\.md$|_docs\.md$|_kw\.md$|\.dir$")
+_RESERVED_TOP = re.compile(r"^keywords(-[^/]*)?\.md$|^comprehensive_book(-[^/]*)?\.md$|^docgraph\.json$")
+
+BUCKETS = tuple("abcdefghijklmnopqrstuvwxyz") + ("other",)
+
+
+def out_folder(folder: str) -> str:
+    """Output folder (relative to the output root) of source folder `folder` (`""` is ROOT)."""
+    if not folder:
+        return ""
+    parts = folder.split("/")
+    mapped = []
+    for depth, name in enumerate(parts):
+        if _RESERVED_FOLDER.search(name) or (depth == 0 and _RESERVED_TOP.search(name)):
+            name += ".dir"
+        mapped.append(name)
+    return "/".join(mapped)
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def split(rel: str) -> tuple[str, str]:
+    """(folder, name) of a source path."""
+    folder, _, name = rel.rpartition("/")
+    return folder, name
+
+
+def docs_page(rel: str) -> str:
+    """The `_docs.md` page of source file `rel`, relative to the output root."""
+    folder, name = split(rel)
+    return _join(out_folder(folder), name + DOCS_SUFFIX)
+
+
+def kw_page(rel: str) -> str:
+    """The `_kw.md` page of source file `rel`."""
+    folder, name = split(rel)
+    return _join(out_folder(folder), name + KW_SUFFIX)
+
+
+def folder_page(folder: str, page: str) -> str:
+    """A folder page (`index.md`, `doc.md`, `sub.md`, `sub-a.md`) of source folder `folder`."""
+    return _join(out_folder(folder), page)
+
+
+def sub_letter_page(folder: str, bucket: str) -> str:
+    """The letter page of a split `sub.md`."""
+    return folder_page(folder, f"sub-{bucket}.md")
+
+
+def keywords_letter_page(bucket: str) -> str:
+    """The letter page of a split `keywords.md`."""
+    return f"keywords-{bucket}.md"
+
+
+def book_part_page(number: int) -> str:
+    """Part `number` (1-based) of a book too large for one page."""
+    return f"comprehensive_book-{number}.md"
+
+
+def bucket_of(name: str) -> str:
+    """Index letter of an identifier: its first ASCII letter after leading underscores."""
+    stripped = name.lstrip("_")
+    first = stripped[:1].lower()
+    return first if "a" <= first <= "z" else "other"
+
+
+def sort_key(name: str) -> tuple[str, str]:
+    """Order of identifiers in indices: case-insensitive, leading underscores ignored, stable."""
+    return (name.lstrip("_").lower(), name)
+
+
+def key(rel: str) -> str:
+    """Collision-free stem for state artefacts of a source path or folder."""
+    digest = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{digest[:2]}/{digest[2:]}"
+
+
+def relative_link(from_page: str, to_path: str) -> str:
+    """Relative path from page `from_page` to `to_path` (both relative to the same root)."""
+    src = from_page.split("/")[:-1]
+    dst = to_path.split("/")
+    common = 0
+    while common < len(src) and common < len(dst) - 1 and src[common] == dst[common]:
+        common += 1
+    parts = [".."] * (len(src) - common) + dst[common:]
+    return "/".join(parts)

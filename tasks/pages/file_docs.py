@@ -1,0 +1,320 @@
+"""The `<file>_docs.md` page: every section filled from the file's facts and cross-references.
+
+Sections follow the old system's order (metadata, purpose, original source, overview, detailed
+analysis, architecture, dependencies, patterns, performance, security, testing & usage, related
+files, cross-references).  A section with nothing true to say is left out entirely; no sentence is
+written that would read the same on every file of a kind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from .. import layout
+from ..facts import FileFacts, FileXref, Link, Note, Symbol
+from . import RenderContext
+from .markdown import anchor_id, bullets, code, fence, fill, link, plural, section, table, text
+
+FENCE_LANGUAGE = {
+    "Python": "python", "C/C++ header": "cpp", "C": "c", "C++": "cpp", "C++ header": "cpp",
+    "CUDA": "cuda", "CUDA header": "cuda", "JavaScript": "javascript", "TypeScript": "typescript",
+    "shell script": "bash", "Markdown": "markdown", "reStructuredText": "rst", "YAML": "yaml",
+    "JSON": "json", "TOML": "toml", "CMake": "cmake", "Dockerfile": "dockerfile",
+    "Makefile": "makefile", "HTML": "html", "XML": "xml", "CSS": "css", "SQL": "sql",
+}
+KIND_ORDER = ("namespace", "class", "struct", "union", "enum", "interface", "protocol",
+              "function", "kernel", "fixture", "method", "property", "nested function",
+              "constructor", "macro", "typedef", "type alias", "type variable", "constant",
+              "variable", "field", "job", "script", "target", "stage")
+NOTES_SHOWN = 8
+
+
+def kind_rank(kind: str) -> int:
+    """Position of a symbol kind in listings (unknown kinds last)."""
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def symbol_section(symbol: Symbol) -> str:
+    """Heading (in the docs page) under which a symbol is described."""
+    if symbol.kind in ("class", "struct", "union", "enum", "interface", "protocol", "namespace"):
+        return "Classes and types"
+    if symbol.kind in ("method", "property", "constructor", "field") or "." in symbol.qualname:
+        return "Classes and types" if symbol.kind != "nested function" else "Functions"
+    if symbol.kind in ("function", "kernel", "fixture", "nested function"):
+        return "Functions"
+    return "Module-level names"
+
+
+def _source_link(ctx: RenderContext, page: str, rel: str, line: int, label: str = "") -> str:
+    return link(label or f"line {line}", ctx.source_href(page, rel, line))
+
+
+def _file_link(ctx: RenderContext, page: str, other: Link | str, has_page: bool = True) -> str:
+    path = other.path if isinstance(other, Link) else other
+    has = other.has_page if isinstance(other, Link) else has_page
+    if has:
+        return link(code(path), ctx.page_href(page, layout.docs_page(path)))
+    return link(code(path), ctx.source_href(page, path))
+
+
+def _metadata(facts: FileFacts, ctx: RenderContext, page: str) -> str:
+    items = [
+        f"**Path**: {link(code(facts.path), ctx.source_href(page, facts.path))}",
+        f"**Language**: {text(facts.language)}",
+        f"**Size**: {facts.size:,} bytes, {plural(facts.line_count, 'line')}",
+    ]
+    if facts.encoding:
+        items.append(f"**Encoding**: {code(facts.encoding)}")
+    if not facts.parsed:
+        items.append(f"**Parser**: does not parse — {text(facts.parse_error)}")
+    if facts.skipped:
+        items.append(f"**Analysis**: not analysed — {text(facts.skipped)}")
+    for finding in facts.findings:
+        if "U+FFFD" in finding.message or "decoded as" in finding.message:
+            items.append(f"**Decoding**: {text(finding.message)}")
+    return section("File Metadata", bullets(items))
+
+
+def _purpose(facts: FileFacts, page: str, ctx: RenderContext) -> str:
+    parts = []
+    if facts.doc:
+        parts.append(text(facts.doc))
+    facts_lines = []
+    if facts.interpreter:
+        facts_lines.append(f"Runs as a program under {code(facts.interpreter)} (its `#!` line).")
+    elif facts.entry_point:
+        facts_lines.append("Runs as a program: it has an `if __name__ == \"__main__\":` block.")
+    if facts.tests:
+        kinds = Counter("fixture" if any(s.qualname == t and s.kind == "fixture"
+                                         for s in facts.symbols) else "test" for t in facts.tests)
+        described = ", ".join(plural(n, k) for k, n in sorted(kinds.items()))
+        facts_lines.append(f"Test module: defines {described} that the test runners collect.")
+    if facts.exports:
+        facts_lines.append(f"Declares {plural(len(facts.exports), 'public name')} in `__all__`.")
+    if facts_lines:
+        parts.append(" ".join(facts_lines))
+    return section("File Purpose", *parts)
+
+
+def _source(facts: FileFacts, source_text: str | None, ctx: RenderContext, page: str) -> str:
+    if source_text is None:
+        return ""
+    limit = ctx.settings.embed_source_bytes
+    data = source_text
+    note = ""
+    encoded_size = len(source_text.encode("utf-8"))
+    if encoded_size > limit:
+        cut = source_text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+        newline = cut.rfind("\n")
+        data = cut[: newline + 1] if newline >= 0 else ""
+        shown_lines = data.count("\n")
+        note = (f"Showing the first {plural(shown_lines, 'line')} ({len(data.encode('utf-8')):,} "
+                f"of {encoded_size:,} bytes, limit `pages.embed_source_bytes`); "
+                f"{plural(facts.line_count - shown_lines, 'more line')} are in the "
+                f"{link('source file', ctx.source_href(page, facts.path, shown_lines + 1))}.")
+    if not data and not note:
+        return section("Original Source", "The file is empty.")
+    language = FENCE_LANGUAGE.get(facts.language, "")
+    return section("Original Source", fence(data, language) if data else "", note)
+
+
+def _overview(facts: FileFacts) -> str:
+    counts = Counter(s.kind for s in facts.symbols)
+    items = []
+    if facts.description:
+        items.append(text(facts.description))
+    if counts:
+        ordered = sorted(counts.items(), key=lambda kv: (kind_rank(kv[0]), kv[0]))
+        items.append("Defines " + ", ".join(plural(n, k, k + "es" if k.endswith(("s", "sh", "ch"))
+                                                   else None) for k, n in ordered) + ".")
+    if facts.imports:
+        kinds = Counter(i.kind for i in facts.imports)
+        label = {"import": "import statement", "from": "from-import", "include": "include",
+                 "link": "link to a repository file", "source": "sourced script",
+                 "subdirectory": "subdirectory"}
+        items.append("References: " + ", ".join(
+            plural(n, label.get(k, k), "links to repository files" if k == "link" else None)
+            for k, n in sorted(kinds.items())) + ".")
+    if facts.headings:
+        items.append(f"{plural(len(facts.headings), 'heading')}, "
+                     f"{plural(len(facts.code_blocks), 'code block')}"
+                     + (" (" + ", ".join(f"{code(lang)} ×{n}" for lang, n in
+                                          sorted(Counter(b or 'plain' for b in
+                                                         facts.code_blocks).items())) + ")"
+                        if facts.code_blocks else "") + ".")
+    if facts.keys:
+        shown = ", ".join(code(k) for k in facts.keys[:12])
+        more = f" and {len(facts.keys) - 12} more" if len(facts.keys) > 12 else ""
+        items.append(f"Top-level keys: {shown}{more}.")
+    return section("High-Level Overview", "\n\n".join(items))
+
+
+def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str:
+    name = code(symbol.qualname + (symbol.signature if symbol.kind not in ("class",) else ""))
+    if symbol.kind == "class" and symbol.bases:
+        name = code(f"{symbol.qualname}({', '.join(symbol.bases)})")
+    bits = [f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {text(symbol.kind)}, '
+            f'{_source_link(ctx, page, rel, symbol.line)}']
+    if symbol.decorators:
+        bits.append("decorated " + ", ".join(code("@" + d) for d in symbol.decorators))
+    line = "; ".join(bits)
+    if symbol.doc:
+        line += f"  \n  {text(symbol.doc)}"
+    return line
+
+
+def _structure(facts: FileFacts, ctx: RenderContext, page: str) -> str:
+    groups: dict[str, list[Symbol]] = defaultdict(list)
+    for symbol in facts.symbols:
+        groups[symbol_section(symbol)].append(symbol)
+    parts = []
+    for title in ("Classes and types", "Functions", "Module-level names"):
+        symbols = groups.get(title)
+        if symbols:
+            parts.append(f"### {title}\n\n" + bullets(
+                [_symbol_line(s, ctx, page, facts.path) for s in symbols]))
+    if facts.headings:
+        outline = [("  " * (h.level - 1)) + f"- {text(h.title)} "
+                   f"({_source_link(ctx, page, facts.path, h.line)})" for h in facts.headings]
+        parts.append("### Outline\n\n" + "\n".join(outline))
+    measured = [s for s in facts.symbols if s.complexity > 1]
+    if measured:
+        top = sorted(measured, key=lambda s: (-s.complexity, s.line))[: ctx.settings.complex_functions]
+        rows = [[link(code(s.qualname), "#" + anchor_id("sym", s.qualname)), str(s.complexity),
+                 str(max(1, s.end_line - s.line + 1)), _source_link(ctx, page, facts.path, s.line)]
+                for s in top]
+        parts.append("### Most complex functions\n\nCyclomatic complexity (1 + decision points) "
+                     f"measured on {plural(len(measured), 'function')} with branches.\n\n"
+                     + table(["Function", "Complexity", "Lines", "Defined at"], rows))
+    return section("Detailed Analysis", *parts)
+
+
+def _architecture(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) -> str:
+    items = []
+    internal = len(xref.depends_on)
+    if xref.used_by:
+        kinds = Counter(link_.kind for link_ in xref.used_by)
+        verb = {"import": "imported", "from": "imported", "include": "included",
+                "link": "linked", "source": "sourced", "subdirectory": "added as a subdirectory"}
+        described = ", ".join(f"{verb.get(k, k)} by {plural(n, 'file')}"
+                              for k, n in sorted(kinds.items()) if k != "from")
+        imported = kinds.get("import", 0) + kinds.get("from", 0)
+        if imported and "imported" not in described:
+            described = f"imported by {plural(imported, 'file')}" + (
+                f", {described}" if described else "")
+        items.append(f"Used across the repository: {described}.")
+    if internal or xref.external:
+        items.append(f"Builds on {plural(internal, 'repository file')} and "
+                     f"{plural(len({e.module for e in xref.external}), 'external module')}.")
+    if facts.exports:
+        shown = ", ".join(code(n) for n in facts.exports[:20])
+        more = f" and {len(facts.exports) - 20} more" if len(facts.exports) > 20 else ""
+        items.append(f"Public API (`__all__`): {shown}{more}.")
+    if not items:
+        return ""
+    folder = layout.split(facts.path)[0]
+    where = link(code(folder or "(repository root)"),
+                 ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC)))
+    items.append(f"Lives in {where}.")
+    return section("Architecture & Design", bullets(items))
+
+
+def _dependencies(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) -> str:
+    parts = []
+    if xref.depends_on:
+        rows = []
+        for dep in xref.depends_on:
+            names = f" — {', '.join(code(n) for n in dep.names[:10])}" if dep.names else ""
+            more = f" and {len(dep.names) - 10} more" if len(dep.names) > 10 else ""
+            rows.append(f"{_file_link(ctx, page, dep)} ({text(dep.kind)}){names}{more}")
+        parts.append("### In this repository\n\n" + bullets(rows))
+    if xref.external:
+        modules = sorted({e.module for e in xref.external})
+        parts.append("### External\n\n" + ", ".join(code(m) for m in modules))
+    return section("Dependencies", *parts)
+
+
+def _notes(title: str, notes: list[Note], ctx: RenderContext, page: str, rel: str) -> str:
+    if not notes:
+        return ""
+    by_topic: dict[str, list[Note]] = defaultdict(list)
+    for note in notes:
+        by_topic[note.topic].append(note)
+    items = []
+    for topic, group in sorted(by_topic.items()):
+        group.sort(key=lambda n: n.line)
+        shown = ", ".join(f"{text(n.subject)} ({_source_link(ctx, page, rel, n.line)})"
+                          for n in group[:NOTES_SHOWN])
+        more = f", and {len(group) - NOTES_SHOWN} more" if len(group) > NOTES_SHOWN else ""
+        items.append(f"**{text(topic)}** ×{len(group)}: {shown}{more}")
+    return section(title, bullets(items))
+
+
+def _testing(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) -> str:
+    parts = []
+    if xref.tested_by:
+        parts.append("Tested by " + ", ".join(_file_link(ctx, page, t) for t in xref.tested_by) + ".")
+    if facts.tests:
+        listed = ", ".join(link(code(t), "#" + anchor_id("sym", t)) for t in facts.tests[:15])
+        more = f" and {len(facts.tests) - 15} more" if len(facts.tests) > 15 else ""
+        parts.append(f"Tests defined here: {listed}{more}.")
+    if facts.examples:
+        blocks = []
+        for example in facts.examples[:5]:
+            owner = code(example.owner) if example.owner else "the module docstring"
+            blocks.append(f"From {owner} ({_source_link(ctx, page, facts.path, example.line)}):\n\n"
+                          + fence(example.code, "python"))
+        if len(facts.examples) > 5:
+            blocks.append(f"{plural(len(facts.examples) - 5, 'more example')} in the docstrings.")
+        parts.append("### Examples\n\n" + "\n\n".join(blocks))
+    return section("Testing & Usage", *parts)
+
+
+def _related(xref: FileXref, ctx: RenderContext, page: str) -> str:
+    if not xref.used_by:
+        return ""
+    groups: dict[str, list[str]] = defaultdict(list)
+    label = {"import": "Imported by", "from": "Imported by", "include": "Included by",
+             "link": "Linked from", "source": "Sourced by", "subdirectory": "Added by"}
+    for user in xref.used_by:
+        entry = _file_link(ctx, page, user)
+        group = groups[label.get(user.kind, "Referenced by")]
+        if entry not in group:
+            group.append(entry)
+    parts = [f"**{title}** ({len(items)}): " + ", ".join(items)
+             for title, items in sorted(groups.items())]
+    return section("Related Files", bullets(parts))
+
+
+def _crossrefs(facts: FileFacts, ctx: RenderContext, page: str) -> str:
+    folder = layout.split(facts.path)[0]
+    items = [
+        link("Keyword index", ctx.page_href(page, layout.kw_page(facts.path))),
+        link("Folder index", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX))),
+        link("Folder documentation", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))),
+    ]
+    return section("Cross-References", bullets(items))
+
+
+def render(facts: FileFacts, xref: FileXref, source_text: str | None, ctx: RenderContext) -> str:
+    """The `_docs.md` page of one text file."""
+    page = layout.docs_page(facts.path)
+    notes = {c: [n for n in facts.notes if n.category == c]
+             for c in ("pattern", "performance", "security")}
+    return fill(
+        "file_docs.md",
+        title=code(facts.path),
+        metadata=_metadata(facts, ctx, page),
+        purpose=_purpose(facts, page, ctx),
+        source=_source(facts, source_text, ctx, page),
+        overview=_overview(facts),
+        structure=_structure(facts, ctx, page),
+        architecture=_architecture(facts, xref, ctx, page),
+        dependencies=_dependencies(facts, xref, ctx, page),
+        patterns=_notes("Code Patterns & Idioms", notes["pattern"], ctx, page, facts.path),
+        performance=_notes("Performance Considerations", notes["performance"], ctx, page, facts.path),
+        security=_notes("Security & Safety", notes["security"], ctx, page, facts.path),
+        testing=_testing(facts, xref, ctx, page),
+        related=_related(xref, ctx, page),
+        crossrefs=_crossrefs(facts, ctx, page),
+    )

@@ -1,0 +1,62 @@
+"""The `<file>_kw.md` page: the identifiers a file defines, and what it imports.
+
+Only definitions a parser reported are listed (never words taken from prose, which is what the
+old system's "keywords" were); each links to its definition line in the source and to its entry
+in the docs page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .. import layout
+from ..facts import FileFacts, Symbol
+from . import RenderContext
+from .file_docs import kind_rank, symbol_section
+from .markdown import anchor_id, bullets, code, fill, link, plural, section, table, text
+
+
+def _group_title(kind: str) -> str:
+    return kind[:1].upper() + kind[1:] + ("es" if kind.endswith(("s", "sh", "ch")) else "s")
+
+
+def render(facts: FileFacts, ctx: RenderContext) -> str:
+    """The `_kw.md` page of one text file."""
+    page = layout.kw_page(facts.path)
+    docs = layout.docs_page(facts.path)
+    folder = layout.split(facts.path)[0]
+    info = section("File Information", bullets([
+        f"**Original file**: {link(code(facts.path), ctx.source_href(page, facts.path))}",
+        f"**Documentation**: {link(code(docs.rpartition('/')[2]), ctx.page_href(page, docs))}",
+        f"**Folder**: {link(code(folder or '(repository root)'), ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}",
+    ]))
+    by_kind: dict[str, list[Symbol]] = defaultdict(list)
+    for symbol in facts.symbols:
+        by_kind[symbol.kind].append(symbol)
+    groups = []
+    for kind in sorted(by_kind, key=lambda k: (kind_rank(k), k)):
+        rows = [[code(s.qualname), link(f"line {s.line}", ctx.source_href(page, facts.path, s.line)),
+                 link(text(symbol_section(s)), ctx.page_href(page, docs, anchor_id("sym", s.qualname)))]
+                for s in sorted(by_kind[kind], key=lambda s: (layout.sort_key(s.qualname), s.line))]
+        groups.append(f"### {_group_title(kind)}\n\n"
+                      + table(["Identifier", "Defined at", "Documented in"], rows))
+    keywords = ""
+    if groups:
+        total = plural(len(facts.symbols), "identifier")
+        keywords = section("Keywords", f"{total} defined in this file, grouped by kind.", *groups)
+    imports = ""
+    if facts.imports:
+        seen: dict[str, list[int]] = {}
+        for imp in facts.imports:
+            target = "." * imp.level + imp.module
+            label = f"{target} ({', '.join(imp.names[:8])}{'…' if len(imp.names) > 8 else ''})" \
+                if imp.names else target
+            seen.setdefault(f"{imp.kind}\0{label}", []).append(imp.line)
+        rows = []
+        for key_, lines in seen.items():
+            kind, label = key_.split("\0", 1)
+            where = ", ".join(link(str(n), ctx.source_href(page, facts.path, n)) for n in lines[:5])
+            rows.append([code(label), text(kind), where])
+        imports = section("Imports", table(["Target", "Kind", "Lines"], rows))
+    return fill("file_kw.md", title=code(facts.path), info=info, keywords=keywords,
+                imports=imports)

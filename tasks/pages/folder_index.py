@@ -1,0 +1,98 @@
+"""Folder `index.md`: subfolders and a files table (links to source, docs and keywords).
+
+The output root's `index.md` is the entry page of the whole documentation *and* the index of the
+root folder's files (the old system overwrote the latter and lost the root files from every
+index).  Binary files, symbolic links and left-out secret files are listed with what discovery
+measured, never linked to pages they do not have.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .. import layout
+from ..model import FolderDigest, FolderFile
+from . import RenderContext
+from .markdown import bullets, code, fill, link, plural, section, table, text
+
+
+def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> list[str]:
+    rel = f"{folder}/{entry.name}" if folder else entry.name
+    if entry.kind == "file":
+        docs = layout.docs_page(rel)
+        name = link(code(entry.name), ctx.page_href(page, docs))
+        links = " · ".join([link("source", ctx.source_href(page, rel)),
+                            link("docs", ctx.page_href(page, docs)),
+                            link("keywords", ctx.page_href(page, layout.kw_page(rel)))])
+        return [name, text(entry.description), text(entry.language), links]
+    if entry.kind == "binary":
+        return [code(entry.name), f"{text(entry.media_type)}, {entry.size:,} bytes", "binary",
+                link("source", ctx.source_href(page, rel))]
+    if entry.kind == "link":
+        return [code(entry.name), f"symbolic link to {code(entry.link_target)} (not followed)",
+                "link", ""]
+    return [code(entry.name), f"left out: matches a `secrets` pattern, never read ({entry.size:,} bytes)",
+            "secret", ""]
+
+
+def _subfolder_rows(digest: FolderDigest, page: str, ctx: RenderContext) -> list[list[str]]:
+    rows = []
+    for sub in digest.subfolders:
+        path = f"{digest.path}/{sub.name}" if digest.path else sub.name
+        rows.append([link(code(sub.name), ctx.page_href(page, layout.folder_page(path, layout.FOLDER_INDEX))),
+                     f"{sub.files:,}", f"{sub.folders:,}", text(sub.description)])
+    return rows
+
+
+def _languages(files: tuple[FolderFile, ...]) -> str:
+    counts = Counter(f.language for f in files if f.kind == "file")
+    return ", ".join(f"{text(lang)} {n:,}" for lang, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | None = None) -> str:
+    """`index.md` of a folder; with `stats`, the entry page at the output root."""
+    folder = digest.path
+    page = layout.folder_page(folder, layout.FOLDER_INDEX)
+    subfolders = ""
+    if digest.subfolders:
+        subfolders = section("Subfolders", table(["Folder", "Files", "Subfolders", "Description"],
+                                                 _subfolder_rows(digest, page, ctx)))
+    files_table = table(["File", "Description", "Language", "Links"],
+                        [_file_row(folder, f, page, ctx) for f in digest.files]) if digest.files else ""
+    counted = [plural(len(digest.files), "file"), plural(len(digest.subfolders), "subfolder")]
+    languages = _languages(digest.files)
+    summary = " and ".join(counted) + (f" ({languages})" if languages else "") + "."
+    nav = [link("folder documentation", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))),
+           link("keywords of this subtree", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))]
+    if stats is not None:
+        nav = [link("A–Z keyword index", ctx.page_href(page, layout.KEYWORDS)),
+               link("comprehensive book", ctx.page_href(page, layout.BOOK))] + nav
+        file_kinds = stats.get("files", {})
+        langs = stats.get("languages", {})
+        total = sum(file_kinds.values()) if isinstance(file_kinds, dict) else 0
+        parts = [plural(total, "file"), plural(int(stats.get("folders", 0)), "folder")]  # type: ignore[call-overload]
+        if isinstance(langs, dict) and langs:
+            ordered = sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))
+            parts.append("text files by language: " + ", ".join(
+                f"{text(k)} {v:,}" for k, v in ordered[:12]) + (
+                f" and {len(ordered) - 12} more" if len(ordered) > 12 else ""))
+        if isinstance(file_kinds, dict):
+            for kind, label in (("binary", "binary file"), ("link", "symbolic link"),
+                                ("secret", "left-out secret file")):
+                if file_kinds.get(kind):
+                    parts.append(plural(file_kinds[kind], label))
+        title = "Repository documentation"
+        readme = next((f for f in digest.files if f.name == digest.readme), None)
+        if readme is not None and readme.description:
+            title = readme.description.split(":", 1)[0]
+        intro = [f"Documented: {'; '.join(parts)}."]
+        if digest.readme_doc:
+            intro.append(text(digest.readme_doc))
+        root_summary = f"The repository root holds {summary}"
+        return fill("entry_index.md", title=text(title), summary="\n\n".join(intro),
+                    navigation=section("Start here", bullets(nav)), subfolders=subfolders,
+                    files=section("Files at the repository root", root_summary, files_table))
+    parent = folder.rpartition("/")[0]
+    nav.append(link("parent folder", ctx.page_href(page, layout.folder_page(parent, layout.FOLDER_INDEX))))
+    return fill("folder_index.md", title=code(folder), summary=summary, subfolders=subfolders,
+                files=section("Files", files_table), navigation=section("Navigation", bullets(nav)))

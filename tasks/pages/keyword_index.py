@@ -1,0 +1,131 @@
+"""Keyword indices: `sub.md` of every folder (its subtree) and the global A–Z `keywords.md`.
+
+Each lists the repository-level definitions (classes, functions, constants, macros, ...) with
+their definition sites and the files that import that name from them.  An index with more rows
+than `pages.index_split` becomes an overview page plus one page per initial letter, so no page
+grows to many megabytes; a letter page is rerendered only when its rows' hash changed.  The
+root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .. import layout
+from ..model import KeywordRow
+from . import RenderContext
+from .markdown import anchor_id, code, fill, link, plural, table, text
+
+REFS_SHOWN = 5
+
+
+class RowSource(Protocol):
+    """What the index pages read from the model."""
+
+    def keyword_rows(self, folder: str, bucket: str) -> list[KeywordRow]: ...
+
+
+def _label(bucket: str) -> str:
+    return bucket.upper() if bucket != "other" else "Other"
+
+
+def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
+    body = []
+    for row in rows:
+        docs = layout.docs_page(row.path)
+        refs = ", ".join(link(code(r), ctx.page_href(page, layout.docs_page(r)))
+                         for r in row.refs[:REFS_SHOWN])
+        if len(row.refs) > REFS_SHOWN:
+            refs += f" and {len(row.refs) - REFS_SHOWN} more"
+        body.append([
+            link(code(row.name), ctx.page_href(page, docs, anchor_id("sym", row.name))),
+            text(row.kind),
+            link(code(row.path), ctx.page_href(page, docs)),
+            link(str(row.line), ctx.source_href(page, row.path, row.line)),
+            refs,
+        ])
+    return table(["Identifier", "Kind", "Defined in", "Line", "Imported by"], body)
+
+
+def _total(buckets: dict[str, list[object]]) -> int:
+    return sum(int(v[0]) for v in buckets.values())  # type: ignore[call-overload]
+
+
+def _letter_links(buckets: dict[str, list[object]], page: str, page_of: object,
+                  ctx: RenderContext) -> str:
+    parts = []
+    for bucket in layout.BUCKETS:
+        if bucket in buckets:
+            target = page_of(bucket)  # type: ignore[operator]
+            parts.append(f"{link(_label(bucket), ctx.page_href(page, target))} "
+                         f"({int(buckets[bucket][0]):,})")  # type: ignore[call-overload]
+    return " · ".join(parts)
+
+
+def _scope(folder: str) -> str:
+    return code(folder) if folder else "the repository"
+
+
+def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSource,
+                  ctx: RenderContext) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """`sub.md` of `folder`, and the letter pages it needs: {bucket: (hash, page)}."""
+    page = layout.folder_page(folder, layout.FOLDER_SUB)
+    total = _total(buckets)
+    title = code(folder or ".")
+    if not folder:
+        summary = (f"{plural(total, 'definition')} in the whole repository; "
+                   f"the repository-wide index is {link('keywords.md', ctx.page_href(page, layout.KEYWORDS))}.")
+        body = _letter_links(buckets, page, layout.keywords_letter_page, ctx) \
+            if total > ctx.settings.index_split else ""
+        return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, {}
+    if not total:
+        summary = "No file in this folder or below defines an indexed identifier."
+        return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
+    summary = (f"{plural(total, 'definition')} in the files of {_scope(folder)} and its subfolders "
+               f"({link('folder index', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}).")
+    if total <= ctx.settings.index_split:
+        rows = [r for bucket in layout.BUCKETS if bucket in buckets
+                for r in model.keyword_rows(folder, bucket)]
+        return {page: fill("folder_sub.md", title=title, summary=summary,
+                           body=_rows_table(rows, page, ctx))}, {}
+    letters = {b: (str(v[1]), layout.sub_letter_page(folder, b)) for b, v in buckets.items()}
+    body = "By initial letter: " + _letter_links(
+        buckets, page, lambda b: layout.sub_letter_page(folder, b), ctx)
+    return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, letters
+
+
+def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext) -> str:
+    """One letter page of a split `sub.md`."""
+    page = layout.sub_letter_page(folder, bucket)
+    rows = model.keyword_rows(folder, bucket)
+    summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)} in "
+               f"{_scope(folder)} and below; "
+               f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
+    return fill("folder_sub.md", title=code(folder) + f" — {_label(bucket)}", summary=summary,
+                body=_rows_table(rows, page, ctx))
+
+
+def global_pages(buckets: dict[str, list[object]], model: RowSource,
+                 ctx: RenderContext) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """`keywords.md`, and the letter pages it needs."""
+    page = layout.KEYWORDS
+    total = _total(buckets)
+    summary = (f"{plural(total, 'definition')} across the repository." if total
+               else "No file of the repository defines an indexed identifier.")
+    if total <= ctx.settings.index_split:
+        rows = [r for bucket in layout.BUCKETS if bucket in buckets
+                for r in model.keyword_rows("", bucket)]
+        body = _rows_table(rows, page, ctx) if rows else ""
+        return {page: fill("keywords.md", summary=summary, body=body)}, {}
+    letters = {b: (str(v[1]), layout.keywords_letter_page(b)) for b, v in buckets.items()}
+    body = "By initial letter: " + _letter_links(buckets, page, layout.keywords_letter_page, ctx)
+    return {page: fill("keywords.md", summary=summary, body=body)}, letters
+
+
+def global_letter(bucket: str, model: RowSource, ctx: RenderContext) -> str:
+    """One letter page of a split `keywords.md`."""
+    page = layout.keywords_letter_page(bucket)
+    rows = model.keyword_rows("", bucket)
+    summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)}; "
+               f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
+    return fill("keywords.md", summary=summary, body=_rows_table(rows, page, ctx))

@@ -1,0 +1,203 @@
+"""The build report: progress while tasks run, one summary line, and `<state>/last-build.json`.
+
+The doit reporter defined here collects what the actions returned (sources analysed, pages
+written and removed) in the main process, also when the tasks ran in worker processes.  On a
+terminal it shows a tqdm progress bar (tqdm: small, maintained, handles non-TTY and resizing);
+elsewhere it prints a plain line every few seconds so CI logs stay readable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .facts import Finding
+from .store import write_text
+
+log = logging.getLogger("docgraph")
+
+REPORT_NAME = "last-build.json"
+
+
+@dataclass
+class Collector:
+    """What the tasks of one build did (filled by :class:`Reporter`)."""
+
+    executed: list[str] = field(default_factory=list)
+    up_to_date: int = 0
+    analyzed: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failures: list[Finding] = field(default_factory=list)
+    progress: Progress | None = None
+
+    def take(self, name: str, values: dict[str, Any]) -> None:
+        analyzed = values.get("analyzed")
+        if isinstance(analyzed, str):
+            self.analyzed.append(analyzed)
+        self.pages.extend(values.get("pages", ()))
+        self.removed.extend(values.get("removed", ()))
+
+
+class Progress:
+    """A progress bar on a terminal, plain lines elsewhere, nothing when quiet."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, every: float = 5.0):
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.every = every
+        self.total = 0
+        self.done = 0
+        self._bar: Any = None
+        self._last = time.monotonic()
+
+    def start(self, total: int, label: str) -> None:
+        self.close()
+        self.total, self.done = total, 0
+        if self.quiet or total < 200:
+            return
+        if self.stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, unit="task", file=self.stream, leave=False,
+                             mininterval=0.2)
+        else:
+            self._last = time.monotonic()
+            self.stream.write(f"docgraph: {label}: {total:,} tasks to check\n")
+
+    def step(self) -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        elif not self.quiet and self.total >= 200 and time.monotonic() - self._last >= self.every:
+            self._last = time.monotonic()
+            self.stream.write(f"docgraph: {self.done:,}/{self.total:,} tasks\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def reporter_for(collector: Collector) -> type:
+    """A doit reporter class that feeds `collector` (doit instantiates the class itself)."""
+
+    class Reporter:
+        desc = "docgraph build report"
+
+        def __init__(self, outstream: TextIO, options: dict[str, Any]):
+            self.outstream = outstream
+
+        def initialize(self, tasks: Any, selected_tasks: Any) -> None:
+            pass
+
+        def get_status(self, task: Any) -> None:
+            pass
+
+        def execute_task(self, task: Any) -> None:
+            pass
+
+        def add_success(self, task: Any) -> None:
+            if not task.actions:  # doit's group tasks (`analyze`, `page`, ...) do nothing
+                return
+            collector.executed.append(task.name)
+            collector.take(task.name, task.values or {})
+            if collector.progress:
+                collector.progress.step()
+
+        def add_failure(self, task: Any, exception: Any) -> None:
+            collector.executed.append(task.name)
+            message = exception.get_msg() if hasattr(exception, "get_msg") else str(exception)
+            collector.failures.append(Finding(task.name, 0, f"task failed: {message.strip()}"))
+            if collector.progress:
+                collector.progress.step()
+
+        def skip_uptodate(self, task: Any) -> None:
+            if not task.actions:
+                return
+            collector.up_to_date += 1
+            if collector.progress:
+                collector.progress.step()
+
+        def skip_ignore(self, task: Any) -> None:
+            collector.up_to_date += 1
+
+        def cleanup_error(self, exception: Any) -> None:
+            collector.failures.append(Finding("", 0, f"cleanup failed: {exception}"))
+
+        def runtime_error(self, msg: str) -> None:
+            collector.failures.append(Finding("", 0, f"doit: {msg.strip()}"))
+
+        def teardown_task(self, task: Any) -> None:
+            pass
+
+        def complete_run(self) -> None:
+            pass
+
+    return Reporter
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of one build, as written to `last-build.json`."""
+
+    mode: str
+    """`no-op` (nothing differed from the last build), `incremental` or `doit` (plain doit)."""
+    sources_analyzed: tuple[str, ...]
+    """Sources whose analysis ran (paths relative to ROOT)."""
+    pages_written: tuple[str, ...]
+    """Pages whose bytes changed (paths relative to the output folder)."""
+    pages_removed: tuple[str, ...]
+    """Pages deleted because what produced them is gone."""
+    tasks_executed: tuple[str, ...]
+    """Names of the doit tasks whose actions ran."""
+    tasks_up_to_date: int
+    """Tasks of the graph that did not need to run."""
+    errors: tuple[Finding, ...]
+    """Findings about input files and failed tasks."""
+    seconds: float
+    """Wall time of the build."""
+    output: str
+    """The output folder."""
+
+    @property
+    def failed(self) -> bool:
+        """Whether a task failed (as opposed to findings about input files)."""
+        return any(e.message.startswith(("task failed", "doit:")) for e in self.errors)
+
+    def to_json(self) -> str:
+        data = {
+            "mode": self.mode,
+            "sources_analyzed": sorted(self.sources_analyzed),
+            "pages_written": sorted(self.pages_written),
+            "pages_removed": sorted(self.pages_removed),
+            "tasks_executed": sorted(self.tasks_executed),
+            "tasks_up_to_date": self.tasks_up_to_date,
+            "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in self.errors],
+            "seconds": round(self.seconds, 3),
+        }
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+    def summary_line(self) -> str:
+        issues = f", {len(self.errors)} finding(s)" if self.errors else ""
+        return (f"docgraph: {self.mode} build in {self.seconds:.2f} s: "
+                f"{len(self.sources_analyzed):,} source(s) analysed, "
+                f"{len(self.pages_written):,} page(s) written, {len(self.pages_removed):,} removed"
+                f"{issues} -> {self.output}")
+
+
+def write_report(state: str, report: Report) -> None:
+    """Write `last-build.json` into the state folder."""
+    write_text(os.path.join(state, REPORT_NAME), report.to_json())
+
+
+def read_report(state: str) -> dict[str, Any]:
+    """The last build's report (for tests and tools)."""
+    with open(os.path.join(state, REPORT_NAME), encoding="utf-8") as handle:
+        return json.load(handle)
