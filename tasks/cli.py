@@ -87,7 +87,8 @@ def clean(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `docgraph` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="docgraph: %(message)s")
+    level = logging.INFO if os.environ.get("DOCGRAPH_VERBOSE") else logging.WARNING
+    logging.basicConfig(level=level, format="docgraph: %(message)s")
     try:
         return {"build": build, "watch": watch, "clean": clean}[args.command](args)
     except DocgraphError as exc:

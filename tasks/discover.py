@@ -13,6 +13,7 @@ negations work), `.git/info/exclude`, then the config's `exclude`, `include` and
 from __future__ import annotations
 
 import os
+import re
 import stat as statmod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,9 +62,55 @@ class SourceTree:
         return {e.rel: e for e in self.entries}
 
 
-def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec | None:
+class _Matcher:
+    """A GitIgnoreSpec, sped up for the common case.
+
+    pathspec tries each pattern in turn on the whole path (about 35 us per path for the default
+    excludes: 0.4 s on 12,000 files).  Without negations, the patterns collapse into two regexes:
+    patterns that match a name at any depth (`*.pyc`, `__pycache__/`) are tried on the entry's
+    own name, which is equivalent because the walk tests every folder on the way down and prunes
+    excluded ones; the rest are tried on the path.  With negations pathspec decides, as written.
+    """
+
+    ANYWHERE = "^(?:.+/)?"
+
+    def __init__(self, spec: pathspec.GitIgnoreSpec):
+        self.spec = spec
+        self.simple = all(p.include for p in spec.patterns if p.include is not None)
+        names, paths = [], []
+        for pattern in spec.patterns:
+            if pattern.include is None or pattern.regex is None:
+                continue
+            regex = pattern.regex.pattern.replace("(?P<ps_d>", "(?:")
+            rest = regex[len(self.ANYWHERE):]
+            if regex.startswith(self.ANYWHERE) and "/" not in rest.replace("(?:/)", "").replace("[^/]", ""):
+                names.append("^" + rest)
+            else:
+                paths.append(regex)
+        self.by_name = re.compile("|".join(f"(?:{r})" for r in names)) if names else None
+        self.by_path = re.compile("|".join(f"(?:{r})" for r in paths)) if paths else None
+
+    def match_file(self, path: str) -> bool:
+        """Whether `path` (a folder ends with `/`) matches."""
+        if not self.simple:
+            return bool(self.spec.match_file(path))
+        if self.by_name is not None:
+            name = path[path.rfind("/", 0, len(path) - 1) + 1:]
+            if self.by_name.search(name):
+                return True
+        return self.by_path is not None and self.by_path.search(path) is not None
+
+    def check_file(self, path: str) -> bool | None:
+        """True/False when a pattern decides, None when none matches."""
+        if self.simple:
+            return True if self.match_file(path) else None
+        result = self.spec.check_file(path)
+        return None if result.include is None else bool(result.include)
+
+
+def _spec(lines: list[str]) -> _Matcher | None:
     lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    return _Matcher(pathspec.GitIgnoreSpec.from_lines(lines)) if lines else None
 
 
 def _read_ignore(path: str) -> list[str]:
@@ -85,13 +132,12 @@ class _Rules:
         self.skip_abs = skip_abs
 
     @staticmethod
-    def ignored_by(stack: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
+    def ignored_by(stack: list[tuple[str, _Matcher]], rel: str) -> bool:
         # Deeper .gitignore files take precedence; the first one with an opinion decides.
         for base, spec in reversed(stack):
-            sub = rel[len(base):] if base else rel
-            result = spec.check_file(sub)
-            if result.include is not None:
-                return bool(result.include)
+            decided = spec.check_file(rel[len(base):] if base else rel)
+            if decided is not None:
+                return decided
         return False
 
     def excluded(self, rel: str) -> bool:
@@ -118,7 +164,7 @@ def discover(config: Config, previous: Mapping[str, Entry] | None = None) -> Sou
     previous = previous or {}
     entries: list[Entry] = []
     findings: list[Finding] = []
-    stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+    stack: list[tuple[str, _Matcher]] = []
     if config.gitignore:
         info = _spec(_read_ignore(os.path.join(root, ".git", "info", "exclude")))
         if info is not None:
@@ -139,7 +185,7 @@ def discover(config: Config, previous: Mapping[str, Entry] | None = None) -> Sou
             items = []
         for item in items:
             rel = rel_dir + item.name
-            if item.path in skip_abs:
+            if item.path in skip_abs or item.name == ".git":
                 continue
             try:
                 st = item.stat(follow_symlinks=False)

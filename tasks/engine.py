@@ -30,15 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from doit.cmd_base import TaskLoader2
-from doit.doit_cmd import DoitMain
 from doit.task import Task
 
 from .config import Config
 from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
 from .graph import Graph, Spec
-from .report import Collector, Progress, Report, reporter_for, write_report
+from .report import Collector, Progress, Report, write_report
+from .runner import StageRunner
 from .store import Lock, read_bytes, read_manifest, write_if_changed
 
 log = logging.getLogger("docgraph")
@@ -46,7 +45,6 @@ log = logging.getLogger("docgraph")
 STAMP = "stamp.json"
 STAMP_VERSION = 2
 DOIT_DB = "doit.sqlite3"
-PARALLEL_MIN_TASKS = 64
 
 
 def file_md5(path: str) -> str:
@@ -160,24 +158,6 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
     return Plan(candidates, md5s, False, refreshed)
 
 
-class _Loader(TaskLoader2):
-    """Hands doit a prepared list of tasks."""
-
-    def __init__(self, tasks: list[Task], config: dict[str, Any]):
-        super().__init__()
-        self.tasks = tasks
-        self.config_values = config
-
-    def setup(self, opt_values: dict[str, Any]) -> None:
-        pass
-
-    def load_doit_config(self) -> dict[str, Any]:
-        return dict(self.config_values)
-
-    def load_tasks(self, cmd: Any, pos_args: Any) -> list[Task]:
-        return self.tasks
-
-
 def to_task(spec: Spec) -> Task:
     """A doit Task object for a spec."""
     return Task(spec.name, [(spec.action, spec.args)], file_dep=list(spec.file_dep),
@@ -205,20 +185,22 @@ class Engine:
 
     # ------------------------------------------------------------------ doit
 
-    def _run(self, graph: Graph, names: Iterable[str], collector: Collector) -> int:
+    def _run(self, graph: Graph, names: Iterable[str], collector: Collector) -> None:
         specs = [graph.specs[n] for n in sorted(names) if n in graph.specs]
         if not specs:
-            return 0
-        tasks = [to_task(s) for s in specs]
-        args = ["run"]
-        if self.jobs > 1 and len(tasks) >= PARALLEL_MIN_TASKS:
-            args += ["-n", str(self.jobs), "-P", "process"]
-        self.progress.start(len(tasks), f"stage {specs[0].stage}")
-        loader = _Loader(tasks, doit_config(self.config.state, reporter_for(collector)))
+            return
+        sizes = {e.rel: e.size for e in graph.tree.entries}
+
+        def weight(name: str) -> int:
+            return sizes.get(name.partition(":")[2], 0)
+
+        self.progress.start(len(specs), f"stage {specs[0].stage}")
+        runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector)
         cwd = os.getcwd()
         os.chdir(self.config.root)
         try:
-            return DoitMain(loader).run(args)
+            runner.run([to_task(s) for s in specs], {s.name: (s.action, s.args) for s in specs},
+                       weight)
         finally:
             os.chdir(cwd)
             self.progress.close()
@@ -248,7 +230,6 @@ class Engine:
         if tree is None:
             tree = discover(config, stamp.entries() if stamp else None)
         graph = Graph(config, tree)
-        graph.all_specs()
         the_plan = plan(stamp, tree, graph)
         collector = Collector(progress=self.progress)
         if the_plan.noop:
@@ -282,10 +263,11 @@ class Engine:
                 names.add("manifest")
             if not names:
                 continue
+            began = time.monotonic()
             self._run(graph, names, collector)
+            log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
+                     time.monotonic() - began)
             loaded |= names
-            if collector.failures and any(f.message.startswith("doit:") for f in collector.failures):
-                break
             # inputs of later stages that differ from what the stamp recorded
             for name in names:
                 for target in graph.specs[name].targets:
@@ -308,7 +290,7 @@ class Engine:
         if raw:
             findings.extend(Finding(**item) for item in json.loads(raw))
         findings.extend(collector.failures)
-        total = len(graph.specs)
+        total = graph.task_count()
         executed = tuple(collector.executed)
         return Report(
             mode=mode,

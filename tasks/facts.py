@@ -303,30 +303,38 @@ def dumps(obj: Any) -> str:
     return json.dumps(to_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_DECODERS: dict[type, dict[str, Any]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
-
-
-def _build(tp: Any, value: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin is tuple:
-        (item_tp, _ellipsis) = typing.get_args(tp)
-        return tuple(_build(item_tp, v) for v in value)
+def _converter(tp: Any) -> Any:
+    """A function turning plain JSON data into a value of type `tp` (None when no change needed)."""
+    if typing.get_origin(tp) is tuple:
+        item = _converter(typing.get_args(tp)[0])
+        if item is None:
+            return tuple
+        return lambda values: tuple(item(v) for v in values)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_plain(tp, value)
-    return value
+        return lambda value: from_plain(tp, value)
+    return None
+
+
+def _decoders(cls: type) -> dict[str, Any]:
+    found = _DECODERS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = _DECODERS[cls] = {name: _converter(tp) for name, tp in hints.items()
+                                  if name in {f.name for f in dataclasses.fields(cls)}}
+    return found
 
 
 def from_plain(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a record of type `cls` from :func:`to_plain` output."""
-    hints = _hints(cls)
-    kwargs = {name: _build(hints[name], value) for name, value in data.items() if name in hints}
+    decoders = _decoders(cls)
+    kwargs = {}
+    for name, value in data.items():
+        if name in decoders:
+            convert = decoders[name]
+            kwargs[name] = convert(value) if convert is not None else value
     return cls(**kwargs)
 
 

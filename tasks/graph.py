@@ -129,10 +129,17 @@ class Graph:
         to_root = os.path.relpath(config.root, config.output).replace(os.sep, "/")
         self.context = ActionContext(config, self.paths, RenderContext(to_root, config.pages))
         self.settings = self._settings()
-        self.specs: dict[str, Spec] = {}
+        self._specs: dict[str, Spec] | None = None
         self._producers: dict[str, str] | None = None
-        for spec in self._build():
-            self.specs[spec.name] = spec
+
+    @property
+    def specs(self) -> dict[str, Spec]:
+        """Every task by name (built on first use: a no-op build never needs them)."""
+        if self._specs is None:
+            specs = {spec.name: spec for spec in self._build()}
+            specs["manifest"] = self._manifest(specs)
+            self._specs = specs
+        return self._specs
 
     # ------------------------------------------------------------------ names
 
@@ -233,10 +240,10 @@ class Graph:
                    (globals_["book.json"], globals_["stats.json"], render, *digest.values()),
                    (n(paths.page(layout.BOOK)), record), doc="comprehensive_book.md")
 
-    def finish(self) -> Spec:
+    def _manifest(self, specs: dict[str, Spec]) -> Spec:
         """The manifest task (built last: it needs every other task's targets)."""
-        generated = sorted(self.absolute(t) for spec in self.specs.values() for t in spec.targets)
-        records = sorted(self.absolute(t) for spec in self.specs.values()
+        generated = sorted(self.absolute(t) for spec in specs.values() for t in spec.targets)
+        records = sorted(self.absolute(t) for spec in specs.values()
                          for t in spec.targets if "/records/" in t.replace(os.sep, "/"))
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
         manifest = self.name(os.path.join(self.paths.state, "manifest.json"))
@@ -249,9 +256,16 @@ class Graph:
 
     def all_specs(self) -> list[Spec]:
         """Every task, the manifest last."""
-        if "manifest" not in self.specs:
-            self.specs["manifest"] = self.finish()
         return list(self.specs.values())
+
+    def task_count(self) -> int:
+        """Number of tasks, without building them."""
+        if self._specs is not None:
+            return len(self._specs)
+        files = sum(1 for e in self.tree.entries if e.kind == FILE)
+        analysed = files + sum(1 for e in self.tree.entries if e.kind == BINARY)
+        # settings, model, keywords, book, manifest + per file + two per folder
+        return 5 + analysed + files + 2 * len(self.tree.folders)
 
     def all_specs_names(self) -> list[str]:
         """Names of every task."""

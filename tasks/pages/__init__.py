@@ -7,6 +7,7 @@ aggregate records of :mod:`tasks.model`) and returns text; the doit actions writ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..config import PageSettings
 from ..layout import relative_link
@@ -24,9 +25,14 @@ class RenderContext:
 
     def source_href(self, page: str, rel: str, line: int = 0) -> str:
         """Link target from `page` (relative to the output root) to source `rel`, at `line`."""
-        target = f"{self.to_root}/{rel}" if self.to_root else rel
-        return href(relative_link(page, target), f"L{line}" if line else "")
+        return href(_up(page) + self.to_root + "/" + rel, f"L{line}" if line else "")
 
     def page_href(self, page: str, other: str, fragment: str = "") -> str:
         """Link target from one page to another (both relative to the output root)."""
         return href(relative_link(page, other), fragment)
+
+
+@lru_cache(maxsize=4096)
+def _up(page: str) -> str:
+    """`../` once per folder level of a page (links to sources leave the output tree anyway)."""
+    return "../" * page.count("/")

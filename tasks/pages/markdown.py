@@ -13,25 +13,36 @@ from functools import cache
 from importlib import resources
 from urllib.parse import quote
 
-_TEXT_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~]|^[-=]|(?<=\d)\.(?=\s))")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _BACKTICKS = re.compile(r"`+")
 
 
 def visible(value: str) -> str:
     """A one-line rendering of a raw string: newlines and control characters made visible."""
+    if value.isprintable():
+        return value
     value = value.replace("\r\n", "\n").replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
+_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_{}[]()#+!|<>~"}, "&": "&amp;"})
+_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+
+
 def text(value: str) -> str:
     """Plain text with Markdown and HTML metacharacters escaped."""
-    value = visible(value).replace("&", "&amp;")
-    return _TEXT_SPECIAL.sub(r"\\\1", value)
+    value = visible(value).translate(_ESCAPES)
+    if value[:1] in ("-", "=") and value:
+        value = "\\" + value
+    elif value[:1].isdigit():
+        value = _ORDERED.sub(r"\1\\\2", value)
+    return value
 
 
 def code(value: str) -> str:
     """An inline code span that shows `value` verbatim, whatever backticks it holds."""
+    if "`" not in value and value and value.isprintable():
+        return f"`{value}`"
     value = visible(value)
     if not value:
         return "` `"
@@ -55,9 +66,12 @@ def fence(content: str, language: str = "") -> str:
     return f"{ticks}{lang}\n{body}{ticks}"
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_./~+-]*")
+
+
 def href(path: str, fragment: str = "") -> str:
     """Percent-encode a relative path for a link target (spaces, `#`, `(`, unicode, ...)."""
-    encoded = quote(path, safe="/-._~!$&'*+,;=:@")
+    encoded = path if _PLAIN_PATH.fullmatch(path) else quote(path, safe="/-._~!$&'*+,;=:@")
     return f"{encoded}#{fragment}" if fragment else encoded
 
 
