@@ -31,7 +31,7 @@ from .generic import first_paragraph, first_sentence, shebang
 
 _CONSTANT = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 _CREDENTIAL = re.compile(r"(?i)(passw(or)?d|passwd|secret|api_?key|access_?key|private_?key|"
-                         r"auth_?token|access_?token|client_?secret|^token$)")
+                         r"(^|_)token$|client_?secret|credential)")
 _PLACEHOLDER = re.compile(r"^(\s*|<[^>]*>|\$\{?\w+\}?|x+|\*+|changeme|password|secret|none|null|"
                           r"your[-_ ].*|example.*|dummy.*|test.*|fake.*)$", re.I)
 
@@ -275,7 +275,7 @@ class _Scanner:
             self.note("performance", "async function", line, record.qualname)
         for name in resolved:
             if name in _CACHING:
-                self.note("performance", "caching decorator", line, f"{record.qualname} (`@{name}`)")
+                self.note("performance", f"caching decorator `@{name}`", line, record.qualname)
             elif name in ("abc.abstractmethod", "abstractmethod"):
                 self.note("pattern", "abstract method", line, record.qualname)
             elif name in ("contextlib.contextmanager", "contextmanager",
@@ -338,7 +338,7 @@ class _Scanner:
             if keyword.arg == "metaclass":
                 meta = self.resolve(dotted(keyword.value))
                 topic = "abstract base class" if meta in ("abc.ABCMeta", "ABCMeta") else "metaclass"
-                self.note("pattern", topic, line, f"{record.qualname} (`{meta or 'metaclass'}`)")
+                self.note("pattern", topic, line, record.qualname)
         self.docstring_examples(node, record.qualname)
         outer_fn, outer_loops = self.fn, self.loops
         self.fn, self.loops = None, 0
@@ -420,7 +420,7 @@ class _Scanner:
             return
         name = self.resolve(raw)
         line = node.lineno
-        where = self.fn.qualname if self.fn else "module level"
+        where = self.fn.qualname if self.fn else ""
         fn = self.fn
         if fn is not None and (raw == fn.name or raw in (f"self.{fn.name}", f"cls.{fn.name}")):
             fn.calls_self = True
@@ -451,8 +451,8 @@ class _Scanner:
                     and isinstance(keyword.value, ast.Constant) \
                     and isinstance(keyword.value.value, str) \
                     and not _PLACEHOLDER.match(keyword.value.value) and len(keyword.value.value) >= 6:
-                self.note("security", "hard-coded credential (value not shown)", line,
-                          f"{keyword.arg}= in {where}")
+                self.note("security", f"hard-coded credential in argument `{keyword.arg}=`"
+                          " (value not shown)", line, where)
             if keyword.arg == "verify" and isinstance(keyword.value, ast.Constant) \
                     and keyword.value.value is False:
                 self.note("security", "TLS verification disabled (`verify=False`)", line, where)
@@ -462,8 +462,8 @@ class _Scanner:
             self.fn.complexity += 1
         if self.loops >= 1:
             kind = "while" if isinstance(node, ast.While) else "for"
-            self.note("performance", "nested loop", node.lineno,
-                      f"`{kind}` in {self.fn.qualname if self.fn else 'module level'}")
+            self.note("performance", f"nested `{kind}` loop", node.lineno,
+                      self.fn.qualname if self.fn else "")
         if isinstance(node, ast.While):
             self.visit(node.test)
         else:

@@ -243,11 +243,18 @@ def _notes(title: str, notes: list[Note], ctx: RenderContext, page: str, rel: st
     items = []
     for topic, group in sorted(by_topic.items()):
         group.sort(key=lambda n: n.line)
-        shown = ", ".join(f"{text(n.subject)} ({_source_link(ctx, page, rel, n.line)})"
-                          for n in group[:NOTES_SHOWN])
+        shown = ", ".join(f"{code(n.subject) if n.subject else 'module level'} "
+                          f"({_source_link(ctx, page, rel, n.line)})" for n in group[:NOTES_SHOWN])
         more = f", and {len(group) - NOTES_SHOWN} more" if len(group) > NOTES_SHOWN else ""
-        items.append(f"**{text(topic)}** ×{len(group)}: {shown}{more}")
+        items.append(f"**{_topic(topic)}** ×{len(group)}: {shown}{more}")
     return section(title, bullets(items))
+
+
+def _topic(topic: str) -> str:
+    """A note's topic: analyzer-written text whose backtick spans are code, the rest plain text."""
+    parts = topic.split("`")
+    return "".join(code(part) if index % 2 else text(part) for index, part in enumerate(parts)
+                   if part or index % 2)
 
 
 def _testing(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) -> str:
