@@ -345,57 +345,53 @@ class Model:
         ) if len(touched) < 900 else {p: t for p, t in conn.execute("SELECT path, is_test FROM files")}
         conn.execute("BEGIN")
         try:
-            # --- old keyword rows of everything that can change
-            old_edges = self._edges_of(touched)
-            dirty_refs = self._ref_keys(old_edges)
-            # --- files, symbols, imports
+            # 1. files and imports (symbols stay old until the old keyword rows are read)
             for chunk in _chunks(touched):
                 marks = ",".join("?" * len(chunk))
-                for table in ("files", "imports"):
-                    conn.execute(f"DELETE FROM {table} WHERE path IN ({marks})", chunk)
-            old_rows = self.rows_for(touched + [d for d, _ in dirty_refs])
+                conn.execute(f"DELETE FROM files WHERE path IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM imports WHERE path IN ({marks})", chunk)
+            for rel, summary in changed.items():
+                self._insert_file(rel, listing[rel], summary, hashes.get(rel, ""))
+            conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
+            # 2. resolution: everything when the set of files changed, else the changed files
+            resolver = Resolver([r for r, row in listing.items()
+                                 if row.kind in ("file", "binary", "link")], include_roots)
+            if structural:
+                sources = [p for p, in conn.execute("SELECT DISTINCT path FROM imports")]
+                old_edges = self._edges_of(sources + removed, by_src=True)
+                old_edges |= self._edges_of(removed)
+            else:
+                sources = [p for p in touched if p in listing]
+                old_edges = self._edges_of(sources, by_src=True)
+            new_edges, externals = self._resolve(resolver, sources)
+            edge_diff = _edge_diff(old_edges, new_edges)
+            # 3. keyword rows before and after, for the rows whose content can change
+            dirty_paths = sorted(set(touched) | {dst for dst, _ in self._ref_keys(edge_diff)})
+            old_rows = self.rows_for(dirty_paths)
             for chunk in _chunks(touched):
                 marks = ",".join("?" * len(chunk))
                 conn.execute(f"DELETE FROM symbols WHERE path IN ({marks})", chunk)
             for rel, summary in changed.items():
-                self._insert_file(rel, listing[rel], summary, hashes.get(rel, ""))
-            conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
-            # --- resolution
+                if summary is not None:
+                    conn.executemany(
+                        "INSERT INTO symbols VALUES(?,?,?,?,?)",
+                        [(rel, x.name, x.kind, x.line, layout.bucket_of(x.name)) for x in summary.symbols])
             if structural:
-                paths = [r for r, row in listing.items() if row.kind in ("file", "binary", "link")]
-                resolver = Resolver(paths, include_roots)
-                sources = [p for p, in conn.execute("SELECT DISTINCT path FROM imports")]
-                old_all = self._edges_of(sources + removed, by_src=True)
-                new_edges, externals = self._resolve(resolver, sources)
                 conn.execute("DELETE FROM edges")
                 conn.execute("DELETE FROM refs")
                 conn.execute("DELETE FROM externals")
-                edge_diff = _edge_diff(old_all, new_edges)
                 conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots_text,))
             else:
-                sources = [p for p in touched if p in listing]
-                resolver = Resolver([r for r, row in listing.items()
-                                     if row.kind in ("file", "binary", "link")], include_roots)
-                old_src = self._edges_of(sources, by_src=True)
-                new_edges, externals = self._resolve(resolver, sources)
                 for chunk in _chunks(sources):
                     marks = ",".join("?" * len(chunk))
                     conn.execute(f"DELETE FROM edges WHERE src IN ({marks})", chunk)
                     conn.execute(f"DELETE FROM refs WHERE src IN ({marks})", chunk)
                     conn.execute(f"DELETE FROM externals WHERE src IN ({marks})", chunk)
-                edge_diff = _edge_diff(old_src, new_edges)
             conn.executemany("INSERT INTO edges VALUES(?,?,?,?)",
                              [(e.src, e.dst, e.kind, json.dumps(e.names)) for e in new_edges])
             conn.executemany("INSERT INTO refs VALUES(?,?,?)",
                              [(e.dst, name, e.src) for e in new_edges for name in e.names])
             conn.executemany("INSERT INTO externals VALUES(?,?,?)", externals)
-            for chunk in _chunks(removed):
-                marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM edges WHERE dst IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM refs WHERE dst IN ({marks})", chunk)
-            dirty_refs |= self._ref_keys(edge_diff)
-            # --- subtree keyword hashes by difference
-            dirty_paths = sorted(set(touched) | {d for d, _ in dirty_refs})
             new_rows = self.rows_for(dirty_paths)
             buckets_changed = self._apply_rows(old_rows, new_rows, dirty_paths)
             conn.execute("COMMIT")
@@ -446,9 +442,6 @@ class Model:
              int(summary.parsed), int(summary.is_test), int(summary.entry_point), summary.size,
              summary.media_type, json.dumps(list(summary.exports)), "",
              json.dumps(to_plain(summary.findings))))
-        self.conn.executemany(
-            "INSERT INTO symbols VALUES(?,?,?,?,?)",
-            [(rel, s.name, s.kind, s.line, layout.bucket_of(s.name)) for s in summary.symbols])
         self.conn.executemany(
             "INSERT INTO imports VALUES(?,?,?,?,?,?)",
             [(rel, i.module, i.kind, json.dumps(list(i.names)), i.level, int(i.system))

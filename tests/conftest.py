@@ -16,10 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tasks.config import load
 from tasks.engine import Engine
 from tasks.report import Progress, read_report
+
+# `HYPOTHESIS_PROFILE=thorough pytest tests/test_property.py` for a long run.
+settings.register_profile("default", max_examples=12, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+settings.register_profile("thorough", max_examples=300, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample"
 # A 1x1 PNG: binary files are generated here rather than committed.

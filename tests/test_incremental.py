@@ -1,0 +1,150 @@
+"""Incremental builds, read from the build report: exactly the affected work runs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasks.errors import OutputFolderError
+from tasks.workspace import open_workspace
+
+from .conftest import build, make_sample, snapshot
+
+SHAPES = "src/geometry/shapes.py"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_first_build_analyses_everything_and_rerun_does_nothing(sample: Path) -> None:
+    first = build(sample)
+    assert "src/geometry/io.py" in first["sources_analyzed"]
+    assert "build/generated.py" not in first["sources_analyzed"]  # .gitignore'd
+    again = build(sample)
+    assert again["mode"] == "no-op"
+    assert again["tasks_executed"] == []
+    assert again["sources_analyzed"] == [] and again["pages_written"] == []
+
+
+def test_body_edit_reruns_only_that_files_tasks(sample: Path) -> None:
+    build(sample)
+    edit(sample / SHAPES, "raise ValueError(\"negative side\")", "raise ValueError(\"side < 0\")")
+    report = build(sample)
+    assert report["sources_analyzed"] == [SHAPES]
+    assert set(report["tasks_executed"]) == {f"analyze:{SHAPES}", f"page:{SHAPES}"}
+    assert report["pages_written"] == [f"{SHAPES}_docs.md"]
+
+
+def test_new_identifier_rebuilds_its_pages_and_the_keyword_pages_only(sample: Path) -> None:
+    build(sample)
+    with (sample / SHAPES).open("a", encoding="utf-8") as handle:
+        handle.write("\n\ndef total_area(shapes):\n    return sum(s.area() for s in shapes)\n")
+    report = build(sample)
+    assert report["sources_analyzed"] == [SHAPES]
+    written = set(report["pages_written"])
+    assert {f"{SHAPES}_docs.md", f"{SHAPES}_kw.md", "keywords.md",
+            "src/geometry/sub.md", "src/sub.md"} <= written
+    assert not [p for p in written if p.endswith(("index.md", "doc.md"))], written
+    assert "total_area" in (sample / "repo-docs" / "keywords.md").read_text()
+
+
+def test_new_import_rebuilds_both_ends(sample: Path) -> None:
+    build(sample)
+    edit(sample / "tests/test_shapes.py", "import pytest\n", "import pytest\n\nfrom geometry.io import depth\n")
+    report = build(sample)
+    written = set(report["pages_written"])
+    assert "tests/test_shapes.py_docs.md" in written
+    assert "src/geometry/io.py_docs.md" in written  # imported by / tested by changed
+    assert "README.md_docs.md" not in written
+    assert "src/geometry/shapes.py_docs.md" not in written
+    io_page = (sample / "repo-docs/src/geometry/io.py_docs.md").read_text()
+    assert "test_shapes.py" in io_page
+
+
+def test_deleted_file_loses_its_pages_and_its_index_row(sample: Path) -> None:
+    build(sample)
+    (sample / "src/geometry/io.py").unlink()
+    report = build(sample)
+    assert {"src/geometry/io.py_docs.md", "src/geometry/io.py_kw.md"} <= set(report["pages_removed"])
+    assert not (sample / "repo-docs/src/geometry/io.py_docs.md").exists()
+    assert "io.py" not in (sample / "repo-docs/src/geometry/index.md").read_text()
+
+
+def test_renamed_folder_moves_every_page(sample: Path) -> None:
+    build(sample)
+    (sample / "scripts").rename(sample / "tools")
+    report = build(sample)
+    assert "scripts/run.sh_docs.md" in report["pages_removed"]
+    assert (sample / "repo-docs/tools/run.sh_docs.md").exists()
+    assert not (sample / "repo-docs/scripts").exists()
+    assert "tools" in (sample / "repo-docs/index.md").read_text()
+
+
+def test_render_setting_reruns_pages_but_no_analysis(sample: Path) -> None:
+    build(sample)
+    (sample / "docgraph.yaml").write_text("pages:\n  embed_source_bytes: 200\n")
+    report = build(sample)
+    assert report["sources_analyzed"] == ["docgraph.yaml"]  # the config file is a source too
+    assert f"{SHAPES}_docs.md" in report["pages_written"]
+    assert "more lines are in the" in (sample / "repo-docs" / f"{SHAPES}_docs.md").read_text()
+
+
+def test_analysis_setting_reruns_analysis(sample: Path) -> None:
+    build(sample)
+    (sample / "docgraph.yaml").write_text("analysis:\n  max_bytes: 1000\n")
+    report = build(sample)
+    assert SHAPES in report["sources_analyzed"]
+    assert "not analysed" in (sample / "repo-docs" / f"{SHAPES}_docs.md").read_text()
+
+
+def test_users_file_in_output_folder_is_never_touched(sample: Path) -> None:
+    build(sample)
+    mine = sample / "repo-docs" / "src" / "geometry" / "MY-NOTES.md"
+    mine.write_text("mine\n")
+    shutil.rmtree(sample / "src" / "geometry")
+    build(sample)
+    assert mine.read_text() == "mine\n"
+
+
+def test_foreign_output_folder_is_refused(sample: Path) -> None:
+    (sample / "repo-docs").mkdir()
+    (sample / "repo-docs" / "hand-written.md").write_text("x\n")
+    with pytest.raises(OutputFolderError, match="--adopt"):
+        open_workspace(str(sample))
+
+
+def test_output_folder_may_not_be_root(sample: Path) -> None:
+    with pytest.raises(OutputFolderError):
+        open_workspace(str(sample), output=str(sample))
+
+
+def test_hand_edited_page_is_regenerated(sample: Path) -> None:
+    build(sample)
+    page = sample / "repo-docs" / f"{SHAPES}_docs.md"
+    original = page.read_bytes()
+    page.write_text("vandalised\n")
+    report = build(sample)
+    assert f"page:{SHAPES}" in report["tasks_executed"]
+    assert page.read_bytes() == original
+
+
+def test_plain_doit_and_docgraph_build_write_the_same_pages(tmp_path: Path) -> None:
+    via_doit = make_sample(tmp_path / "a")
+    via_engine = make_sample(tmp_path / "b")
+    dodo = Path(__file__).resolve().parents[1] / "dodo.py"
+    run = subprocess.run([sys.executable, "-m", "doit", "-f", str(dodo), f"root={via_doit}"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "docgraph: doit build" in run.stdout
+    build(via_engine)
+    assert snapshot(via_doit / "repo-docs") == snapshot(via_engine / "repo-docs")
+    # and the engine, following plain doit, finds nothing to do but re-checks once
+    report = build(via_doit)
+    assert report["pages_written"] == [] and report["sources_analyzed"] == []
