@@ -58,6 +58,8 @@ class Symbol:
     """Whether the name goes into the repository-wide keyword indices (top-level definitions)."""
     complexity: int = 0
     """Cyclomatic complexity for functions and methods; 0 when not measured."""
+    scope: str = ""
+    """Enclosing namespace (C++), empty at file level."""
 
 
 @dataclass(frozen=True)

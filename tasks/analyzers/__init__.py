@@ -51,9 +51,12 @@ Analyzer = Callable[[Source], FileFacts]
 
 
 def _table() -> tuple[dict[str, Analyzer], dict[str, Analyzer]]:
-    from . import data, generic, markup, python
+    from . import cfamily, data, generic, markup, python
 
     by_suffix: dict[str, Analyzer] = {
+        **{suffix: cfamily.analyze for suffix in (
+            ".c", ".h", ".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp",
+            ".inl", ".tcc", ".cu", ".cuh")},
         ".py": python.analyze,
         ".pyi": python.analyze,
         ".pyw": python.analyze,

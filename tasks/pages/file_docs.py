@@ -23,8 +23,8 @@ FENCE_LANGUAGE = {
     "Makefile": "makefile", "HTML": "html", "XML": "xml", "CSS": "css", "SQL": "sql",
 }
 KIND_ORDER = ("namespace", "class", "struct", "union", "enum", "interface", "protocol",
-              "function", "kernel", "fixture", "method", "property", "nested function",
-              "constructor", "macro", "typedef", "type alias", "type variable", "constant",
+              "function", "function declaration", "kernel", "kernel declaration", "fixture",
+              "method", "property", "nested function", "constructor", "destructor", "macro", "typedef", "type alias", "type variable", "constant",
               "variable", "field", "job", "script", "target", "stage")
 NOTES_SHOWN = 8
 
@@ -34,13 +34,17 @@ def kind_rank(kind: str) -> int:
     return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
 
 
+_TYPES = {"class", "struct", "union", "enum", "interface", "protocol", "namespace"}
+_MEMBERS = {"method", "property", "constructor", "destructor", "field"}
+_FUNCTIONS = {"function", "function declaration", "kernel", "kernel declaration", "fixture",
+              "nested function"}
+
+
 def symbol_section(symbol: Symbol) -> str:
     """Heading (in the docs page) under which a symbol is described."""
-    if symbol.kind in ("class", "struct", "union", "enum", "interface", "protocol", "namespace"):
+    if symbol.kind in _TYPES or symbol.kind in _MEMBERS:
         return "Classes and types"
-    if symbol.kind in ("method", "property", "constructor", "field") or "." in symbol.qualname:
-        return "Classes and types" if symbol.kind != "nested function" else "Functions"
-    if symbol.kind in ("function", "kernel", "fixture", "nested function"):
+    if symbol.kind in _FUNCTIONS:
         return "Functions"
     return "Module-level names"
 
@@ -153,7 +157,8 @@ def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str
     name = code(symbol.qualname + (symbol.signature if symbol.kind not in ("class",) else ""))
     if symbol.kind == "class" and symbol.bases:
         name = code(f"{symbol.qualname}({', '.join(symbol.bases)})")
-    bits = [f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {text(symbol.kind)}, '
+    where = f" in namespace {code(symbol.scope)}" if symbol.scope else ""
+    bits = [f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {text(symbol.kind)}{where}, '
             f'{_source_link(ctx, page, rel, symbol.line)}']
     if symbol.decorators:
         bits.append("decorated " + ", ".join(code("@" + d) for d in symbol.decorators))
