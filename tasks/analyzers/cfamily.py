@@ -24,7 +24,7 @@ from typing import Any
 
 from ..facts import FileFacts, Import, Note, Symbol
 from . import Source
-from .generic import first_paragraph, first_sentence, language_of
+from .generic import C_COMMENTS, first_paragraph, first_sentence, language_of
 from .treesitter import parser, text
 
 _MACRO = rb"[A-Z][A-Z0-9]*_[A-Z0-9_]*"
@@ -397,7 +397,7 @@ def analyze(source: Source) -> FileFacts:
     root = tree.root_node
     error_bytes = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
     parsed = not (root.has_error and error_bytes > len(data) // 2)
-    doc = first_paragraph(source.text, comments_only=True)
+    doc = first_paragraph(source.text, comments_only=True, markers=C_COMMENTS)
     indexed = [s for s in symbols if s.indexed and s.kind != "macro"] or [s for s in symbols if s.indexed]
     if doc:
         description = first_sentence(doc)

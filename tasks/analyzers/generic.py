@@ -39,6 +39,9 @@ LANGUAGE_BY_NAME = {
 }
 
 PROSE = {"text", "licence text"}
+C_LIKE = {"C", "C/C++ header", "C++ header", "C++", "CUDA", "CUDA header", "JavaScript",
+          "TypeScript", "TypeScript (TSX)", "JavaScript (JSX)", "Java", "Kotlin", "Swift", "Go",
+          "Rust", "CSS", "Protocol Buffers", "Thrift IDL", "Objective-C", "Objective-C++"}
 _LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(c\)", re.I)
 _COMMENT = re.compile(r"^\s*(#+|//+|/\*+|\*+/?|--|;+|%+|<!--|-->|\"\"\"|''')\s?")
 
@@ -72,20 +75,31 @@ _DIRECTIVE = re.compile(r"^\s*(-\*-.*-\*-|(mypy|flake8|pylint|noqa|type|isort|ru
                         r"pragma|vim|eslint|prettier|clang-format|NOLINT\w*)\b[\w-]*:?.*)$", re.I)
 
 
-def first_paragraph(text: str, limit: int = 400, comments_only: bool = False) -> str:
+HASH_COMMENTS = ("#",)
+C_COMMENTS = ("//", "/*", "*")
+
+
+def first_paragraph(text: str, limit: int = 400, comments_only: bool = False,
+                    markers: tuple[str, ...] = HASH_COMMENTS + C_COMMENTS + ("--", ";", "%")) -> str:
     """The first paragraph of a file's own words: comment markers stripped, licence blocks and
     tool directives (`mypy: ...`, `-*- coding -*-`) skipped.  With `comments_only`, only the
-    leading comment block counts (code and data lines are not prose)."""
+    leading comment block counts (code and data lines are not prose); `markers` says which line
+    starts are comments in the file's language (`#include` is not a comment in C)."""
     lines = text.splitlines()
     if lines and lines[0].startswith("#!"):
         lines = lines[1:]
     if comments_only:
         leading = []
-        for raw in lines:
-            if not raw.strip():
+        in_block = False
+        for raw in lines[:300]:
+            stripped = raw.lstrip()
+            if not stripped or in_block or stripped.startswith(markers):
                 leading.append(raw)
-            elif _COMMENT.match(raw):
-                leading.append(raw)
+                if "/*" in markers:
+                    if stripped.startswith("/*") and "*/" not in stripped[2:]:
+                        in_block = True
+                    elif in_block and "*/" in stripped:
+                        in_block = False
             else:
                 break
         lines = leading
@@ -121,7 +135,8 @@ def analyze(source: Source) -> FileFacts:
     """Generic text facts."""
     language = language_of(source.name)
     interpreter = shebang(source.text)
-    doc = first_paragraph(source.text, comments_only=language not in PROSE)
+    doc = first_paragraph(source.text, comments_only=language not in PROSE,
+                          markers=C_COMMENTS if language in C_LIKE else HASH_COMMENTS + C_COMMENTS + ("--", ";", "%"))
     if doc:
         description = first_sentence(doc)
     elif source.line_count == 0:

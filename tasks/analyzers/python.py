@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..facts import Example, FileFacts, Finding, Import, Note, Symbol
 from . import Source
-from .generic import first_paragraph, first_sentence, shebang
+from .generic import HASH_COMMENTS, first_paragraph, first_sentence, shebang
 
 _CONSTANT = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 _CREDENTIAL = re.compile(r"(?i)(passw(or)?d|passwd|secret|api_?key|access_?key|private_?key|"
@@ -612,7 +612,7 @@ def _describe(source: Source, doc: str, symbols: tuple[Symbol, ...], tests: list
               imports: list[Import]) -> str:
     if doc:
         return first_sentence(doc)
-    comment = first_paragraph(source.text) if source.text.lstrip().startswith("#") else ""
+    comment = first_paragraph(source.text, comments_only=True, markers=HASH_COMMENTS)
     if comment:
         return first_sentence(comment)
     if tests:
@@ -674,7 +674,7 @@ def _tolerant(source: Source, error: str) -> FileFacts:
         parsed=False,
         parse_error=error,
         description=f"Python that does not parse ({error})",
-        doc=first_paragraph(source.text) if source.text.lstrip().startswith("#") else "",
+        doc=first_paragraph(source.text, comments_only=True, markers=HASH_COMMENTS),
         symbols=symbols,
         imports=imports,
         findings=(Finding(source.path, _error_line(error), f"does not parse as Python ({error}); "

@@ -1,0 +1,207 @@
+"""Benchmarks on the real corpora; prints a Markdown table for the README.  Not collected by pytest.
+
+    python tests/benchmarks/bench.py --corpus torch --runs 3
+    python tests/benchmarks/bench.py --corpus torch --scenarios full-j2,noop,edit-body
+
+Each scenario runs `docgraph build` as a child process on a private copy of the corpus and
+records wall time and the peak resident set size of the largest process (`wait4` rusage).
+Baselines measured in the same invocation, so figures from other machines compare as ratios:
+
+- plain doit: the same number of tasks (two per file, one per folder) with trivial actions;
+- Universal Ctags (`ctags -R`) over the same files, if installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+REPO = HERE.parents[2]
+MAKE_CORPUS = REPO.parent / "shared" / "bench" / "make-corpus.sh"
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (MB) of the process tree's largest process, and stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-2000:]}")
+    return seconds, usage.ru_maxrss // 1024, out
+
+
+def corpus(dest: Path, name: str) -> Path:
+    path = dest / name
+    if not path.exists():
+        subprocess.run(["bash", str(MAKE_CORPUS), str(dest), name], check=True)
+    return path
+
+
+def fresh_copy(source: Path, target: Path) -> Path:
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    return target
+
+
+def docgraph(root: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tasks.cli", "build", "-q", str(root), *args]
+
+
+def pick_file(root: Path) -> Path:
+    preferred = root / "torch" / "nn" / "modules" / "linear.py"
+    if preferred.exists():
+        return preferred
+    return sorted(root.rglob("*.py"))[len(list(root.rglob("*.py"))) // 2]
+
+
+def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, int]]:
+    results = []
+    for _ in range(runs):
+        target = work / "tree"
+        if name.startswith("full"):
+            fresh_copy(root, target)
+            jobs = name.split("-j", 1)[1]
+            results.append(run(docgraph(target, "-j", jobs))[:2])
+            continue
+        if not (target / ".docgraph").exists():
+            fresh_copy(root, target)
+            run(docgraph(target, "-j", "2"))
+        victim = pick_file(target)
+        original = victim.read_bytes()
+        if name == "noop":
+            run(docgraph(target))
+            results.append(run(docgraph(target))[:2])
+        elif name == "edit-body":
+            victim.write_bytes(original + b"\n# benchmark edit\n")
+            results.append(run(docgraph(target))[:2])
+            victim.write_bytes(original)
+            run(docgraph(target))
+        elif name == "edit-identifier":
+            victim.write_bytes(original + b"\n\ndef benchmark_added_function():\n    return 1\n")
+            results.append(run(docgraph(target))[:2])
+            victim.write_bytes(original)
+            run(docgraph(target))
+        elif name == "fresh-clone":
+            clone = work / "clone"
+            if clone.exists():
+                shutil.rmtree(clone)
+            shutil.copytree(target, clone, symlinks=True)  # copytree gives every file a new mtime
+            for path in clone.rglob("*"):
+                if path.is_file() and not path.is_symlink():
+                    os.utime(path)
+            moved = pick_file(clone)
+            moved.write_bytes(moved.read_bytes() + b"\n# changed in the clone\n")
+            results.append(run(docgraph(clone))[:2])
+    return results
+
+
+def doit_baseline(root: Path, work: Path, runs: int) -> dict[str, list[tuple[float, int]]]:
+    """Plain doit, same task count, trivial actions: (first build, no-op)."""
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*")
+             if p.is_file() and ".git" not in p.parts and "repo-docs" not in p.parts
+             and ".docgraph" not in p.parts]
+    folders = sorted({os.path.dirname(f) for f in files})
+    base = work / "doit-baseline"
+    if base.exists():
+        shutil.rmtree(base)
+    base.mkdir()
+    (base / "files.txt").write_text("\n".join(files))
+    (base / "folders.txt").write_text("\n".join(folders))
+    (base / "dodo.py").write_text(f'''
+import os
+ROOT = {str(root)!r}
+FILES = open("files.txt").read().split("\\n")
+FOLDERS = open("folders.txt").read().split("\\n")
+DOIT_CONFIG = {{"backend": "sqlite3", "dep_file": "doit.sqlite3", "verbosity": 0}}
+def touch(targets):
+    for t in targets:
+        os.makedirs(os.path.dirname(t), exist_ok=True)
+        open(t, "w").close()
+def task_analyze():
+    for i, f in enumerate(FILES):
+        yield {{"name": f, "actions": [touch], "file_dep": [os.path.join(ROOT, f)], "targets": [f"out/a/{{i}}"]}}
+def task_page():
+    for i, f in enumerate(FILES):
+        yield {{"name": f, "actions": [touch], "file_dep": [f"out/a/{{i}}"], "targets": [f"out/p/{{i}}"]}}
+def task_folder():
+    for i, d in enumerate(FOLDERS):
+        yield {{"name": d or ".", "actions": [touch], "file_dep": [], "targets": [f"out/f/{{i}}"], "uptodate": [True]}}
+''')
+    out: dict[str, list[tuple[float, int]]] = {"doit-full": [], "doit-noop": []}
+    for _ in range(runs):
+        for leftover in ("out", "doit.sqlite3"):
+            path = base / leftover
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        out["doit-full"].append(run([sys.executable, "-m", "doit", "-f", "dodo.py"], cwd=base)[:2])
+        out["doit-noop"].append(run([sys.executable, "-m", "doit", "-f", "dodo.py"], cwd=base)[:2])
+    return out
+
+
+def ctags_baseline(root: Path, work: Path, runs: int) -> list[tuple[float, int]]:
+    if shutil.which("ctags") is None:
+        return []
+    return [run(["ctags", "-R", "--fields=+n", "-f", str(work / "tags"),
+                 "--exclude=.git", "--exclude=repo-docs", "--exclude=.docgraph", str(root)])[:2]
+            for _ in range(runs)]
+
+
+def row(name: str, values: list[tuple[float, int]], reference: float | None) -> str:
+    seconds = [v[0] for v in values]
+    median = statistics.median(seconds)
+    ratio = f"{median / reference:.2f}" if reference else ""
+    return (f"| {name} | {median:.2f} | {min(seconds):.2f} | {max(seconds):.2f} | "
+            f"{max(v[1] for v in values)} | {ratio} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="torch", choices=["torch", "cpython"])
+    parser.add_argument("--dest", default=os.environ.get("DOCGRAPH_CORPORA", str(REPO.parent / "corpora")))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scenarios", default="full-j1,full-j2,noop,edit-body,edit-identifier,fresh-clone")
+    parser.add_argument("--baselines", default="doit,ctags")
+    args = parser.parse_args()
+    root = corpus(Path(args.dest), args.corpus)
+    files = sum(1 for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+    results: dict[str, list[tuple[float, int]]] = {}
+    with tempfile.TemporaryDirectory(prefix="docgraph-bench-") as tmp:
+        work = Path(tmp)
+        for name in args.scenarios.split(","):
+            results[name] = scenario(name, root, work, args.runs)
+            print(f"{name}: {[round(s, 2) for s, _ in results[name]]}", file=sys.stderr)
+        if "doit" in args.baselines:
+            results.update(doit_baseline(root, work, args.runs))
+        if "ctags" in args.baselines:
+            tags = ctags_baseline(root, work, args.runs)
+            if tags:
+                results["ctags -R"] = tags
+    full_ref = statistics.median(v[0] for v in results["doit-full"]) if "doit-full" in results else None
+    noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
+    print(f"\n{args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
+          f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
+    print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
+    print("|---|---|---|---|---|---|")
+    for name, values in results.items():
+        reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone") else full_ref
+        print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
+
+
+if __name__ == "__main__":
+    main()
