@@ -141,7 +141,7 @@ class Resolver:
                     edges.append(Edge(importer, sub, "from", ()))
                 else:
                     rest.append(name)
-            if target is not None and target != importer:
+            if target is not None and target != importer and (rest or not edges):
                 edges.append(Edge(importer, target, "from", tuple(rest)))
             elif target is None and not edges:
                 return [], written

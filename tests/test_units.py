@@ -1,0 +1,228 @@
+"""Table-driven tests of the pure helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks import layout
+from tasks.analyzers import analyze, choose
+from tasks.config import load
+from tasks.discover import discover
+from tasks.errors import ConfigError
+from tasks.facts import FileFacts, SummaryImport, dumps, loads
+from tasks.pages.markdown import code, fence, href, text
+from tasks.sourcetext import decode, is_binary
+from tasks.xref import Resolver
+
+SETTINGS = load(str(Path(__file__).parent)).analysis
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("plain", "plain"),
+    ("a_b*c", "a\\_b\\*c"),
+    ("[x](y)", "\\[x\\]\\(y\\)"),
+    ("<script>", "\\<script\\>"),
+    ("a|b", "a\\|b"),
+    ("1. item", "1\\. item"),
+    ("- dash", "\\- dash"),
+    ("line\nbreak", "line\\\\nbreak"),
+])
+def test_text_escapes_markdown_and_html(value: str, expected: str) -> None:
+    assert text(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("name", "`name`"),
+    ("a`b", "`` a`b ``"),
+    ("``x``", "``` ``x`` ```"),
+    ("", "` `"),
+    ("new\nline", "`new\\nline`"),
+])
+def test_code_span_survives_backticks(value: str, expected: str) -> None:
+    assert code(value) == expected
+
+
+def test_fence_is_longer_than_any_backtick_run() -> None:
+    block = fence("a\n````\nb\n", "md")
+    assert block.startswith("`````md\n") and block.endswith("\n`````")
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("a/b.py", "a/b.py"),
+    ("a b/c#d.py", "a%20b/c%23d.py"),
+    ("naïve.py", "na%C3%AFve.py"),
+    ("x(1).md", "x%281%29.md"),
+])
+def test_href_percent_encodes(path: str, expected: str) -> None:
+    assert href(path) == expected
+
+
+@pytest.mark.parametrize("folder, expected", [
+    ("", ""),
+    ("src/pkg", "src/pkg"),
+    ("index.md", "index.md.dir"),
+    ("a/sub.md", "a/sub.md.dir"),
+    ("a/x_docs.md", "a/x_docs.md.dir"),
+    ("keywords.md", "keywords.md.dir"),
+    ("a/keywords.md", "a/keywords.md"),
+    ("build.dir", "build.dir.dir"),
+])
+def test_folder_names_never_collide_with_pages(folder: str, expected: str) -> None:
+    assert layout.out_folder(folder) == expected
+
+
+def test_pages_of_a_file() -> None:
+    assert layout.docs_page("index.md/x.py") == "index.md.dir/x.py_docs.md"
+    assert layout.kw_page("README") == "README_kw.md"
+
+
+@pytest.mark.parametrize("name, bucket", [
+    ("Alpha", "a"), ("_private", "p"), ("__init__", "i"), ("9lives", "other"), ("é", "other"),
+])
+def test_index_letters(name: str, bucket: str) -> None:
+    assert layout.bucket_of(name) == bucket
+
+
+@pytest.mark.parametrize("data, encoding, replaced", [
+    ("héllo".encode("utf-8"), "utf-8", 0),
+    (b"\xef\xbb\xbfbom", "utf-8-sig", 0),
+    ("hé".encode("utf-16"), "utf-16", 0),
+    ("# -*- coding: latin-1 -*-\nx = 'é'\n".encode("latin-1"), "iso8859-1", 0),
+])
+def test_decoding_names_the_codec(data: bytes, encoding: str, replaced: int) -> None:
+    result = decode(data)
+    assert (result.encoding, result.replaced) == (encoding, replaced)
+
+
+def test_legacy_text_is_detected_not_dropped() -> None:
+    sentence = "Съешь же ещё этих мягких французских булок, да выпей чаю. " * 3
+    result = decode(sentence.encode("koi8-r"))
+    assert result.text == sentence
+    assert result.how == "detected"
+
+
+def test_binary_sniffing() -> None:
+    assert is_binary(b"\x89PNG\r\n\x1a\n\x00\x00")
+    assert not is_binary("hé".encode("utf-16"))
+    assert not is_binary(b"plain text")
+
+
+def test_facts_round_trip_through_canonical_json() -> None:
+    facts = analyze("m.py", b'"""Doc."""\nimport os\n\ndef f(a, b=1):\n    return a\n', SETTINGS)
+    assert loads(FileFacts, dumps(facts)) == facts
+    assert dumps(facts) == dumps(loads(FileFacts, dumps(facts)))
+
+
+@pytest.mark.parametrize("path, module", [
+    ("a/b.py", "python"), ("a/b.h", "cfamily"), ("x.cu", "cfamily"), ("README.md", "markup"),
+    ("docs/x.rst", "markup"), ("c.yaml", "data"), ("pyproject.toml", "data"), ("LICENSE", "generic"),
+])
+def test_analyzer_table(path: str, module: str) -> None:
+    assert choose(path).__module__.endswith(module)
+
+
+PY_CASES = [
+    ("model.eval()\n", []),
+    ("eval('1')\n", ["`eval` call"]),
+    ("import pickle as pk\npk.loads(b'')\n", ["`pickle` deserialisation (runs code from the data)"]),
+    ("import torch\ntorch.load('x')\n", ["`torch.load` without `weights_only=True` (unpickles)"]),
+    ("import torch\ntorch.load('x', weights_only=True)\n", []),
+    ("import subprocess\nsubprocess.run('ls', shell=True)\n", ["subprocess with `shell=True`"]),
+    ("import yaml\nyaml.load(s, Loader=yaml.SafeLoader)\n", []),
+    ("import yaml\nyaml.load(s)\n", ["`yaml.load` without a safe loader"]),
+    ("password = 'hunter2hunter2'\n", ["hard-coded credential (value not shown)"]),
+    ("password = ''\n", []),
+]
+
+
+@pytest.mark.parametrize("source, topics", PY_CASES)
+def test_python_security_notes_come_from_resolved_calls(source: str, topics: list[str]) -> None:
+    facts = analyze("m.py", source.encode(), SETTINGS)
+    assert [n.topic for n in facts.notes if n.category == "security"] == topics
+
+
+def test_python_tests_are_recognised_from_syntax_not_substrings() -> None:
+    plain = analyze("helpers.py", b"def test_helper():\n    'import pytest'\n", SETTINGS)
+    assert plain.tests == ()  # pytest would not collect it from this file name
+    collected = analyze("test_x.py", b"def test_one():\n    pass\n", SETTINGS)
+    assert collected.tests == ("test_one",)
+    unit = analyze("checks.py", b"import unittest\nclass T(unittest.TestCase):\n    def test_a(self): pass\n", SETTINGS)
+    assert unit.tests == ("T", "T.test_a")
+
+
+def test_python_syntax_error_still_yields_definitions() -> None:
+    facts = analyze("bad.py", b"def ok():\n    pass\n\ndef broken(:\n    pass\n\nclass Kept:\n    pass\n", SETTINGS)
+    assert not facts.parsed
+    assert {"ok", "Kept"} <= {s.name for s in facts.symbols}
+    assert facts.findings and "does not parse" in facts.findings[0].message
+
+
+def test_python_deep_nesting_is_a_finding_not_a_crash() -> None:
+    source = b"x = " + b"(" * 2000 + b"1" + b")" * 2000 + b"\n"
+    facts = analyze("deep.py", source, SETTINGS)
+    assert not facts.parsed
+    assert facts.findings
+
+
+def test_cpp_export_macros_are_not_class_names() -> None:
+    source = b"class TORCH_API Tensor : public Base {\n public:\n  int dim() const;\n};\nTORCH_API void f(int x);\n"
+    facts = analyze("t.h", source, SETTINGS)
+    names = {(s.kind, s.qualname) for s in facts.symbols}
+    assert ("class", "Tensor") in names
+    assert ("function declaration", "f") in names
+    assert not any(s.name == "TORCH_API" for s in facts.symbols)
+
+
+def test_python_resolution_with_src_layout_and_relative_imports() -> None:
+    resolver = Resolver(["src/pkg/__init__.py", "src/pkg/core.py", "src/pkg/sub/__init__.py",
+                         "src/pkg/sub/util.py", "tests/test_core.py", "scripts/tool.py",
+                         "scripts/helper.py"])
+    edges, missing = resolver.resolve("tests/test_core.py", [SummaryImport("pkg.core", "import")])
+    assert [e.dst for e in edges] == ["src/pkg/core.py"]
+    edges, _ = resolver.resolve("src/pkg/sub/util.py", [SummaryImport("core", "from", ("x",), 2)])
+    assert [e.dst for e in edges] == ["src/pkg/core.py"]
+    edges, _ = resolver.resolve("src/pkg/core.py", [SummaryImport("pkg", "from", ("sub",))])
+    assert [e.dst for e in edges] == ["src/pkg/sub/__init__.py"]
+    edges, _ = resolver.resolve("scripts/tool.py", [SummaryImport("helper", "import")])
+    assert [e.dst for e in edges] == ["scripts/helper.py"]
+    _, missing = resolver.resolve("scripts/tool.py", [SummaryImport("numpy.linalg", "import")])
+    assert missing == [("numpy.linalg", "import")]
+
+
+def test_include_resolution_relative_then_roots_then_unique_suffix() -> None:
+    resolver = Resolver(["lib/a.h", "lib/b.h", "include/geo/point.h", "x/util.h", "y/util.h"],
+                        include_roots=["include"])
+    assert resolver.resolve_include("lib/b.h", "a.h") == "lib/a.h"
+    assert resolver.resolve_include("src/m.cpp", "geo/point.h") == "include/geo/point.h"
+    assert resolver.resolve_include("src/m.cpp", "util.h") is None  # two candidates: not guessed
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("output: [1]\n", "'output' must be a str"),
+    ("bogus: 1\n", "unknown setting 'bogus'"),
+    ("pages:\n  index_split: 0\n", "greater than 0"),
+    ("pages: [\n", "not valid YAML"),
+])
+def test_config_errors_are_one_line(tmp_path: Path, yaml_text: str, message: str) -> None:
+    (tmp_path / "docgraph.yaml").write_text(yaml_text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load(str(tmp_path))
+    assert "\n" not in str(info.value)
+
+
+def test_discovery_honours_nested_gitignore_and_secrets(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    (tmp_path / "a" / ".gitignore").write_text("!keep.log\nskip/\n")
+    (tmp_path / "a" / "keep.log").write_text("x")
+    (tmp_path / "a" / "drop.log").write_text("x")
+    (tmp_path / "a" / "skip").mkdir()
+    (tmp_path / "a" / "skip" / "f.py").write_text("x")
+    (tmp_path / ".env").write_text("TOKEN=1")
+    (tmp_path / "repo-docs").mkdir()
+    (tmp_path / "repo-docs" / "old_docs.md").write_text("x")
+    found = {e.rel: e.kind for e in discover(load(str(tmp_path))).entries}
+    assert found == {".gitignore": "file", "a/.gitignore": "file", "a/keep.log": "file",
+                     ".env": "secret"}
