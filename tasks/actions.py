@@ -45,6 +45,16 @@ class Paths:
     state: str
     """State folder."""
 
+    def name(self, path: str) -> str:
+        """How the graph, the manifest and the stamp name a file: relative to ROOT when inside it
+        (so a fresh clone elsewhere means the same files), absolute otherwise."""
+        root = self.root + os.sep
+        return path[len(root):] if path.startswith(root) else path
+
+    def absolute(self, name: str) -> str:
+        """Inverse of :meth:`name`."""
+        return name if os.path.isabs(name) else os.path.join(self.root, name)
+
     def source(self, rel: str) -> str:
         return os.path.join(self.root, rel)
 
@@ -265,18 +275,20 @@ def update_manifest(ctx: ActionContext, generated: list[str], records: list[str]
     """Record every generated file; delete the ones an earlier build generated that are gone now.
 
     `generated` lists the graph's static targets; letter pages and book parts are read from the
-    records of the tasks that wrote them.  Only files in the previous manifest are ever deleted.
+    records of the tasks that wrote them.  Names are relative to ROOT (see :meth:`Paths.name`).
+    Only files in the previous manifest are ever deleted.
     """
+    paths = ctx.paths
     current = set(generated)
     for record in records:
-        data = json.loads(read_bytes(record) or b"{}")
+        data = json.loads(read_bytes(paths.absolute(record)) or b"{}")
         pages = data.get("pages", {})
         for page in (pages.values() if isinstance(pages, dict) else pages):
-            current.add(ctx.paths.page(page))
-    previous = set(read_manifest(ctx.paths.state))
-    stale = sorted(previous - current)
-    removed = [path for path in stale if remove(path)]
-    prune_empty_dirs(removed, ctx.paths.out)
-    prune_empty_dirs([p for p in removed if p.startswith(ctx.paths.state)], ctx.paths.state)
-    write_manifest(ctx.paths.state, current)
+            current.add(paths.name(paths.page(page)))
+    previous = set(read_manifest(paths.state))
+    removed = [paths.absolute(name) for name in sorted(previous - current)
+               if remove(paths.absolute(name))]
+    prune_empty_dirs([p for p in removed if p.startswith(paths.out + os.sep)], paths.out)
+    prune_empty_dirs([p for p in removed if p.startswith(paths.state + os.sep)], paths.state)
+    write_manifest(paths.state, current)
     return _page_result(ctx, [], removed)

@@ -74,7 +74,8 @@ def clean(args: argparse.Namespace) -> int:
 
     config = open_workspace(args.root, args.config, args.out, args.state)
     with Lock(config.state):
-        files = read_manifest(config.state)
+        files = [f if os.path.isabs(f) else os.path.join(config.root, f)
+                 for f in read_manifest(config.state)]
         removed = [f for f in files if remove(f)]
         prune_empty_dirs(removed, config.output)
         if os.path.isdir(config.output) and not os.listdir(config.output):

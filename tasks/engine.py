@@ -43,7 +43,7 @@ from .store import Lock, read_bytes, read_manifest, write_if_changed
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.json"
-STAMP_VERSION = 2
+STAMP_VERSION = 3
 DOIT_DB = "doit.sqlite3"
 
 
@@ -65,7 +65,7 @@ class Stamp:
 
     fingerprint: str = ""
     sources: dict[str, list[Any]] = field(default_factory=dict)   # rel -> [kind, size, mtime_ns, md5]
-    outputs: dict[str, list[Any]] = field(default_factory=dict)   # abs -> [size, mtime_ns, md5, task]
+    outputs: dict[str, list[Any]] = field(default_factory=dict)   # name -> [size, mtime_ns, md5, task]
 
     @classmethod
     def load(cls, state: str) -> Stamp | None:
@@ -142,14 +142,15 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
         if entry.kind == FILE:
             candidates.add(f"page:{entry.rel}")
     out = graph.config.output + os.sep
-    for path, (size, mtime, md5, task) in stamp.outputs.items():
+    for name, (size, mtime, md5, task) in stamp.outputs.items():
+        path = graph.absolute(name)
         if not path.startswith(out):
             continue
         now = _stat(path)
         if now == (size, mtime):
             continue
         if now is not None and now[0] == size and md5 and file_md5(path) == md5:
-            refreshed[path] = now
+            refreshed[name] = now
             continue
         if task in graph.specs:
             if now is not None:
@@ -272,7 +273,7 @@ class Engine:
             for name in names:
                 for target in graph.specs[name].targets:
                     path = graph.absolute(target)
-                    old = outputs.get(path)
+                    old = outputs.get(target)
                     if old is not None and _stat(path) == (old[0], old[1]):
                         continue
                     for consumer in consumers.get(target, ()):
@@ -339,18 +340,19 @@ class Engine:
             for path in graph.outputs_of(name):
                 owner[path] = name
         out = self.config.output + os.sep
-        for path in generated:
-            old = old_outputs.get(path)
-            if old is not None and path not in owner:
-                new.outputs[path] = old
+        for name in generated:
+            old = old_outputs.get(name)
+            if old is not None and name not in owner:
+                new.outputs[name] = old
                 continue
+            path = graph.absolute(name)
             now = _stat(path)
             if now is None:
                 continue
-            task = owner.get(path) or (old[3] if old else graph.producer(path))
+            task = owner.get(name) or (old[3] if old else graph.producer(name))
             if old is not None and now == (old[0], old[1]):
-                new.outputs[path] = old
+                new.outputs[name] = old
                 continue
             md5 = file_md5(path) if path.startswith(out) else ""
-            new.outputs[path] = [now[0], now[1], md5, task]
+            new.outputs[name] = [now[0], now[1], md5, task]
         new.save(self.config.state)

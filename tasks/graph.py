@@ -145,8 +145,7 @@ class Graph:
 
     def name(self, path: str) -> str:
         """How doit sees an absolute path: relative to ROOT when inside it."""
-        root = self.config.root + os.sep
-        return path[len(root):] if path.startswith(root) else path
+        return self.paths.name(path)
 
     def setting_file(self, name: str) -> str:
         return self.name(self.paths.setting(name))
@@ -242,17 +241,18 @@ class Graph:
 
     def _manifest(self, specs: dict[str, Spec]) -> Spec:
         """The manifest task (built last: it needs every other task's targets)."""
-        generated = sorted(self.absolute(t) for spec in specs.values() for t in spec.targets)
-        records = sorted(self.absolute(t) for spec in specs.values()
-                         for t in spec.targets if "/records/" in t.replace(os.sep, "/"))
+        generated = sorted(t for spec in specs.values() for t in spec.targets)
+        records = sorted(t for spec in specs.values()
+                         for t in spec.targets if "/records/" in "/" + t.replace(os.sep, "/"))
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
         manifest = self.name(os.path.join(self.paths.state, "manifest.json"))
         return Spec("manifest", MANIFEST, actions.update_manifest, (self.context, generated, records),
-                    tuple(self.name(r) for r in records), (manifest,),
+                    tuple(records), (manifest,),
                     (config_changed(listing),), "record generated files; delete stale ones")
 
     def absolute(self, name: str) -> str:
-        return name if os.path.isabs(name) else os.path.join(self.config.root, name)
+        """Absolute path of a graph name."""
+        return self.paths.absolute(name)
 
     def all_specs(self) -> list[Spec]:
         """Every task, the manifest last."""
@@ -272,9 +272,9 @@ class Graph:
         return [spec.name for spec in self.all_specs()]
 
     def outputs_of(self, name: str) -> list[str]:
-        """Absolute paths a task generated: its targets and the pages listed in its record."""
+        """Names of the files a task generated: its targets and the pages listed in its record."""
         spec = self.specs[name]
-        found = [self.absolute(t) for t in spec.targets]
+        found = list(spec.targets)
         for target in spec.targets:
             if "/records/" not in "/" + target.replace(os.sep, "/"):
                 continue
@@ -283,12 +283,11 @@ class Graph:
                 continue
             pages = json.loads(raw).get("pages", {})
             for page in (pages.values() if isinstance(pages, dict) else pages):
-                found.append(self.paths.page(page))
+                found.append(self.name(self.paths.page(page)))
         return found
 
     def producer(self, path: str) -> str:
-        """The task whose static target `path` is (empty when none is)."""
+        """The task whose static target is the file named `path` (empty when none is)."""
         if self._producers is None:
-            self._producers = {self.absolute(t): spec.name for spec in self.specs.values()
-                               for t in spec.targets}
+            self._producers = {t: spec.name for spec in self.specs.values() for t in spec.targets}
         return self._producers.get(path, "")

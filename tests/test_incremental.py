@@ -148,3 +148,23 @@ def test_plain_doit_and_docgraph_build_write_the_same_pages(tmp_path: Path) -> N
     # and the engine, following plain doit, finds nothing to do but re-checks once
     report = build(via_doit)
     assert report["pages_written"] == [] and report["sources_analyzed"] == []
+
+
+def test_fresh_clone_with_restored_state_reruns_nothing(tmp_path: Path) -> None:
+    import os
+
+    first = make_sample(tmp_path / "first")
+    build(first)
+    clone = tmp_path / "clone"
+    shutil.copytree(first, clone)  # a different folder, as CI checkouts are
+    for path in clone.rglob("*"):
+        if path.is_file():
+            os.utime(path, None)  # every file gets a new mtime, as in a fresh clone
+    report = build(clone)
+    assert report["sources_analyzed"] == [] and report["pages_written"] == []
+    assert report["pages_removed"] == []
+    assert (first / "repo-docs" / "index.md").exists()  # the original is untouched
+    edit(clone / SHAPES, "raise ValueError(\"negative side\")", "raise ValueError(\"no\")")
+    report = build(clone)
+    assert report["sources_analyzed"] == [SHAPES]
+    assert report["pages_written"] == [f"{SHAPES}_docs.md"]

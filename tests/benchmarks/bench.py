@@ -179,7 +179,8 @@ def main() -> None:
     parser.add_argument("--baselines", default="doit,ctags")
     args = parser.parse_args()
     root = corpus(Path(args.dest), args.corpus)
-    files = sum(1 for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+    files = sum(1 for p in root.rglob("*") if p.is_file() and not
+                {".git", "repo-docs", ".docgraph"} & set(p.relative_to(root).parts))
     results: dict[str, list[tuple[float, int]]] = {}
     with tempfile.TemporaryDirectory(prefix="docgraph-bench-") as tmp:
         work = Path(tmp)
