@@ -25,6 +25,7 @@ from urllib.parse import unquote
 from .facts import SummaryImport
 
 PY_SUFFIXES = (".py", ".pyi", ".pyw")
+JS_SUFFIXES = (".js", ".ts", ".tsx", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,13 @@ class Resolver:
             candidate = posixpath.normpath(posixpath.join(folder, target)) if folder else posixpath.normpath(target)
         if candidate.startswith("../") or candidate == "..":
             return None
-        return candidate if candidate in self.paths else None
+        if candidate in self.paths:
+            return candidate
+        if importer.endswith(JS_SUFFIXES):  # `import "./util"`: the module resolver's extensions
+            for suffix in JS_SUFFIXES + tuple(f"/index{s}" for s in JS_SUFFIXES):
+                if candidate + suffix in self.paths:
+                    return candidate + suffix
+        return None
 
     # ------------------------------------------------------------------ all
 
@@ -203,6 +210,8 @@ class Resolver:
                 continue
             if imp.kind == "include":
                 dst = self.resolve_include(importer, imp.module)
+            elif imp.kind == "image" or (imp.kind == "import" and not imp.module.startswith((".", "/"))):
+                dst = None  # a base image, a package name: outside the repository
             else:
                 dst = self.resolve_path(importer, imp.module)
             if dst is not None and dst != importer:

@@ -79,12 +79,12 @@ def test_deleted_file_loses_its_pages_and_its_index_row(sample: Path) -> None:
 
 def test_renamed_folder_moves_every_page(sample: Path) -> None:
     build(sample)
-    (sample / "scripts").rename(sample / "tools")
+    (sample / "scripts").rename(sample / "bin")
     report = build(sample)
     assert "scripts/run.sh_docs.md" in report["pages_removed"]
-    assert (sample / "repo-docs/tools/run.sh_docs.md").exists()
+    assert (sample / "repo-docs/bin/run.sh_docs.md").exists()
     assert not (sample / "repo-docs/scripts").exists()
-    assert "tools" in (sample / "repo-docs/index.md").read_text()
+    assert "bin" in (sample / "repo-docs/index.md").read_text()
 
 
 def test_render_setting_reruns_pages_but_no_analysis(sample: Path) -> None:

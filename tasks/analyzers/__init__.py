@@ -51,12 +51,21 @@ Analyzer = Callable[[Source], FileFacts]
 
 
 def _table() -> tuple[dict[str, Analyzer], dict[str, Analyzer]]:
-    from . import cfamily, data, generic, markup, python
+    from . import build, cfamily, data, generic, javascript, markup, python, shell
 
     by_suffix: dict[str, Analyzer] = {
         **{suffix: cfamily.analyze for suffix in (
             ".c", ".h", ".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp",
             ".inl", ".tcc", ".cu", ".cuh")},
+        **{suffix: javascript.analyze for suffix in (
+            ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts")},
+        ".sh": shell.analyze,
+        ".bash": shell.analyze,
+        ".cmake": build.analyze_cmake,
+        ".bzl": build.analyze_bazel,
+        ".bazel": build.analyze_bazel,
+        ".mk": build.analyze_make,
+        ".dockerfile": build.analyze_docker,
         ".py": python.analyze,
         ".pyi": python.analyze,
         ".pyw": python.analyze,
@@ -68,7 +77,14 @@ def _table() -> tuple[dict[str, Analyzer], dict[str, Analyzer]]:
         ".json": data.analyze_json,
         ".toml": data.analyze_toml,
     }
-    by_name: dict[str, Analyzer] = {}
+    by_name: dict[str, Analyzer] = {
+        "CMakeLists.txt": build.analyze_cmake, "BUILD": build.analyze_bazel,
+        "BUILD.bazel": build.analyze_bazel, "WORKSPACE": build.analyze_bazel,
+        "WORKSPACE.bazel": build.analyze_bazel, "MODULE.bazel": build.analyze_bazel,
+        "Makefile": build.analyze_make, "makefile": build.analyze_make,
+        "GNUmakefile": build.analyze_make, "Dockerfile": build.analyze_docker,
+        "Containerfile": build.analyze_docker,
+    }
     return by_name, by_suffix | {"": generic.analyze}
 
 
@@ -84,6 +100,8 @@ def choose(path: str) -> Analyzer:
     name = path.rpartition("/")[2]
     if name in by_name:
         return by_name[name]
+    if name.startswith("Dockerfile."):
+        return by_name["Dockerfile"]
     lower = name.lower()
     dot = lower.find(".", 1)
     while dot != -1:
@@ -117,6 +135,8 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
     elif decoded.how == "detected":
         extra.append(Finding(path, 0, f"not UTF-8; decoded as {decoded.encoding} (detected)"))
     analyzer = choose(path)
+    if analyzer.__module__.endswith(".generic") and decoded.text.startswith("#!"):
+        analyzer = _by_interpreter(decoded.text, analyzer)
     try:
         facts = analyzer(source)
     except RecursionError:
@@ -127,3 +147,16 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
     if extra:
         facts = dataclasses.replace(facts, findings=tuple(extra) + facts.findings)
     return facts
+
+
+def _by_interpreter(text: str, fallback: Analyzer) -> Analyzer:
+    """An extension-less script goes to the analyzer of the interpreter its `#!` line names."""
+    from . import python, shell
+    from .generic import shebang
+
+    program = shebang(text)
+    if program.startswith("python"):
+        return python.analyze
+    if program in ("sh", "bash", "dash", "ksh", "zsh"):
+        return shell.analyze
+    return fallback

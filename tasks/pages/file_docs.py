@@ -240,8 +240,10 @@ def _dependencies(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: st
 
 
 def _notes(title: str, notes: list[Note], ctx: RenderContext, page: str, rel: str) -> str:
-    if not notes:
-        return ""
+    return section(title, _notes_list(notes, ctx, page, rel)) if notes else ""
+
+
+def _notes_list(notes: list[Note], ctx: RenderContext, page: str, rel: str) -> str:
     by_topic: dict[str, list[Note]] = defaultdict(list)
     for note in notes:
         by_topic[note.topic].append(note)
@@ -252,7 +254,7 @@ def _notes(title: str, notes: list[Note], ctx: RenderContext, page: str, rel: st
                           f"({_source_link(ctx, page, rel, n.line)})" for n in group[:NOTES_SHOWN])
         more = f", and {len(group) - NOTES_SHOWN} more" if len(group) > NOTES_SHOWN else ""
         items.append(f"**{_topic(topic)}** ×{len(group)}: {shown}{more}")
-    return section(title, bullets(items))
+    return bullets(items)
 
 
 def _topic(topic: str) -> str:
@@ -270,6 +272,9 @@ def _testing(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) ->
         listed = ", ".join(link(code(t), "#" + anchor_id("sym", t)) for t in facts.tests[:15])
         more = f" and {len(facts.tests) - 15} more" if len(facts.tests) > 15 else ""
         parts.append(f"Tests defined here: {listed}{more}.")
+    usage = [n for n in facts.notes if n.category == "usage"]
+    if usage:
+        parts.append(_notes_list(usage, ctx, page, facts.path))
     if facts.examples:
         blocks = []
         for example in facts.examples[:5]:
