@@ -50,6 +50,7 @@ _QUERY_TEXT = """
 (binary_expression operator: "&&") @branch (binary_expression operator: "||") @branch
 (call_expression function: (_) @callee)
 """
+_TEST_MACROS = {"TEST", "TEST_F", "TEST_P", "TYPED_TEST", "TYPED_TEST_P", "BENCHMARK"}
 _UNSAFE_C = {"strcpy", "strcat", "sprintf", "vsprintf", "gets", "scanf"}
 _CALL_NOTES = {
     "cudaStreamCreate": ("performance", "CUDA stream creation"),
@@ -140,6 +141,7 @@ class _Scanner:
         self.imports: list[Import] = []
         self.notes: list[Note] = []
         self.functions: list[tuple[int, int, int]] = []   # (start byte, end byte, symbol index)
+        self.tests: list[str] = []
 
     def add(self, symbol: Symbol, body: Any = None) -> None:
         if body is not None:
@@ -299,6 +301,12 @@ class _Scanner:
                 kind = "method"
             else:
                 kind = "function"
+            if is_definition and not owner and name in _TEST_MACROS and params is not None:
+                # googletest: `TEST(Suite, Name) { ... }` parses as a function named TEST
+                label = "::".join(p.strip() for p in text(params).strip("()").split(",")[:2])
+                self.tests.append(label)
+                self.add(Symbol(label, label, "test", line, end, doc=doc), node.child_by_field_name("body"))
+                continue
             if not is_definition and kind in ("function", "kernel"):
                 kind += " declaration"
             qual = f"{klass}::{name}" if klass else name
@@ -418,4 +426,5 @@ def analyze(source: Source) -> FileFacts:
         symbols=tuple(sorted(symbols, key=lambda s: (s.line, s.qualname))),
         imports=tuple(scanner.imports),
         notes=tuple(sorted(set(notes), key=lambda n: (n.category, n.topic, n.line, n.subject))),
+        tests=tuple(scanner.tests),
     )

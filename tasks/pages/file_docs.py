@@ -37,7 +37,7 @@ def kind_rank(kind: str) -> int:
 _TYPES = {"class", "struct", "union", "enum", "interface", "protocol", "namespace"}
 _MEMBERS = {"method", "property", "constructor", "destructor", "field"}
 _FUNCTIONS = {"function", "function declaration", "kernel", "kernel declaration", "fixture",
-              "nested function"}
+              "nested function", "test"}
 
 
 def symbol_section(symbol: Symbol) -> str:
