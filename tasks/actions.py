@@ -24,7 +24,7 @@ from .config import Config
 from .facts import FileFacts, FileXref, Finding, dumps, loads
 from .model import FolderDigest, Model, TreeRow, open_model, read_digest
 from .pages import RenderContext, book, file_docs, file_keywords, folder_doc, folder_index
-from .pages import keyword_index
+from .pages import keyword_index, repo_map
 from .sourcetext import decode
 from .store import read_bytes, read_manifest, remove, prune_empty_dirs, write_manifest, write_text
 
@@ -266,6 +266,30 @@ def render_book(ctx: ActionContext, folders: list[str]) -> Result:
     removed = [ctx.paths.page(p) for p in previous if p not in pages and remove(ctx.paths.page(p))]
     write_text(record_path, json.dumps({"pages": sorted(pages)}) + "\n")
     return _page_result(ctx, written, removed)
+
+
+def render_map(ctx: ActionContext, page: str, files: list[str], parts: list[tuple[str, str, int]]) -> Result:
+    """Write one part of the machine-readable map (or the whole map when it has one part)."""
+    from .facts import FileSummary
+
+    entries = {}
+    for rel in files:
+        raw = read_bytes(ctx.paths.summary(rel))
+        if raw is None:
+            continue
+        xref_raw = read_bytes(os.path.join(ctx.paths.state, "xref", layout.key(rel) + ".json"))
+        entries[rel] = repo_map.file_entry(loads(FileSummary, raw),
+                                           loads(FileXref, xref_raw) if xref_raw else None)
+    text = repo_map.render_part(entries) if parts else repo_map.render_index([], entries)
+    written = [ctx.paths.page(page)] if write_text(ctx.paths.page(page), text) else []
+    return _page_result(ctx, written)
+
+
+def render_map_index(ctx: ActionContext, parts: list[tuple[str, str, int]]) -> Result:
+    """`docgraph.json` listing the parts of a split map."""
+    path = ctx.paths.page(layout.MAP)
+    written = [path] if write_text(path, repo_map.render_index(parts, None)) else []
+    return _page_result(ctx, written)
 
 
 # --------------------------------------------------------------------------- stage 4

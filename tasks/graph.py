@@ -233,11 +233,44 @@ class Graph:
         records.append(record)
         yield Spec("keywords", RENDER, actions.render_keywords, (ctx,), (subtree[""], render),
                    (n(paths.page(layout.KEYWORDS)), record), doc="the A-Z keyword index")
+        yield from self._map_specs(render)
         record = n(paths.record("book"))
         records.append(record)
         yield Spec("book", RENDER, actions.render_book, (ctx, list(folders)),
                    (globals_["book.json"], globals_["stats.json"], render, *digest.values()),
                    (n(paths.page(layout.BOOK)), record), doc="comprehensive_book.md")
+
+    def _map_specs(self, render: str) -> Iterator[Spec]:
+        """`docgraph.json`: one task per part, each depending on its files' summaries and xrefs."""
+        from .pages.repo_map import partition
+
+        ctx, paths, n = self.context, self.paths, self.name
+        analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
+        text = {e.rel for e in self.tree.entries if e.kind == FILE}
+        groups = partition(analysed)
+
+        def deps(files: list[str]) -> tuple[str, ...]:
+            out = [render]
+            for rel in files:
+                out.append(n(paths.summary(rel)))
+                if rel in text:
+                    out.append(n(os.path.join(paths.state, "xref", layout.key(rel) + ".json")))
+            return tuple(out)
+
+        if len(groups) <= 1:
+            files = groups[0][1] if groups else []
+            yield Spec("map", RENDER, actions.render_map, (ctx, layout.MAP, files, []), deps(files),
+                       (n(paths.page(layout.MAP)),), doc="docgraph.json: the machine-readable map")
+            return
+        parts = [(layout.map_part_page(i), folder, len(files))
+                 for i, (folder, files) in enumerate(groups, 1)]
+        for (page, folder, _count), (_, files) in zip(parts, groups):
+            yield Spec(f"map:{page}", RENDER, actions.render_map, (ctx, page, files, parts),
+                       deps(files), (n(paths.page(page)),), doc="one part of the map")
+        listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        yield Spec("map", RENDER, actions.render_map_index, (ctx, parts), (render,),
+                   (n(paths.page(layout.MAP)),), (config_changed(listing),),
+                   doc="docgraph.json: the list of map parts")
 
     def _manifest(self, specs: dict[str, Spec]) -> Spec:
         """The manifest task (built last: it needs every other task's targets)."""
@@ -264,8 +297,11 @@ class Graph:
             return len(self._specs)
         files = sum(1 for e in self.tree.entries if e.kind == FILE)
         analysed = files + sum(1 for e in self.tree.entries if e.kind == BINARY)
-        # settings, model, keywords, book, manifest + per file + two per folder
-        return 5 + analysed + files + 2 * len(self.tree.folders)
+        # settings, model, keywords, book, manifest + per file + two per folder + the map
+        from .pages.repo_map import partition
+
+        parts = len(partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]))
+        return 5 + analysed + files + 2 * len(self.tree.folders) + (1 if parts <= 1 else parts + 1)
 
     def all_specs_names(self) -> list[str]:
         """Names of every task."""

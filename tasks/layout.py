@@ -30,7 +30,7 @@ BOOK = "comprehensive_book.md"
 MAP = "docgraph.json"
 
 _RESERVED_FOLDER = re.compile(r"^(index|doc|sub)\.md$|^sub-[^/]*\.md$|_docs\.md$|_kw\.md$|\.dir$")
-_RESERVED_TOP = re.compile(r"^keywords(-[^/]*)?\.md$|^comprehensive_book(-[^/]*)?\.md$|^docgraph\.json$")
+_RESERVED_TOP = re.compile(r"^keywords(-[^/]*)?\.md$|^comprehensive_book(-[^/]*)?\.md$|^docgraph(-[^/]*)?\.json$")
 
 BUCKETS = tuple("abcdefghijklmnopqrstuvwxyz") + ("other",)
 
@@ -88,6 +88,11 @@ def keywords_letter_page(bucket: str) -> str:
 def book_part_page(number: int) -> str:
     """Part `number` (1-based) of a book too large for one page."""
     return f"comprehensive_book-{number}.md"
+
+
+def map_part_page(number: int) -> str:
+    """Part `number` of a split `docgraph.json`."""
+    return f"docgraph-{number}.json"
 
 
 def bucket_of(name: str) -> str:

@@ -16,6 +16,8 @@ from tasks.pages.markdown import code, fence, href, text
 from tasks.sourcetext import decode, is_binary
 from tasks.xref import Resolver
 
+from .conftest import sample  # noqa: F401  (fixture)
+
 SETTINGS = load(str(Path(__file__).parent)).analysis
 
 
@@ -226,3 +228,22 @@ def test_discovery_honours_nested_gitignore_and_secrets(tmp_path: Path) -> None:
     found = {e.rel: e.kind for e in discover(load(str(tmp_path))).entries}
     assert found == {".gitignore": "file", "a/.gitignore": "file", "a/keep.log": "file",
                      ".env": "secret"}
+
+
+def test_map_partition_keeps_folders_together() -> None:
+    from tasks.pages.repo_map import partition
+
+    paths = [f"a/x{i}.py" for i in range(3)] + [f"b/c/y{i}.py" for i in range(4)] + ["top.py"]
+    parts = partition(paths, limit=4)
+    assert [folder for folder, _ in parts] == ["", "a", "b"]
+    assert sorted(p for _, files in parts for p in files) == sorted(paths)
+    assert all(len(files) <= 4 for _, files in parts)
+
+
+def test_task_count_matches_the_graph(sample: Path) -> None:
+    from tasks.graph import Graph
+
+    config = load(str(sample))
+    graph = Graph(config, discover(config))
+    counted = graph.task_count()
+    assert counted == len(graph.specs)
