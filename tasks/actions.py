@@ -22,7 +22,8 @@ from . import layout
 from .analyzers import analyze
 from .config import Config
 from .facts import FileFacts, FileXref, Finding, dumps, loads
-from .model import FolderDigest, Model, TreeRow, open_model, read_digest
+from .digests import FolderDigest, read_digest
+from .model import Model, TreeRow, open_model
 from .pages import RenderContext, book, file_docs, file_keywords, folder_doc, folder_index
 from .pages import keyword_index, repo_map
 from .sourcetext import decode

@@ -18,8 +18,10 @@ the engine turns into one); a task that did not finish is simply not recorded an
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,7 @@ from doit.task import Task
 from .facts import Finding
 from .report import Collector
 
+log = logging.getLogger("docgraph")
 _JOBS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
 
 
@@ -77,6 +80,8 @@ class StageRunner:
         collector = self.collector
         dep = self._open()
         by_name = {t.name: t for t in tasks}
+        clock = time.perf_counter()
+        checking = saving = 0.0
         try:
             todo: list[str] = []
             for task in tasks:
@@ -90,6 +95,7 @@ class StageRunner:
                     collector.failures.append(Finding(task.name, 0, "task failed: " + status.get_error_message()))
                 else:
                     todo.append(task.name)
+            checking = time.perf_counter() - clock
             todo.sort(key=lambda n: (-weight(n), n))
             _JOBS.clear()
             _JOBS.update({n: jobs_of[n] for n in todo})
@@ -102,6 +108,7 @@ class StageRunner:
                     task.executed = True
                     task.values.update(values or {})
                     task.save_extra_values()
+                    began = time.perf_counter()
                     try:
                         dep.save_success(task)
                     except FileNotFoundError as exc:
@@ -109,11 +116,16 @@ class StageRunner:
                             name, 0, f"task failed: input {exc.filename} vanished while it ran"))
                     else:
                         collector.take(name, values or {})
+                    saving += time.perf_counter() - began
                 if collector.progress:
                     collector.progress.step()
         finally:
+            began = time.perf_counter()
             dep.close()
             _JOBS.clear()
+            log.info("runner: %d task(s): %.2f s checking, %.2f s recording, %.2f s committing, "
+                     "%.2f s in all", len(tasks), checking, saving, time.perf_counter() - began,
+                     time.perf_counter() - clock)
 
     def _execute(self, names: list[str]):  # type: ignore[no-untyped-def]
         if self.jobs <= 1 or len(names) < 32:

@@ -88,6 +88,8 @@ class Resolver:
                     break
                 self.secondary[".".join(longer)].append(path)
         self.by_name = by_name
+        self._include_cache: dict[tuple[str, str], str | None] = {}
+        self._module_cache: dict[tuple[str, str | None, str], str] = {}
 
     # ------------------------------------------------------------------ python
 
@@ -110,7 +112,14 @@ class Resolver:
     def python_module(self, importer: str, module: str) -> str | None:
         """The file that defines `module` as seen from `importer`, if it is in the repository."""
         found = self.primary.get(module) or self.secondary.get(module)
-        return self._nearest(importer, found) if found else None
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0]
+        key = (importer.rpartition("/")[0], self.root_of.get(importer), module)
+        if key not in self._module_cache:
+            self._module_cache[key] = self._nearest(importer, found)
+        return self._module_cache[key]
 
     def _absolute(self, importer: str, imp: SummaryImport) -> str:
         if not imp.level:
@@ -158,6 +167,14 @@ class Resolver:
 
     def resolve_include(self, importer: str, header: str) -> str | None:
         """The repository file an `#include` names, if any."""
+        key = (importer.rpartition("/")[0], header)
+        if key in self._include_cache:
+            return self._include_cache[key]
+        found = self._include(importer, header)
+        self._include_cache[key] = found
+        return found
+
+    def _include(self, importer: str, header: str) -> str | None:
         header = header.strip()
         if not header or header.startswith("/"):
             return None

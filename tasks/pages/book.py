@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import layout
-from ..model import FolderDigest
+from ..digests import FolderDigest
 from . import RenderContext
 from .markdown import anchor_id, bullets, code, fill, link, plural, text
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import layout
-from ..model import FolderDigest, Ranked
+from ..digests import FolderDigest, Ranked
 from . import RenderContext
 from .markdown import bullets, code, fill, link, plural, section, text
 

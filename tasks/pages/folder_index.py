@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .. import layout
-from ..model import FolderDigest, FolderFile
+from ..digests import FolderDigest, FolderFile
 from . import RenderContext
 from .markdown import bullets, code, fill, link, plural, section, table, text
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .. import layout
-from ..model import KeywordRow
+from ..digests import KeywordRow
 from . import RenderContext
 from .markdown import anchor_id, code, fill, link, plural, table, text
 
@@ -22,7 +22,7 @@ REFS_SHOWN = 5
 class RowSource(Protocol):
     """What the index pages read from the model."""
 
-    def keyword_rows(self, folder: str, bucket: str) -> list[KeywordRow]: ...
+    def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]: ...
 
 
 def _label(bucket: str) -> str:
@@ -45,6 +45,13 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
             refs,
         ])
     return table(["Identifier", "Kind", "Defined in", "Line", "Imported by"], body)
+
+
+def _in_letter_order(rows: list[KeywordRow]) -> list[KeywordRow]:
+    """Rows of a one-page index: letter by letter (A-Z, then others), index order inside."""
+    rank = {bucket: i for i, bucket in enumerate(layout.BUCKETS)}
+    return sorted(rows, key=lambda r: (rank[layout.bucket_of(r.name)], layout.sort_key(r.name),
+                                       r.path, r.line, r.kind))
 
 
 def _total(buckets: dict[str, list[object]]) -> int:
@@ -84,8 +91,7 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     summary = (f"{plural(total, 'definition')} in the files of {_scope(folder)} and its subfolders "
                f"({link('folder index', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}).")
     if total <= ctx.settings.index_split:
-        rows = [r for bucket in layout.BUCKETS if bucket in buckets
-                for r in model.keyword_rows(folder, bucket)]
+        rows = _in_letter_order(model.keyword_rows(folder))
         return {page: fill("folder_sub.md", title=title, summary=summary,
                            body=_rows_table(rows, page, ctx))}, {}
     letters = {b: (str(v[1]), layout.sub_letter_page(folder, b)) for b, v in buckets.items()}
@@ -113,8 +119,7 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
     summary = (f"{plural(total, 'definition')} across the repository." if total
                else "No file of the repository defines an indexed identifier.")
     if total <= ctx.settings.index_split:
-        rows = [r for bucket in layout.BUCKETS if bucket in buckets
-                for r in model.keyword_rows("", bucket)]
+        rows = _in_letter_order(model.keyword_rows(""))
         body = _rows_table(rows, page, ctx) if rows else ""
         return {page: fill("keywords.md", summary=summary, body=body)}, {}
     letters = {b: (str(v[1]), layout.keywords_letter_page(b)) for b, v in buckets.items()}

@@ -19,7 +19,19 @@ VERSION = 1
 
 
 def partition(paths: list[str], limit: int = PART_FILES) -> list[tuple[str, list[str]]]:
-    """Split sorted paths into (folder, paths) parts of at most `limit` files, by folder."""
+    """Split paths into (first folder, paths) parts of at most `limit` files: folders are never
+    split unless one alone holds more, and neighbouring small folders share a part."""
+    packed: list[tuple[str, list[str]]] = []
+    for folder, files in _split(paths, limit):
+        if packed and len(packed[-1][1]) + len(files) <= limit:
+            packed[-1][1].extend(files)
+        else:
+            packed.append((folder, list(files)))
+    return packed
+
+
+def _split(paths: list[str], limit: int) -> list[tuple[str, list[str]]]:
+    """Folder-aligned groups of at most `limit` paths, in path order."""
     def split(prefix: str, items: list[str]) -> list[tuple[str, list[str]]]:
         if len(items) <= limit:
             return [(prefix, items)]

@@ -1,0 +1,432 @@
+"""Digests: what each aggregate page shows, computed from the model database.
+
+A digest is a small file in the state folder whose content is exactly the input of one page (or
+a hash of it, for keyword indices), written only when it changes.  Render tasks depend on them,
+so doit reruns a page exactly when what it shows changed.
+
+- `xref/<key>.json`: one text file's cross-references (:class:`tasks.facts.FileXref`);
+- `folders/<key>.json`: what `index.md` and `doc.md` of one folder show (:class:`FolderDigest`);
+- `subtree/<key>.json`: per initial letter, the count and an order-independent hash of the
+  keyword rows of a folder's subtree (the rows themselves are read from the model when a letter
+  page is rendered);
+- `stats.json`, `book.json`, `findings.json`: repository-wide figures, chapter order, findings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import layout
+from .facts import External, FileXref, Finding, Link, dumps, loads
+from .store import read_bytes, write_text
+
+MAIN_MODULES = 5
+MODULUS = 1 << 128
+SEP = "\x1f"  # separator of name lists stored in one column
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """One row of a folder's files table."""
+
+    name: str
+    """File name."""
+    kind: str
+    """file (text), binary, link or secret."""
+    language: str = ""
+    """Language or format."""
+    description: str = ""
+    """One-line description from the file's facts."""
+    size: int = 0
+    """Size, shown for binary files, links and left-out secrets."""
+    media_type: str = ""
+    """Type of a binary file."""
+    link_target: str = ""
+    """Where a symbolic link points."""
+    parsed: bool = True
+    """Whether its parser accepted it."""
+    is_test: bool = False
+    """It holds tests."""
+    entry_point: bool = False
+    """It runs as a program."""
+
+
+@dataclass(frozen=True)
+class Subfolder:
+    """One row of a folder's subfolder list."""
+
+    name: str
+    """Folder name."""
+    files: int
+    """Files directly inside it."""
+    folders: int
+    """Folders directly inside it."""
+    description: str = ""
+    """Its README's or package docstring's first sentence."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A path with a count (most-imported modules, neighbouring folders)."""
+
+    path: str
+    """File or folder path relative to ROOT."""
+    count: int
+    """How many references."""
+
+
+@dataclass(frozen=True)
+class FolderDigest:
+    """Everything `index.md` and `doc.md` of one folder show."""
+
+    path: str
+    """Folder relative to ROOT (`""` for ROOT)."""
+    files: tuple[FolderFile, ...] = ()
+    """Files directly inside, sorted by name."""
+    subfolders: tuple[Subfolder, ...] = ()
+    """Folders directly inside, sorted by name."""
+    readme: str = ""
+    """Name of the folder's README, if any."""
+    readme_doc: str = ""
+    """Its first paragraph."""
+    package_doc: str = ""
+    """Docstring of the folder's `__init__.py`."""
+    exports: tuple[str, ...] = ()
+    """`__all__` of the folder's `__init__.py`."""
+    main_modules: tuple[Ranked, ...] = ()
+    """Its files most referenced from other files."""
+    uses: tuple[Ranked, ...] = ()
+    """Other folders its files reference most."""
+    used_by: tuple[Ranked, ...] = ()
+    """Other folders that reference its files most."""
+    tested_by: tuple[Ranked, ...] = ()
+    """Test files elsewhere that reference its files."""
+
+
+@dataclass(frozen=True)
+class KeywordRow:
+    """One definition site in a keyword index."""
+
+    name: str
+    """Identifier."""
+    kind: str
+    """class, function, macro, ..."""
+    path: str
+    """Defining file."""
+    line: int
+    """Line of the definition."""
+    refs: tuple[str, ...] = ()
+    """Files that import this name from the defining file."""
+
+
+def names_of(text: str | None) -> tuple[str, ...]:
+    """Decode a name list stored with :data:`SEP`."""
+    return tuple(text.split(SEP)) if text else ()
+
+
+def row_hash(row: KeywordRow) -> int:
+    """Hash of one keyword row; a subtree's value is the sum of its rows' hashes mod 2**128."""
+    data = "\0".join((row.name, row.kind, row.path, str(row.line), *row.refs))
+    return int.from_bytes(hashlib.blake2b(data.encode("utf-8", "surrogatepass"),
+                                          digest_size=16).digest(), "big")
+
+
+def ancestors(path: str) -> list[str]:
+    """Folders containing `path`, innermost first, ending with ROOT (`""`)."""
+    out = []
+    folder = path.rpartition("/")[0]
+    while True:
+        out.append(folder)
+        if not folder:
+            return out
+        folder = folder.rpartition("/")[0]
+
+
+def chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    """Slices small enough for an SQL `IN (...)`."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _first_sentence(text: str) -> str:
+    from .analyzers.generic import first_sentence
+
+    return first_sentence(text) if text else ""
+
+
+def _top(counts: dict[str, int], limit: int = MAIN_MODULES) -> tuple[Ranked, ...]:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(Ranked(p, n) for p, n in ordered[:limit])
+
+
+def dependency_order(nodes: list[str], weight: dict[tuple[str, str], int]) -> list[str]:
+    """Folders ordered so that what others build on comes first (Kahn; cycles broken by use)."""
+    remaining = set(nodes)
+    order: list[str] = []
+    while remaining:
+        ready = [n for n in remaining if not any(weight.get((n, m)) for m in remaining if m != n)]
+        if not ready:
+            ready = [max(sorted(remaining), key=lambda n: sum(
+                weight.get((m, n), 0) for m in remaining if m != n))]
+        pick = min(ready, key=lambda n: (-sum(weight.get((m, n), 0) for m in nodes), n))
+        order.append(pick)
+        remaining.remove(pick)
+    return order
+
+
+def _link(link: Link) -> dict[str, object]:
+    out: dict[str, object] = {"path": link.path, "kind": link.kind, "has_page": link.has_page}
+    if link.names:
+        out["names"] = list(link.names)
+    return out
+
+
+def xref_json(xref: FileXref) -> str:
+    """Canonical JSON of a FileXref (same bytes as `facts.dumps`, built without reflection: the
+    model writes one per file)."""
+    data: dict[str, object] = {"path": xref.path}
+    if xref.depends_on:
+        data["depends_on"] = [_link(l) for l in xref.depends_on]
+    if xref.external:
+        data["external"] = [{"kind": e.kind, "module": e.module} for e in xref.external]
+    if xref.used_by:
+        data["used_by"] = [_link(l) for l in xref.used_by]
+    if xref.tested_by:
+        data["tested_by"] = [_link(l) for l in xref.tested_by]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def read_digest(path: str) -> FolderDigest:
+    """Load a folder digest."""
+    raw = read_bytes(path)
+    if raw is None:
+        raise FileNotFoundError(path)
+    return loads(FolderDigest, raw)
+
+
+class Digests:
+    """Computes digests from the model database and writes those whose bytes changed."""
+
+    def __init__(self, conn: sqlite3.Connection, state: str):
+        self.conn = conn
+        self.state = state
+        self.written: list[str] = []
+
+    # ---------------------------------------------------------------- where
+
+    def xref_path(self, rel: str) -> str:
+        return os.path.join(self.state, "xref", layout.key(rel) + ".json")
+
+    def folder_path(self, folder: str) -> str:
+        return os.path.join(self.state, "folders", layout.key(folder) + ".json")
+
+    def subtree_path(self, folder: str) -> str:
+        return os.path.join(self.state, "subtree", layout.key(folder) + ".json")
+
+    def write(self, path: str, text: str) -> None:
+        if write_text(path, text):
+            self.written.append(path)
+
+    # ---------------------------------------------------------------- keyword rows
+
+    def rows_for(self, paths: Iterable[str]) -> dict[str, list[KeywordRow]]:
+        """Keyword rows (with referencing files) of the given files."""
+        out: dict[str, list[KeywordRow]] = defaultdict(list)
+        for chunk in chunks(sorted(set(paths))):
+            marks = ",".join("?" * len(chunk))
+            refs: dict[tuple[str, str], list[str]] = defaultdict(list)
+            for dst, name, src in self.conn.execute(
+                    f"SELECT dst, name, src FROM refs WHERE dst IN ({marks}) ORDER BY src", chunk):
+                refs[(dst, name)].append(src)
+            for path, name, kind, line in self.conn.execute(
+                    f"SELECT path, name, kind, line FROM symbols WHERE path IN ({marks})", chunk):
+                out[path].append(KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ()))))
+        return out
+
+    def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
+        """Rows of `bucket` (every bucket when None) in the subtree of `folder`, in index order."""
+        where, args = ("path>=? AND path<?", [folder + "/", folder + "0"]) if folder else ("1", [])
+        if bucket is not None:
+            where += " AND bucket=?"
+            args.append(bucket)
+        found = self.conn.execute(f"SELECT path, name, kind, line FROM symbols WHERE {where}", args).fetchall()
+        refs: dict[tuple[str, str], list[str]] = defaultdict(list)
+        if found:
+            # the references into this subtree, by a range scan of the (dst, name) index
+            ref_where, ref_args = (("dst>=? AND dst<?", [folder + "/", folder + "0"]) if folder else ("1", []))
+            names = {row[1] for row in found}
+            for dst, name, src in self.conn.execute(
+                    f"SELECT dst, name, src FROM refs WHERE {ref_where} ORDER BY src", ref_args):
+                if name in names:
+                    refs[(dst, name)].append(src)
+        rows = [KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ())))
+                for path, name, kind, line in found]
+        rows.sort(key=lambda r: (layout.sort_key(r.name), r.path, r.line, r.kind))
+        return rows
+
+    # ---------------------------------------------------------------- per file
+
+    def file_xrefs(self, paths: list[str]) -> dict[str, FileXref]:
+        """Cross-references of several text files (bulk queries, one pass)."""
+        wanted = set(paths)
+        if not wanted:
+            return {}
+        if len(wanted) > 2000:
+            edges = self.conn.execute("SELECT src, dst, kind, names FROM edges").fetchall()
+            externals = self.conn.execute("SELECT src, module, kind FROM externals").fetchall()
+            info = {p: (k, t) for p, k, t in self.conn.execute("SELECT path, kind, is_test FROM files")}
+        else:
+            edges, externals, info = [], [], {}
+            seen: set[tuple[str, str, str]] = set()
+            for chunk in chunks(sorted(wanted)):
+                marks = ",".join("?" * len(chunk))
+                for column in ("src", "dst"):
+                    for row in self.conn.execute(
+                            f"SELECT src, dst, kind, names FROM edges WHERE {column} IN ({marks})", chunk):
+                        if row[:3] not in seen:
+                            seen.add(row[:3])
+                            edges.append(row)
+                externals += self.conn.execute(
+                    f"SELECT src, module, kind FROM externals WHERE src IN ({marks})", chunk).fetchall()
+            others = sorted({e[0] for e in edges} | {e[1] for e in edges})
+            for chunk in chunks(others):
+                marks = ",".join("?" * len(chunk))
+                info.update({p: (k, t) for p, k, t in self.conn.execute(
+                    f"SELECT path, kind, is_test FROM files WHERE path IN ({marks})", chunk)})
+        depends: dict[str, list[Link]] = defaultdict(list)
+        used: dict[str, list[Link]] = defaultdict(list)
+        tested: dict[str, list[Link]] = defaultdict(list)
+        for src, dst, kind, names in sorted(edges):
+            if src in wanted:
+                depends[src].append(Link(dst, kind, info.get(dst, ("file", 0))[0] == "file", names_of(names)))
+            if dst in wanted:
+                kind_of, is_test = info.get(src, ("file", 0))
+                used[dst].append(Link(src, kind, kind_of == "file"))
+                if is_test:
+                    tested[dst].append(Link(src, kind, kind_of == "file"))
+        outside: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for src, module, kind in externals:
+            if src in wanted:
+                outside[src].add((module, kind))
+        return {path: FileXref(path, tuple(sorted(depends[path], key=lambda l: l.path)),
+                               tuple(External(m, k) for m, k in sorted(outside[path])),
+                               tuple(sorted(used[path], key=lambda l: l.path)),
+                               tuple(sorted(tested[path], key=lambda l: l.path)))
+                for path in sorted(wanted)}
+
+    def write_xrefs(self, paths: list[str]) -> None:
+        for path, xref in self.file_xrefs(paths).items():
+            self.write(self.xref_path(path), xref_json(xref))
+
+    # ---------------------------------------------------------------- per folder
+
+    def folder_digest(self, folder: str) -> FolderDigest:
+        """What the pages of one folder show."""
+        conn = self.conn
+        files = []
+        readme = readme_doc = package_doc = ""
+        exports: tuple[str, ...] = ()
+        for (path, kind, language, description, doc, parsed, is_test, entry_point, size,
+             media_type, export_text, target) in conn.execute(
+                "SELECT path, kind, language, description, doc, parsed, is_test, entry_point, size,"
+                " media_type, exports, link_target FROM files WHERE folder=? ORDER BY path", (folder,)):
+            name = path.rpartition("/")[2]
+            files.append(FolderFile(name, kind, language or "", description or "",
+                                    size if kind != "file" else 0, media_type or "", target or "",
+                                    bool(parsed), bool(is_test), bool(entry_point)))
+            if name.lower().startswith("readme") and kind == "file" and doc and not readme:
+                readme, readme_doc = name, doc
+            if name in ("__init__.py", "__init__.pyi") and kind == "file":
+                package_doc = package_doc or (doc or "")
+                exports = exports or names_of(export_text)
+        prefix, upper = (folder + "/", folder + "0") if folder else ("", "\U0010ffff")
+        direct_files: dict[str, int] = defaultdict(int)
+        grandchildren: dict[str, set[str]] = defaultdict(set)
+        descriptions: dict[str, str] = {}
+        for path, kind, doc in conn.execute(
+                "SELECT path, kind, doc FROM files WHERE path>=? AND path<? ORDER BY path", (prefix, upper)):
+            child, _, below = path[len(prefix):].partition("/")
+            if not below:
+                continue
+            if "/" in below:
+                grandchildren[child].add(below.split("/", 1)[0])
+                continue
+            direct_files[child] += 1
+            if kind == "file" and doc and child not in descriptions and (
+                    below.lower().startswith("readme") or below in ("__init__.py", "__init__.pyi")):
+                descriptions[child] = _first_sentence(doc)
+        subfolders = tuple(Subfolder(name, direct_files.get(name, 0), len(grandchildren.get(name, ())),
+                                     descriptions.get(name, ""))
+                           for name in sorted(set(direct_files) | set(grandchildren)))
+        inbound: dict[str, set[str]] = defaultdict(set)
+        uses: dict[str, int] = defaultdict(int)
+        used_by: dict[str, int] = defaultdict(int)
+        tested_by: dict[str, int] = defaultdict(int)
+        for src, dst, is_test in conn.execute(
+                "SELECT e.src, e.dst, s.is_test FROM edges e JOIN files f ON f.path = e.dst "
+                "JOIN files s ON s.path = e.src WHERE f.folder=?", (folder,)):
+            inbound[dst].add(src)
+            src_folder = src.rpartition("/")[0]
+            if src_folder != folder:
+                used_by[src_folder] += 1
+                if is_test:
+                    tested_by[src] += 1
+        for dst, in conn.execute(
+                "SELECT e.dst FROM edges e JOIN files f ON f.path = e.src WHERE f.folder=?", (folder,)):
+            dst_folder = dst.rpartition("/")[0]
+            if dst_folder != folder:
+                uses[dst_folder] += 1
+        main = sorted(((len(v), k) for k, v in inbound.items()), key=lambda t: (-t[0], t[1]))
+        return FolderDigest(folder, tuple(files), subfolders, readme, readme_doc, package_doc, exports,
+                            tuple(Ranked(p, n) for n, p in main[:MAIN_MODULES]),
+                            _top(uses), _top(used_by), _top(tested_by, 10))
+
+    def write_folders(self, folders: Iterable[str]) -> None:
+        for folder in sorted(set(folders)):
+            self.write(self.folder_path(folder), dumps(self.folder_digest(folder)))
+
+    def subtree_digest(self, folder: str) -> str:
+        """Per-letter count and hash of the folder's subtree keyword rows."""
+        data = {bucket: [count, digest] for bucket, count, digest in self.conn.execute(
+            "SELECT bucket, count, hash FROM subtree WHERE folder=? ORDER BY bucket", (folder,))}
+        return json.dumps({"folder": folder, "buckets": data}, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def write_subtrees(self, folders: Iterable[str]) -> None:
+        for folder in sorted(set(folders)):
+            self.write(self.subtree_path(folder), self.subtree_digest(folder))
+
+    # ---------------------------------------------------------------- global
+
+    def write_globals(self, folders: set[str], paths: Iterable[str]) -> None:
+        """`stats.json`, `findings.json` and `book.json`."""
+        languages: dict[str, int] = defaultdict(int)
+        kinds: dict[str, int] = defaultdict(int)
+        findings: list[Finding] = []
+        for path, kind, language, finding_text in self.conn.execute(
+                "SELECT path, kind, language, findings FROM files ORDER BY path"):
+            kinds[kind] += 1
+            if kind == "file":
+                languages[language or "text"] += 1
+            for item in json.loads(finding_text or "[]"):
+                findings.append(Finding(item.get("path", path), item.get("line", 0), item.get("message", "")))
+        stats = {"files": dict(sorted(kinds.items())), "languages": dict(sorted(languages.items())),
+                 "folders": len(folders)}
+        self.write(os.path.join(self.state, "stats.json"), json.dumps(stats, sort_keys=True, ensure_ascii=False) + "\n")
+        self.write(os.path.join(self.state, "findings.json"), dumps(findings))
+        tops = sorted({rel.split("/", 1)[0] for rel in paths if "/" in rel})
+        weight: dict[tuple[str, str], int] = defaultdict(int)
+        top_set = set(tops)
+        for src, dst in self.conn.execute("SELECT src, dst FROM edges"):
+            a = src.split("/", 1)[0] if "/" in src else ""
+            b = dst.split("/", 1)[0] if "/" in dst else ""
+            if a != b and a in top_set and b in top_set:
+                weight[(a, b)] += 1
+        book = {"chapters": dependency_order(tops, weight),
+                "edges": [[a, b, n] for (a, b), n in sorted(weight.items())]}
+        self.write(os.path.join(self.state, "book.json"), json.dumps(book, sort_keys=True, ensure_ascii=False) + "\n")
