@@ -115,6 +115,11 @@ def key(rel: str) -> str:
 
 def relative_link(from_page: str, to_path: str) -> str:
     """Relative path from page `from_page` to `to_path` (both relative to the same root)."""
+    folder = from_page.rpartition("/")[0]
+    if not folder:
+        return to_path
+    if to_path.startswith(folder) and to_path[len(folder):len(folder) + 1] == "/":
+        return to_path[len(folder) + 1:]  # the common case: a page of the same folder or below
     src = from_page.split("/")[:-1]
     dst = to_path.split("/")
     common = 0

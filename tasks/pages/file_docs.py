@@ -290,14 +290,11 @@ def _testing(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) ->
 def _related(xref: FileXref, ctx: RenderContext, page: str) -> str:
     if not xref.used_by:
         return ""
-    groups: dict[str, list[str]] = defaultdict(list)
+    groups: dict[str, dict[str, None]] = defaultdict(dict)  # insertion-ordered sets
     label = {"import": "Imported by", "from": "Imported by", "include": "Included by",
              "link": "Linked from", "source": "Sourced by", "subdirectory": "Added by"}
     for user in xref.used_by:
-        entry = _file_link(ctx, page, user)
-        group = groups[label.get(user.kind, "Referenced by")]
-        if entry not in group:
-            group.append(entry)
+        groups[label.get(user.kind, "Referenced by")][_file_link(ctx, page, user)] = None
     parts = [f"**{title}** ({len(items)}): " + ", ".join(items)
              for title, items in sorted(groups.items())]
     return section("Related Files", bullets(parts))
