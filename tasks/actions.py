@@ -72,7 +72,12 @@ class Paths:
         return os.path.join(self.state, "settings", name)
 
     def record(self, name: str) -> str:
+        """Pages a multi-page task wrote (read by the manifest)."""
         return os.path.join(self.state, "records", layout.key(name) + ".json")
+
+    def letters(self, name: str) -> str:
+        """Hashes a keyword index's letter pages were rendered from."""
+        return os.path.join(self.state, "letters", layout.key(name) + ".json")
 
     @property
     def model(self) -> str:
@@ -200,13 +205,13 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
                   overview: Callable[[Model], PageSet], letter: Callable[[Model, str], str]) -> Result:
     """Shared by `sub.md` and `keywords.md`: rerender only the letter pages whose hash changed.
 
-    The task's record (a target) remembers the hash each letter page was rendered from and the
-    pages it wrote, so a letter that vanished has its page removed and nothing else is touched.
+    The task's records (targets) remember the pages it wrote and the hash each letter page was
+    rendered from, so a letter that vanished has its page removed and nothing else is touched.
     """
     record_path = ctx.paths.record(name)
-    record = json.loads(read_bytes(record_path) or b"{}")
-    previous: dict[str, str] = record.get("letters", {})
-    previous_pages: dict[str, str] = record.get("pages", {})
+    hashes_path = ctx.paths.letters(name)
+    previous_pages: dict[str, str] = json.loads(read_bytes(record_path) or b"{}").get("pages", {})
+    previous: dict[str, str] = json.loads(read_bytes(hashes_path) or b"{}").get("letters", {})
     written: list[str] = []
     removed: list[str] = []
     conn = open_model(ctx.paths.model)
@@ -229,9 +234,12 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     for bucket, page in previous_pages.items():
         if page not in current_pages and remove(ctx.paths.page(page)):
             removed.append(ctx.paths.page(page))
-    write_text(record_path, json.dumps({
-        "letters": {b: d for b, (d, _) in sorted(letters.items())},
-        "pages": {b: p for b, (_, p) in sorted(letters.items())}}, sort_keys=True) + "\n")
+    # two records: the pages (read by the manifest, changes only when a letter page comes or
+    # goes) and the hashes they were rendered from (changes with every re-rendered letter)
+    write_text(record_path, json.dumps(
+        {"pages": {b: p for b, (_, p) in sorted(letters.items())}}, sort_keys=True) + "\n")
+    write_text(hashes_path, json.dumps(
+        {"letters": {b: d for b, (d, _) in sorted(letters.items())}}, sort_keys=True) + "\n")
     return _page_result(ctx, written, removed)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import marshal
 import os
 import signal
 import time
@@ -35,14 +36,14 @@ from doit.task import Task
 from .config import Config
 from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
-from .graph import Graph, Spec
+from .graph import MANIFEST, Graph, Spec
 from .report import Collector, Progress, Report, write_report
 from .runner import StageRunner
 from .store import Lock, read_bytes, read_manifest, write_if_changed
 
 log = logging.getLogger("docgraph")
 
-STAMP = "stamp.json"
+STAMP = "stamp.marshal"
 STAMP_VERSION = 3
 DOIT_DB = "doit.sqlite3"
 
@@ -73,19 +74,20 @@ class Stamp:
         if not raw:
             return None
         try:
-            data = json.loads(raw)
-        except ValueError:
+            data = marshal.loads(raw)
+            if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
+                return None
+            return cls(data["fingerprint"], data["sources"], data["outputs"])
+        except (ValueError, EOFError, TypeError, KeyError):
             log.warning("build stamp in %s is damaged; checking every task once", state)
             return None
-        if data.get("version") != STAMP_VERSION:
-            return None
-        return cls(data["fingerprint"], data["sources"], data["outputs"])
 
     def save(self, state: str) -> None:
+        # marshal: ten times faster than JSON for 70k entries, and the stamp is only a cache
+        # (another Python version reads it as damaged and the next build checks every task)
         data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint,
                 "sources": self.sources, "outputs": self.outputs}
-        write_if_changed(os.path.join(state, STAMP),
-                         json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+        write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
 
     def entries(self) -> dict[str, Entry]:
         return {rel: Entry(rel, v[0], v[1], v[2]) for rel, v in self.sources.items()}
@@ -152,7 +154,7 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
         if now is not None and now[0] == size and md5 and file_md5(path) == md5:
             refreshed[name] = now
             continue
-        if task in graph.specs:
+        if graph.spec(task) is not None:
             if now is not None:
                 os.remove(path)  # a generated page edited by hand: ours to replace
             candidates.add(task)
@@ -187,7 +189,7 @@ class Engine:
     # ------------------------------------------------------------------ doit
 
     def _run(self, graph: Graph, names: Iterable[str], collector: Collector) -> None:
-        specs = [graph.specs[n] for n in sorted(names) if n in graph.specs]
+        specs = [s for s in (graph.spec(n) for n in sorted(names)) if s is not None]
         if not specs:
             return
         sizes = {e.rel: e.size for e in graph.tree.entries}
@@ -249,19 +251,15 @@ class Engine:
 
     def _stages(self, graph: Graph, stamp: Stamp | None, the_plan: Plan,
                 collector: Collector) -> set[str]:
-        consumers: dict[str, list[str]] = defaultdict(list)
-        for spec in graph.specs.values():
-            for dep in spec.file_dep:
-                consumers[dep].append(spec.name)
         stages: dict[int, set[str]] = defaultdict(set)
         for name in the_plan.candidates:
-            stages[graph.specs[name].stage].add(name)
+            spec = graph.spec(name)
+            if spec is not None:
+                stages[spec.stage].add(name)
         loaded: set[str] = set()
         outputs = stamp.outputs if stamp else {}
-        for stage in sorted({s.stage for s in graph.specs.values()}):
+        for stage in range(MANIFEST + 1):
             names = stages.get(stage, set()) - loaded
-            if stage == max(s.stage for s in graph.specs.values()) and loaded:
-                names.add("manifest")
             if not names:
                 continue
             began = time.monotonic()
@@ -271,15 +269,15 @@ class Engine:
             loaded |= names
             # inputs of later stages that differ from what the stamp recorded
             for name in names:
-                for target in graph.specs[name].targets:
-                    path = graph.absolute(target)
+                spec = graph.spec(name)
+                for target in spec.targets if spec else ():
                     old = outputs.get(target)
-                    if old is not None and _stat(path) == (old[0], old[1]):
+                    if old is not None and _stat(graph.absolute(target)) == (old[0], old[1]):
                         continue
-                    for consumer in consumers.get(target, ()):
-                        later = graph.specs[consumer].stage
-                        if later > stage:
-                            stages[later].add(consumer)
+                    for consumer in graph.consumers_of(target):
+                        found = graph.spec(consumer)
+                        if found is not None and found.stage > stage:
+                            stages[found.stage].add(consumer)
         return loaded
 
     # ------------------------------------------------------------------ results

@@ -120,7 +120,12 @@ class Spec:
 
 
 class Graph:
-    """All task specs for one configuration and one source tree."""
+    """All task specs for one configuration and one source tree.
+
+    `specs` builds every task (what `dodo.py` and a full build need); :meth:`spec` builds one by
+    name and :meth:`consumers_of` finds the tasks reading a file from the path layout alone, so
+    an incremental build constructs only the few tasks it loads.
+    """
 
     def __init__(self, config: Config, tree: SourceTree):
         self.config = config
@@ -130,7 +135,11 @@ class Graph:
         self.context = ActionContext(config, self.paths, RenderContext(to_root, config.pages))
         self.settings = self._settings()
         self._specs: dict[str, Spec] | None = None
+        self._cache: dict[str, Spec] = {}
         self._producers: dict[str, str] | None = None
+        self._kinds = {e.rel: e.kind for e in tree.entries}
+        self._keys: dict[str, tuple[str, str]] | None = None
+        self._parts: list[tuple[str, list[str]]] | None = None
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -149,6 +158,9 @@ class Graph:
 
     def setting_file(self, name: str) -> str:
         return self.name(self.paths.setting(name))
+
+    def _state(self, *parts: str) -> str:
+        return self.name(os.path.join(self.paths.state, *parts))
 
     # ------------------------------------------------------------------ settings
 
@@ -176,112 +188,234 @@ class Graph:
             digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
-    # ------------------------------------------------------------------ the graph
+    # ------------------------------------------------------------------ one task each
 
-    def _build(self) -> Iterator[Spec]:
-        ctx = self.context
-        paths = self.paths
-        n = self.name
-        settings = tuple(self.setting_file(name) for name in sorted(self.settings))
+    def _settings_spec(self) -> Spec:
+        targets = tuple(self.setting_file(name) for name in sorted(self.settings))
         fingerprints = {name: hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
                         for name, text in self.settings.items()}
-        yield Spec("settings", SETTINGS, actions.write_settings, (ctx, self.settings), (), settings,
-                   (config_changed(fingerprints),), "settings slices and source listing")
-        analysis = self.setting_file("analysis.json")
-        render = self.setting_file("render.json")
-        summaries = []
-        xrefs = []
-        for entry in self.tree.entries:
-            if entry.kind not in (FILE, BINARY):
-                continue
-            rel = entry.rel
-            facts, summary = n(paths.facts(rel)), n(paths.summary(rel))
-            summaries.append(summary)
-            yield Spec(f"analyze:{rel}", ANALYZE, actions.analyze_file, (ctx, rel),
-                       (rel, analysis), (facts, summary), doc="analyse one source file")
-            if entry.kind == FILE:
-                xref = n(os.path.join(paths.state, "xref", layout.key(rel) + ".json"))
-                xrefs.append(xref)
-                yield Spec(f"page:{rel}", RENDER, actions.render_file, (ctx, rel),
-                           (rel, facts, xref, render),
-                           (n(paths.page(layout.docs_page(rel))), n(paths.page(layout.kw_page(rel)))),
-                           doc="_docs.md and _kw.md of one file")
-        folders = self.tree.folders
-        digest = {f: n(os.path.join(paths.state, "folders", layout.key(f) + ".json")) for f in folders}
-        subtree = {f: n(os.path.join(paths.state, "subtree", layout.key(f) + ".json")) for f in folders}
-        globals_ = {name: n(os.path.join(paths.state, name))
-                    for name in ("book.json", "stats.json", "findings.json")}
-        yield Spec("model", MODEL, actions.update_model, (ctx,),
-                   (self.setting_file("tree.json"), self.setting_file("model.json"), *summaries),
-                   (*xrefs, *digest.values(), *subtree.values(), *globals_.values()),
-                   doc="cross-references and aggregates of all files")
-        records = []
-        for folder in folders:
-            label = folder or "."
-            deps = (digest[folder], render) + ((globals_["stats.json"],) if not folder else ())
-            yield Spec(f"folder:{label}", RENDER, actions.render_folder, (ctx, folder), deps,
-                       (n(paths.page(layout.folder_page(folder, layout.FOLDER_INDEX))),
-                        n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))),
-                       doc="index.md and doc.md of one folder")
-            record = n(paths.record(f"sub:{folder}"))
-            records.append(record)
-            yield Spec(f"sub:{label}", RENDER, actions.render_sub, (ctx, folder),
-                       (subtree[folder], render),
-                       (n(paths.page(layout.folder_page(folder, layout.FOLDER_SUB))), record),
-                       doc="sub.md (keywords of the subtree) of one folder")
-        record = n(paths.record("keywords"))
-        records.append(record)
-        yield Spec("keywords", RENDER, actions.render_keywords, (ctx,), (subtree[""], render),
-                   (n(paths.page(layout.KEYWORDS)), record), doc="the A-Z keyword index")
-        yield from self._map_specs(render)
-        record = n(paths.record("book"))
-        records.append(record)
-        yield Spec("book", RENDER, actions.render_book, (ctx, list(folders)),
-                   (globals_["book.json"], globals_["stats.json"], render, *digest.values()),
-                   (n(paths.page(layout.BOOK)), record), doc="comprehensive_book.md")
+        return Spec("settings", SETTINGS, actions.write_settings, (self.context, self.settings), (),
+                    targets, (config_changed(fingerprints),), "settings slices and source listing")
 
-    def _map_specs(self, render: str) -> Iterator[Spec]:
-        """`docgraph.json`: one task per part, each depending on its files' summaries and xrefs."""
-        from .pages.repo_map import partition
+    def _analyze_spec(self, rel: str) -> Spec:
+        return Spec(f"analyze:{rel}", ANALYZE, actions.analyze_file, (self.context, rel),
+                    (rel, self.setting_file("analysis.json")),
+                    (self.name(self.paths.facts(rel)), self.name(self.paths.summary(rel))),
+                    doc="analyse one source file")
 
-        ctx, paths, n = self.context, self.paths, self.name
+    def xref_file(self, rel: str) -> str:
+        return self._state("xref", layout.key(rel) + ".json")
+
+    def _page_spec(self, rel: str) -> Spec:
+        n, paths = self.name, self.paths
+        return Spec(f"page:{rel}", RENDER, actions.render_file, (self.context, rel),
+                    (rel, n(paths.facts(rel)), self.xref_file(rel), self.setting_file("render.json")),
+                    (n(paths.page(layout.docs_page(rel))), n(paths.page(layout.kw_page(rel)))),
+                    doc="_docs.md and _kw.md of one file")
+
+    def _model_spec(self) -> Spec:
         analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
-        text = {e.rel for e in self.tree.entries if e.kind == FILE}
-        groups = partition(analysed)
+        text = [e.rel for e in self.tree.entries if e.kind == FILE]
+        folders = self.tree.folders
+        return Spec("model", MODEL, actions.update_model, (self.context,),
+                    (self.setting_file("tree.json"), self.setting_file("model.json"),
+                     *(self.name(self.paths.summary(r)) for r in analysed)),
+                    (*(self.xref_file(r) for r in text),
+                     *(self._state("folders", layout.key(f) + ".json") for f in folders),
+                     *(self._state("subtree", layout.key(f) + ".json") for f in folders),
+                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json"))),
+                    doc="cross-references and aggregates of all files")
+
+    def _folder_spec(self, folder: str) -> Spec:
+        n, paths = self.name, self.paths
+        deps = (self._state("folders", layout.key(folder) + ".json"), self.setting_file("render.json"))
+        if not folder:
+            deps += (self._state("stats.json"),)
+        return Spec(f"folder:{folder or '.'}", RENDER, actions.render_folder, (self.context, folder), deps,
+                    (n(paths.page(layout.folder_page(folder, layout.FOLDER_INDEX))),
+                     n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))),
+                    doc="index.md and doc.md of one folder")
+
+    def _sub_spec(self, folder: str) -> Spec:
+        n, paths = self.name, self.paths
+        return Spec(f"sub:{folder or '.'}", RENDER, actions.render_sub, (self.context, folder),
+                    (self._state("subtree", layout.key(folder) + ".json"), self.setting_file("render.json")),
+                    (n(paths.page(layout.folder_page(folder, layout.FOLDER_SUB))),
+                     n(paths.record(f"sub:{folder}")), n(paths.letters(f"sub:{folder}"))),
+                    doc="sub.md (keywords of the subtree) of one folder")
+
+    def _keywords_spec(self) -> Spec:
+        return Spec("keywords", RENDER, actions.render_keywords, (self.context,),
+                    (self._state("subtree", layout.key("") + ".json"), self.setting_file("render.json")),
+                    (self.name(self.paths.page(layout.KEYWORDS)), self.name(self.paths.record("keywords")),
+                     self.name(self.paths.letters("keywords"))),
+                    doc="the A-Z keyword index")
+
+    def _book_spec(self) -> Spec:
+        folders = self.tree.folders
+        return Spec("book", RENDER, actions.render_book, (self.context, list(folders)),
+                    (self._state("book.json"), self._state("stats.json"), self.setting_file("render.json"),
+                     self.setting_file("tree.json"),
+                     *(self._state("folders", layout.key(f) + ".json") for f in folders)),
+                    (self.name(self.paths.page(layout.BOOK)), self.name(self.paths.record("book"))),
+                    doc="comprehensive_book.md")
+
+    @property
+    def map_parts(self) -> list[tuple[str, list[str]]]:
+        """Folder-aligned parts of `docgraph.json` (one part for small repositories)."""
+        if self._parts is None:
+            from .pages.repo_map import partition
+
+            self._parts = partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)])
+        return self._parts
+
+    def _map_specs(self) -> list[Spec]:
+        """`docgraph.json`: one task per part, each depending on its files' summaries and xrefs."""
+        ctx, paths, n = self.context, self.paths, self.name
+        render = self.setting_file("render.json")
 
         def deps(files: list[str]) -> tuple[str, ...]:
-            out = [render]
+            out = [render, self.setting_file("tree.json")]  # which files a part holds
             for rel in files:
                 out.append(n(paths.summary(rel)))
-                if rel in text:
-                    out.append(n(os.path.join(paths.state, "xref", layout.key(rel) + ".json")))
+                if self._kinds.get(rel) == FILE:
+                    out.append(self.xref_file(rel))
             return tuple(out)
 
+        groups = self.map_parts
         if len(groups) <= 1:
             files = groups[0][1] if groups else []
-            yield Spec("map", RENDER, actions.render_map, (ctx, layout.MAP, files, []), deps(files),
-                       (n(paths.page(layout.MAP)),), doc="docgraph.json: the machine-readable map")
-            return
+            return [Spec("map", RENDER, actions.render_map, (ctx, layout.MAP, files, []), deps(files),
+                         (n(paths.page(layout.MAP)),), doc="docgraph.json: the machine-readable map")]
         parts = [(layout.map_part_page(i), folder, len(files))
                  for i, (folder, files) in enumerate(groups, 1)]
-        for (page, folder, _count), (_, files) in zip(parts, groups):
-            yield Spec(f"map:{page}", RENDER, actions.render_map, (ctx, page, files, parts),
-                       deps(files), (n(paths.page(page)),), doc="one part of the map")
+        specs = [Spec(f"map:{page}", RENDER, actions.render_map, (ctx, page, files, parts),
+                      deps(files), (n(paths.page(page)),), doc="one part of the map")
+                 for (page, _folder, _count), (_, files) in zip(parts, groups)]
         listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
-        yield Spec("map", RENDER, actions.render_map_index, (ctx, parts), (render,),
-                   (n(paths.page(layout.MAP)),), (config_changed(listing),),
-                   doc="docgraph.json: the list of map parts")
+        specs.append(Spec("map", RENDER, actions.render_map_index, (ctx, parts),
+                          (render, self.setting_file("tree.json")),
+                          (n(paths.page(layout.MAP)),), (config_changed(listing),),
+                          doc="docgraph.json: the list of map parts"))
+        return specs
 
     def _manifest(self, specs: dict[str, Spec]) -> Spec:
         """The manifest task (built last: it needs every other task's targets)."""
         generated = sorted(t for spec in specs.values() for t in spec.targets)
-        records = sorted(t for spec in specs.values()
-                         for t in spec.targets if "/records/" in "/" + t.replace(os.sep, "/"))
+        records = sorted(t for spec in specs.values() for t in spec.targets[1:2]
+                         if spec.basename in ("sub", "keywords", "book"))
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
-        manifest = self.name(os.path.join(self.paths.state, "manifest.json"))
+        manifest = self._state("manifest.json")
         return Spec("manifest", MANIFEST, actions.update_manifest, (self.context, generated, records),
-                    tuple(records), (manifest,),
+                    (self.setting_file("tree.json"), *records), (manifest,),
                     (config_changed(listing),), "record generated files; delete stale ones")
+
+    # ------------------------------------------------------------------ all of them
+
+    def _build(self) -> Iterator[Spec]:
+        yield self._settings_spec()
+        for entry in self.tree.entries:
+            if entry.kind in (FILE, BINARY):
+                yield self._analyze_spec(entry.rel)
+            if entry.kind == FILE:
+                yield self._page_spec(entry.rel)
+        yield self._model_spec()
+        for folder in self.tree.folders:
+            yield self._folder_spec(folder)
+            yield self._sub_spec(folder)
+        yield self._keywords_spec()
+        yield from self._map_specs()
+        yield self._book_spec()
+
+    def spec(self, name: str) -> Spec | None:
+        """One task by name, built alone when the whole graph was not needed yet."""
+        if self._specs is not None:
+            return self._specs.get(name)
+        if name in self._cache:
+            return self._cache[name]
+        base, _, arg = name.partition(":")
+        kind = self._kinds.get(arg)
+        folder = "" if arg == "." else arg
+        found: Spec | None = None
+        if base == "analyze" and kind in (FILE, BINARY):
+            found = self._analyze_spec(arg)
+        elif base == "page" and kind == FILE:
+            found = self._page_spec(arg)
+        elif base in ("folder", "sub") and folder in self._folder_set():
+            found = self._folder_spec(folder) if base == "folder" else self._sub_spec(folder)
+        elif name in ("settings", "model", "keywords", "book"):
+            found = {"settings": self._settings_spec, "model": self._model_spec,
+                     "keywords": self._keywords_spec, "book": self._book_spec}[name]()
+        elif base == "map":
+            for spec in self._map_specs():
+                self._cache[spec.name] = spec
+            return self._cache.get(name)
+        elif name == "manifest":
+            return self.specs["manifest"]
+        if found is not None:
+            self._cache[name] = found
+        return found
+
+    def _folder_set(self) -> set[str]:
+        return set(self.tree.folders)
+
+    def _state_keys(self) -> dict[str, tuple[str, str]]:
+        """State artefact stem -> ("file" | "folder", path)."""
+        if self._keys is None:
+            keys = {layout.key(rel): ("file", rel) for rel in self._kinds}
+            keys.update({layout.key(f): ("folder", f) for f in self.tree.folders})
+            self._keys = keys
+        return self._keys
+
+    def consumers_of(self, target: str) -> list[str]:
+        """Names of the tasks that read the file named `target` (from the layout of names)."""
+        state = self._state("") .rstrip("/") + "/"
+        if not target.startswith(state):
+            return []
+        rest = target[len(state):]
+        kind, _, tail = rest.partition("/")
+        if kind == "settings":
+            if tail == "analysis.json":
+                return [f"analyze:{e.rel}" for e in self.tree.entries if e.kind in (FILE, BINARY)]
+            if tail == "render.json":
+                return [s.name for s in self.specs.values() if s.stage == RENDER]
+            if tail == "model.json":
+                return ["model"]
+            if tail == "tree.json":
+                parts = len(self.map_parts)
+                maps = ["map"] + ([f"map:{layout.map_part_page(i)}" for i in range(1, parts + 1)]
+                                  if parts > 1 else [])
+                return ["model", "manifest", "book", *maps]
+            return []
+        if kind == "records":
+            return ["manifest"]
+        if kind in ("stats.json", "book.json") and not tail:
+            return ["book"] + (["folder:."] if kind == "stats.json" else [])
+        stem = tail[:-len(".json")] if tail.endswith(".json") else tail
+        owner = self._state_keys().get(stem)
+        if owner is None:
+            return []
+        what, path = owner
+        if kind == "facts" and what == "file":
+            return [f"page:{path}"] if self._kinds.get(path) == FILE else []
+        if kind in ("summary", "xref") and what == "file":
+            found = ["model"] if kind == "summary" else [f"page:{path}"]
+            found += [self._map_part_of(path)]
+            return found
+        if kind == "folders" and what == "folder":
+            return [f"folder:{path or '.'}", "book"]
+        if kind == "subtree" and what == "folder":
+            return [f"sub:{path or '.'}"] + (["keywords"] if not path else [])
+        return []
+
+    def _map_part_of(self, rel: str) -> str:
+        groups = self.map_parts
+        if len(groups) <= 1:
+            return "map"
+        for number, (_folder, files) in enumerate(groups, 1):
+            if rel in files:
+                return f"map:{layout.map_part_page(number)}"
+        return "map"
 
     def absolute(self, name: str) -> str:
         """Absolute path of a graph name."""
@@ -297,10 +431,8 @@ class Graph:
             return len(self._specs)
         files = sum(1 for e in self.tree.entries if e.kind == FILE)
         analysed = files + sum(1 for e in self.tree.entries if e.kind == BINARY)
+        parts = len(self.map_parts)
         # settings, model, keywords, book, manifest + per file + two per folder + the map
-        from .pages.repo_map import partition
-
-        parts = len(partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]))
         return 5 + analysed + files + 2 * len(self.tree.folders) + (1 if parts <= 1 else parts + 1)
 
     def all_specs_names(self) -> list[str]:
@@ -309,7 +441,9 @@ class Graph:
 
     def outputs_of(self, name: str) -> list[str]:
         """Names of the files a task generated: its targets and the pages listed in its record."""
-        spec = self.specs[name]
+        spec = self.spec(name)
+        if spec is None:
+            return []
         found = list(spec.targets)
         for target in spec.targets:
             if "/records/" not in "/" + target.replace(os.sep, "/"):
@@ -323,7 +457,9 @@ class Graph:
         return found
 
     def producer(self, path: str) -> str:
-        """The task whose static target is the file named `path` (empty when none is)."""
+        """The task whose static target is the file named `path` (empty when none is known)."""
+        if self._specs is None:
+            return ""
         if self._producers is None:
-            self._producers = {t: spec.name for spec in self.specs.values() for t in spec.targets}
+            self._producers = {t: spec.name for spec in self._specs.values() for t in spec.targets}
         return self._producers.get(path, "")
