@@ -31,20 +31,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from doit.task import Task
-
 from .config import Config
 from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
 from .graph import MANIFEST, Graph, Spec
 from .report import Collector, Progress, Report, write_report
-from .runner import StageRunner
 from .store import Lock, read_bytes, read_manifest, write_if_changed
 
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.marshal"
-STAMP_VERSION = 3
+STAMP_VERSION = 4
 DOIT_DB = "doit.sqlite3"
 
 
@@ -65,6 +62,7 @@ class Stamp:
     """What the last successful build saw; the fast path compares against it."""
 
     fingerprint: str = ""
+    tasks: int = 0   # number of tasks of the graph (same fingerprint, same graph)
     sources: dict[str, list[Any]] = field(default_factory=dict)   # rel -> [kind, size, mtime_ns, md5]
     outputs: dict[str, list[Any]] = field(default_factory=dict)   # name -> [size, mtime_ns, md5, task]
 
@@ -77,7 +75,7 @@ class Stamp:
             data = marshal.loads(raw)
             if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
                 return None
-            return cls(data["fingerprint"], data["sources"], data["outputs"])
+            return cls(data["fingerprint"], data["tasks"], data["sources"], data["outputs"])
         except (ValueError, EOFError, TypeError, KeyError):
             log.warning("build stamp in %s is damaged; checking every task once", state)
             return None
@@ -85,7 +83,7 @@ class Stamp:
     def save(self, state: str) -> None:
         # marshal: ten times faster than JSON for 70k entries, and the stamp is only a cache
         # (another Python version reads it as damaged and the next build checks every task)
-        data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint,
+        data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint, "tasks": self.tasks,
                 "sources": self.sources, "outputs": self.outputs}
         write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
 
@@ -143,11 +141,12 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
         candidates.add(f"analyze:{entry.rel}")
         if entry.kind == FILE:
             candidates.add(f"page:{entry.rel}")
-    out = graph.config.output + os.sep
+    out = graph.name(graph.config.output) + os.sep
+    root = graph.config.root + os.sep
     for name, (size, mtime, md5, task) in stamp.outputs.items():
-        path = graph.absolute(name)
-        if not path.startswith(out):
-            continue
+        if not name.startswith(out):
+            continue  # state artefacts are checked when their task is a candidate
+        path = name if name.startswith(os.sep) else root + name
         now = _stat(path)
         if now == (size, mtime):
             continue
@@ -161,8 +160,10 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
     return Plan(candidates, md5s, False, refreshed)
 
 
-def to_task(spec: Spec) -> Task:
+def to_task(spec: Spec) -> Any:
     """A doit Task object for a spec."""
+    from doit.task import Task
+
     return Task(spec.name, [(spec.action, spec.args)], file_dep=list(spec.file_dep),
                 targets=list(spec.targets), uptodate=list(spec.uptodate), verbosity=0,
                 doc=spec.doc)
@@ -198,6 +199,8 @@ class Engine:
             return sizes.get(name.partition(":")[2], 0)
 
         self.progress.start(len(specs), f"stage {specs[0].stage}")
+        from .runner import StageRunner
+
         runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector)
         cwd = os.getcwd()
         os.chdir(self.config.root)
@@ -236,7 +239,8 @@ class Engine:
         the_plan = plan(stamp, tree, graph)
         collector = Collector(progress=self.progress)
         if the_plan.noop:
-            report = self._report("no-op", collector, graph, tree, started)
+            report = self._report("no-op", collector, graph, tree, started,
+                                  total=stamp.tasks if stamp is not None and stamp.tasks else None)
             if stamp is not None and (the_plan.source_md5 or the_plan.refreshed):
                 self._refresh_stamp(stamp, tree, the_plan)
             write_report(config.state, report)
@@ -283,13 +287,13 @@ class Engine:
     # ------------------------------------------------------------------ results
 
     def _report(self, mode: str, collector: Collector, graph: Graph, tree: SourceTree,
-                started: float) -> Report:
+                started: float, total: int | None = None) -> Report:
         findings: list[Finding] = list(tree.findings)
         raw = read_bytes(os.path.join(self.config.state, "findings.json"))
         if raw:
             findings.extend(Finding(**item) for item in json.loads(raw))
         findings.extend(collector.failures)
-        total = graph.task_count()
+        total = total or graph.task_count()
         executed = tuple(collector.executed)
         return Report(
             mode=mode,
@@ -316,7 +320,7 @@ class Engine:
 
     def _save_stamp(self, stamp: Stamp | None, graph: Graph, tree: SourceTree, the_plan: Plan,
                     loaded: set[str]) -> None:
-        new = Stamp(graph.fingerprint())
+        new = Stamp(graph.fingerprint(), graph.task_count())
         old_sources = stamp.sources if stamp else {}
         root = self.config.root
         for entry in tree.entries:
@@ -332,7 +336,9 @@ class Engine:
                     md5 = file_md5(os.path.join(root, entry.rel))
             new.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
         old_outputs = stamp.outputs if stamp else {}
-        generated = set(read_manifest(self.config.state))
+        # the set of generated files changes only when the manifest task ran
+        generated = set(read_manifest(self.config.state)) if "manifest" in loaded or not old_outputs \
+            else old_outputs.keys()
         owner: dict[str, str] = {}
         for name in loaded:
             for path in graph.outputs_of(name):

@@ -27,11 +27,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from doit.tools import config_changed
-
-from . import actions, layout
-from .actions import ActionContext, Paths
+from . import layout
 from .config import Config
+from .context import ActionContext, Paths
 from .discover import BINARY, FILE, SourceTree
 from .facts import to_plain
 from .pages import RenderContext
@@ -39,11 +37,30 @@ from .store import read_bytes
 
 SETTINGS, ANALYZE, MODEL, RENDER, MANIFEST = range(5)
 
+
+class _Lazy:
+    """`actions` and doit's `config_changed`, imported on first use: a no-op build needs neither."""
+
+    @property
+    def actions(self) -> Any:
+        from . import actions
+
+        return actions
+
+    @staticmethod
+    def config_changed(value: Any) -> Any:
+        from doit.tools import config_changed
+
+        return config_changed(value)
+
+
+_lazy = _Lazy()
+
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _CODE = {
-    "analysis": ("analyzers", "facts.py", "sourcetext.py", "actions.py"),
+    "analysis": ("analyzers", "facts.py", "sourcetext.py", "actions.py", "context.py"),
     "model": ("model.py", "xref.py", "facts.py", "layout.py"),
-    "render": ("pages", "facts.py", "layout.py", "model.py", "actions.py"),
+    "render": ("pages", "facts.py", "layout.py", "model.py", "actions.py", "context.py"),
 }
 
 
@@ -194,11 +211,11 @@ class Graph:
         targets = tuple(self.setting_file(name) for name in sorted(self.settings))
         fingerprints = {name: hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
                         for name, text in self.settings.items()}
-        return Spec("settings", SETTINGS, actions.write_settings, (self.context, self.settings), (),
-                    targets, (config_changed(fingerprints),), "settings slices and source listing")
+        return Spec("settings", SETTINGS, _lazy.actions.write_settings, (self.context, self.settings), (),
+                    targets, (_lazy.config_changed(fingerprints),), "settings slices and source listing")
 
     def _analyze_spec(self, rel: str) -> Spec:
-        return Spec(f"analyze:{rel}", ANALYZE, actions.analyze_file, (self.context, rel),
+        return Spec(f"analyze:{rel}", ANALYZE, _lazy.actions.analyze_file, (self.context, rel),
                     (rel, self.setting_file("analysis.json")),
                     (self.name(self.paths.facts(rel)), self.name(self.paths.summary(rel))),
                     doc="analyse one source file")
@@ -208,7 +225,7 @@ class Graph:
 
     def _page_spec(self, rel: str) -> Spec:
         n, paths = self.name, self.paths
-        return Spec(f"page:{rel}", RENDER, actions.render_file, (self.context, rel),
+        return Spec(f"page:{rel}", RENDER, _lazy.actions.render_file, (self.context, rel),
                     (rel, n(paths.facts(rel)), self.xref_file(rel), self.setting_file("render.json")),
                     (n(paths.page(layout.docs_page(rel))), n(paths.page(layout.kw_page(rel)))),
                     doc="_docs.md and _kw.md of one file")
@@ -217,7 +234,7 @@ class Graph:
         analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         text = [e.rel for e in self.tree.entries if e.kind == FILE]
         folders = self.tree.folders
-        return Spec("model", MODEL, actions.update_model, (self.context,),
+        return Spec("model", MODEL, _lazy.actions.update_model, (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      *(self.name(self.paths.summary(r)) for r in analysed)),
                     (*(self.xref_file(r) for r in text),
@@ -231,21 +248,21 @@ class Graph:
         deps = (self._state("folders", layout.key(folder) + ".json"), self.setting_file("render.json"))
         if not folder:
             deps += (self._state("stats.json"),)
-        return Spec(f"folder:{folder or '.'}", RENDER, actions.render_folder, (self.context, folder), deps,
+        return Spec(f"folder:{folder or '.'}", RENDER, _lazy.actions.render_folder, (self.context, folder), deps,
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_INDEX))),
                      n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))),
                     doc="index.md and doc.md of one folder")
 
     def _sub_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
-        return Spec(f"sub:{folder or '.'}", RENDER, actions.render_sub, (self.context, folder),
+        return Spec(f"sub:{folder or '.'}", RENDER, _lazy.actions.render_sub, (self.context, folder),
                     (self._state("subtree", layout.key(folder) + ".json"), self.setting_file("render.json")),
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_SUB))),
                      n(paths.record(f"sub:{folder}")), n(paths.letters(f"sub:{folder}"))),
                     doc="sub.md (keywords of the subtree) of one folder")
 
     def _keywords_spec(self) -> Spec:
-        return Spec("keywords", RENDER, actions.render_keywords, (self.context,),
+        return Spec("keywords", RENDER, _lazy.actions.render_keywords, (self.context,),
                     (self._state("subtree", layout.key("") + ".json"), self.setting_file("render.json")),
                     (self.name(self.paths.page(layout.KEYWORDS)), self.name(self.paths.record("keywords")),
                      self.name(self.paths.letters("keywords"))),
@@ -253,7 +270,7 @@ class Graph:
 
     def _book_spec(self) -> Spec:
         folders = self.tree.folders
-        return Spec("book", RENDER, actions.render_book, (self.context, list(folders)),
+        return Spec("book", RENDER, _lazy.actions.render_book, (self.context, list(folders)),
                     (self._state("book.json"), self._state("stats.json"), self.setting_file("render.json"),
                      self.setting_file("tree.json"),
                      *(self._state("folders", layout.key(f) + ".json") for f in folders)),
@@ -285,17 +302,17 @@ class Graph:
         groups = self.map_parts
         if len(groups) <= 1:
             files = groups[0][1] if groups else []
-            return [Spec("map", RENDER, actions.render_map, (ctx, layout.MAP, files, []), deps(files),
+            return [Spec("map", RENDER, _lazy.actions.render_map, (ctx, layout.MAP, files, []), deps(files),
                          (n(paths.page(layout.MAP)),), doc="docgraph.json: the machine-readable map")]
         parts = [(layout.map_part_page(i), folder, len(files))
                  for i, (folder, files) in enumerate(groups, 1)]
-        specs = [Spec(f"map:{page}", RENDER, actions.render_map, (ctx, page, files, parts),
+        specs = [Spec(f"map:{page}", RENDER, _lazy.actions.render_map, (ctx, page, files, parts),
                       deps(files), (n(paths.page(page)),), doc="one part of the map")
                  for (page, _folder, _count), (_, files) in zip(parts, groups)]
         listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
-        specs.append(Spec("map", RENDER, actions.render_map_index, (ctx, parts),
+        specs.append(Spec("map", RENDER, _lazy.actions.render_map_index, (ctx, parts),
                           (render, self.setting_file("tree.json")),
-                          (n(paths.page(layout.MAP)),), (config_changed(listing),),
+                          (n(paths.page(layout.MAP)),), (_lazy.config_changed(listing),),
                           doc="docgraph.json: the list of map parts"))
         return specs
 
@@ -306,9 +323,9 @@ class Graph:
                          if spec.basename in ("sub", "keywords", "book"))
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
         manifest = self._state("manifest.json")
-        return Spec("manifest", MANIFEST, actions.update_manifest, (self.context, generated, records),
+        return Spec("manifest", MANIFEST, _lazy.actions.update_manifest, (self.context, generated, records),
                     (self.setting_file("tree.json"), *records), (manifest,),
-                    (config_changed(listing),), "record generated files; delete stale ones")
+                    (_lazy.config_changed(listing),), "record generated files; delete stale ones")
 
     # ------------------------------------------------------------------ all of them
 

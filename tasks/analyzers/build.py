@@ -147,7 +147,7 @@ def analyze_cmake(source: Source) -> FileFacts:
     targets = [s for s in symbols if s.kind in _CMAKE_TARGETS.values()]
     fallback = (f"CMake project `{project}`" if project else "CMake") + (
         f": targets {', '.join(f'`{t.name}`' for t in targets[:4])}" if targets else "") + (
-        f" and {len(targets) - 4} more" if len(targets) > 4 else "")
+        " and others" if len(targets) > 4 else "")
     if not targets and not project:
         fallback = f"CMake, {len(commands):,} commands"
     return source.facts(language="CMake", description=_describe(source, doc, fallback), doc=doc,
@@ -205,7 +205,7 @@ def analyze_bazel(source: Source) -> FileFacts:
     functions = [s for s in symbols if s.kind == "function"]
     if targets:
         fallback = "Bazel targets " + ", ".join(f"`{t.name}`" for t in targets[:4]) + (
-            f" and {len(targets) - 4} more" if len(targets) > 4 else "")
+            " and others" if len(targets) > 4 else "")
     elif functions:
         fallback = "Starlark macros " + ", ".join(f"`{f.name}`" for f in functions[:4])
     else:
@@ -258,7 +258,7 @@ def analyze_make(source: Source) -> FileFacts:
     doc = first_paragraph(source.text, comments_only=True, markers=HASH_COMMENTS)
     targets = [s for s in symbols if s.kind.endswith("target")]
     fallback = ("make targets " + ", ".join(f"`{t.name}`" for t in targets[:5]) + (
-        f" and {len(targets) - 5} more" if len(targets) > 5 else "")) if targets else "Makefile"
+        " and others" if len(targets) > 5 else "")) if targets else "Makefile"
     return source.facts(language="Makefile", description=_describe(source, doc, fallback), doc=doc,
                         symbols=tuple(symbols), imports=tuple(imports))
 

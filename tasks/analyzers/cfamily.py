@@ -411,7 +411,7 @@ def analyze(source: Source) -> FileFacts:
         description = first_sentence(doc)
     elif indexed:
         names = ", ".join(f"`{s.name}`" for s in indexed[:3])
-        more = f" and {len(indexed) - 3} more" if len(indexed) > 3 else ""
+        more = " and others" if len(indexed) > 3 else ""
         description = f"Declares {names}{more}"
     elif scanner.imports:
         description = f"Includes {len(scanner.imports)} header(s)"

@@ -31,7 +31,7 @@ def _key_line(lines: list[str], key: str, indent: int = 0) -> int:
 
 def _describe_keys(kind: str, keys: list[str]) -> str:
     shown = ", ".join(f"`{k}`" for k in keys[:6])
-    more = f" and {len(keys) - 6} more" if len(keys) > 6 else ""
+    more = " and others" if len(keys) > 6 else ""
     return f"{kind} with top-level keys {shown}{more}" if keys else f"empty {kind} document"
 
 

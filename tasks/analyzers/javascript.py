@@ -157,7 +157,7 @@ def analyze(source: Source) -> FileFacts:
         description = first_sentence(doc)
     elif top:
         names = ", ".join(f"`{s.name}`" for s in top[:3])
-        description = f"Defines {names}" + (f" and {len(top) - 3} more" if len(top) > 3 else "")
+        description = f"Defines {names}" + (" and others" if len(top) > 3 else "")
     else:
         description = f"{language_of(source.name)}, {source.line_count:,} lines"
     root = tree.root_node

@@ -616,17 +616,16 @@ def _describe(source: Source, doc: str, symbols: tuple[Symbol, ...], tests: list
     if comment:
         return first_sentence(comment)
     if tests:
-        cases = [t for t in tests if "." in t or t.startswith("test")]
-        return f"Tests: {len(cases) or len(tests)} test definitions, e.g. `{tests[0]}`"
+        return "Tests such as " + ", ".join(f"`{t}`" for t in tests[:2])
     top = [s for s in symbols if s.indexed and s.kind in ("class", "function", "fixture")]
     if top:
         names = ", ".join(f"`{s.name}`" for s in top[:3])
-        more = f" and {len(top) - 3} more" if len(top) > 3 else ""
+        more = " and others" if len(top) > 3 else ""
         return f"Defines {names}{more}"
     if imports:
         modules = sorted({("." * i.level) + i.module for i in imports})
         shown = ", ".join(f"`{m}`" for m in modules[:3])
-        more = f" and {len(modules) - 3} more" if len(modules) > 3 else ""
+        more = " and others" if len(modules) > 3 else ""
         return f"Imports from {shown}{more}"
     if not source.text.strip():
         return "empty module"

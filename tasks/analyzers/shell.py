@@ -59,7 +59,7 @@ def analyze(source: Source) -> FileFacts:
         description = first_sentence(doc)
     elif functions:
         description = "Shell functions " + ", ".join(f"`{s.name}`" for s in functions[:4]) + (
-            f" and {len(functions) - 4} more" if len(functions) > 4 else "")
+            " and others" if len(functions) > 4 else "")
     else:
         description = f"shell script, {source.line_count:,} lines"
     return source.facts(

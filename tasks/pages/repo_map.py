@@ -14,7 +14,7 @@ from typing import Any
 
 from ..facts import FileSummary, FileXref
 
-PART_FILES = 2000
+PART_FILES = 500
 VERSION = 1
 
 

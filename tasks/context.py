@@ -1,0 +1,75 @@
+"""Where a build's files are, and what every action receives besides its own arguments.
+
+Kept apart from :mod:`tasks.actions` so that the graph (and a no-op build, which never runs an
+action) does not import the analyzers and page renderers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from . import layout
+from .config import Config
+from .pages import RenderContext
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where things are, for one build (all absolute)."""
+
+    root: str
+    """ROOT."""
+    out: str
+    """Output folder."""
+    state: str
+    """State folder."""
+
+    def name(self, path: str) -> str:
+        """How the graph, the manifest and the stamp name a file: relative to ROOT when inside it
+        (so a fresh clone elsewhere means the same files), absolute otherwise."""
+        root = self.root + os.sep
+        return path[len(root):] if path.startswith(root) else path
+
+    def absolute(self, name: str) -> str:
+        """Inverse of :meth:`name`."""
+        return name if os.path.isabs(name) else os.path.join(self.root, name)
+
+    def source(self, rel: str) -> str:
+        return os.path.join(self.root, rel)
+
+    def page(self, rel_page: str) -> str:
+        return os.path.join(self.out, rel_page)
+
+    def facts(self, rel: str) -> str:
+        return os.path.join(self.state, "facts", layout.key(rel) + ".json")
+
+    def summary(self, rel: str) -> str:
+        return os.path.join(self.state, "summary", layout.key(rel) + ".json")
+
+    def setting(self, name: str) -> str:
+        return os.path.join(self.state, "settings", name)
+
+    def record(self, name: str) -> str:
+        """Pages a multi-page task wrote (read by the manifest)."""
+        return os.path.join(self.state, "records", layout.key(name) + ".json")
+
+    def letters(self, name: str) -> str:
+        """Hashes a keyword index's letter pages were rendered from."""
+        return os.path.join(self.state, "letters", layout.key(name) + ".json")
+
+    @property
+    def model(self) -> str:
+        return os.path.join(self.state, "model.sqlite3")
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Everything an action needs besides its own arguments."""
+
+    config: Config
+    """The build's configuration."""
+    paths: Paths
+    """Absolute locations."""
+    render: RenderContext
+    """Page rendering context."""
