@@ -190,7 +190,9 @@ class Graph:
             return json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
 
         return {
-            "analysis.json": dump({"settings": to_plain(config.analysis), "code": code_hash("analysis")}),
+            # include_roots only matter to the model (model.json), not to per-file analysis
+            "analysis.json": dump({"settings": {"max_bytes": config.analysis.max_bytes},
+                                   "code": code_hash("analysis")}),
             "model.json": dump({"include_roots": list(config.analysis.include_roots),
                                 "code": code_hash("model")}),
             "render.json": dump({"settings": to_plain(config.pages), "code": code_hash("render"),

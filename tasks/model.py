@@ -362,8 +362,10 @@ class Model:
                                  if row.kind in ("file", "binary", "link")], include_roots)
             wholesale = roots_changed or any(
                 p.rpartition("/")[2] in ("__init__.py", "__init__.pyi") for p in appeared)
-            if wholesale:
-                sources = [p for p, in conn.execute("SELECT DISTINCT path FROM imports")]
+            if wholesale:  # every file with imports now, or with references before
+                sources = sorted({p for p, in conn.execute(
+                    "SELECT path FROM imports UNION SELECT src FROM edges UNION SELECT src FROM externals")}
+                    | {p for p in touched if p in listing})
             else:
                 sources = set(p for p in touched if p in listing)
                 names = sorted(set().union(*(file_tails(p) for p in appeared))) if appeared else []

@@ -89,7 +89,8 @@ def test_renamed_folder_moves_every_page(sample: Path) -> None:
 
 def test_render_setting_reruns_pages_but_no_analysis(sample: Path) -> None:
     build(sample)
-    (sample / "docgraph.yaml").write_text("pages:\n  embed_source_bytes: 200\n")
+    (sample / "docgraph.yaml").write_text(
+        "analysis:\n  include_roots: [include]\npages:\n  embed_source_bytes: 200\n")
     report = build(sample)
     assert report["sources_analyzed"] == ["docgraph.yaml"]  # the config file is a source too
     assert f"{SHAPES}_docs.md" in report["pages_written"]

@@ -1,7 +1,8 @@
 """The central property: after any sequence of edits, the incremental output equals a clean build.
 
 Hypothesis draws sequences of edits on a copy of the sample repository: add, modify and delete
-files (Python modules that define and import names, Markdown with links, binary files), rename
+files (Python modules that define and import names, C headers that include each other, Markdown
+with links, binary files), rename
 files and folders, and change settings.  After each sequence the incremental build (which has
 seen every intermediate state) must produce byte-identical pages to a clean build of the final
 tree in a fresh folder.
@@ -36,7 +37,14 @@ markdown = st.builds(
     st.sampled_from(["Guide", "Notes"]),
     st.sampled_from(["../README.md", "alpha.py", "missing.md", "../src/geometry/shapes.py"]),
 )
+header = st.builds(
+    lambda includes, struct: "#pragma once\n" + "".join(f"#include {i}\n" for i in includes)
+    + f"struct {struct} {{ int v; }};\n",
+    st.lists(st.sampled_from(['"alpha.h"', '"beta.h"', "<geo/point.h>", "<missing.h>"]), max_size=2),
+    st.sampled_from(["Alpha", "Beta", "Point"]),
+)
 edit = st.one_of(
+    st.tuples(st.just("header"), st.sampled_from(FOLDERS + ["include/geo"]), st.sampled_from(NAMES), header),
     st.tuples(st.just("write"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), python_module),
     st.tuples(st.just("markdown"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), markdown),
     st.tuples(st.just("binary"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), st.just("")),
@@ -46,7 +54,8 @@ edit = st.one_of(
               st.sampled_from(["manual", "lib2", "docs"]), st.just("")),
     st.tuples(st.just("config"), st.sampled_from(["", "pages:\n  index_split: 3\n",
                                                  "pages:\n  embed_source_bytes: 120\n",
-                                                 "analysis:\n  max_bytes: 400\n"]),
+                                                 "analysis:\n  max_bytes: 400\n",
+                                                 "analysis:\n  include_roots: [include, src]\n"]),
               st.just(""), st.just("")),
 )
 
@@ -55,6 +64,10 @@ def apply(root: Path, step: tuple[str, str, str, str]) -> None:
     action, a, b, c = step
     if action == "write":
         path = root / a / f"{b}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(c, encoding="utf-8")
+    elif action == "header":
+        path = root / a / f"{b}.h"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(c, encoding="utf-8")
     elif action == "markdown":
@@ -66,10 +79,10 @@ def apply(root: Path, step: tuple[str, str, str, str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(PNG)
     elif action == "delete":
-        for suffix in (".py", ".md", ".png"):
+        for suffix in (".py", ".md", ".png", ".h"):
             (root / a / f"{b}{suffix}").unlink(missing_ok=True)
     elif action == "rename":
-        for suffix in (".py", ".md", ".png"):
+        for suffix in (".py", ".md", ".png", ".h"):
             source = root / a / f"{b}{suffix}"
             if source.exists():
                 source.rename(root / a / f"{c}{suffix}")
