@@ -64,7 +64,7 @@ def watch(args: argparse.Namespace) -> int:
     from .watch import run_watch
 
     config = open_workspace(args.root, args.config, args.out, args.state)
-    return run_watch(config)
+    return run_watch(config, args.config)
 
 
 def clean(args: argparse.Namespace) -> int:

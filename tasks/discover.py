@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat as statmod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pathspec
@@ -121,29 +121,6 @@ def _read_ignore(path: str) -> list[str]:
         return []
 
 
-class _Rules:
-    """The ignore decision for one path, given the .gitignore files on its way down."""
-
-    def __init__(self, config: Config, skip_abs: set[str]):
-        self.exclude = _spec(list(config.exclude))
-        self.include = _spec(list(config.include))
-        self.secrets = _spec(list(config.secrets))
-        self.gitignore = config.gitignore
-        self.skip_abs = skip_abs
-
-    @staticmethod
-    def ignored_by(stack: list[tuple[str, _Matcher]], rel: str) -> bool:
-        # Deeper .gitignore files take precedence; the first one with an opinion decides.
-        for base, spec in reversed(stack):
-            decided = spec.check_file(rel[len(base):] if base else rel)
-            if decided is not None:
-                return decided
-        return False
-
-    def excluded(self, rel: str) -> bool:
-        return self.exclude is not None and self.exclude.match_file(rel)
-
-
 def _sniff(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -152,79 +129,162 @@ def _sniff(path: str) -> bool:
         return False  # unreadable: analysed as text, where the read error becomes a finding
 
 
+class Scanner:
+    """The ignore rules of one configuration, with each folder's `.gitignore` read once.
+
+    :meth:`walk` lists the whole tree; :meth:`entry` and :meth:`scan` re-check one path or one
+    folder (watch mode), applying exactly the rules of a full walk.
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.root = config.root
+        self.skip_abs = {os.path.join(config.root, ".git"), config.output, config.state}
+        self.exclude = _spec(list(config.exclude))
+        self.include = _spec(list(config.include))
+        self.secrets = _spec(list(config.secrets))
+        self._ignores: dict[str, _Matcher | None] = {}
+        self.info = _spec(_read_ignore(os.path.join(config.root, ".git", "info", "exclude"))) \
+            if config.gitignore else None
+
+    def _gitignore(self, rel_dir: str) -> _Matcher | None:
+        """The spec of `rel_dir/.gitignore` (`rel_dir` ends with `/`, or is `""`)."""
+        if rel_dir not in self._ignores:
+            self._ignores[rel_dir] = _spec(_read_ignore(os.path.join(self.root, rel_dir, ".gitignore")))
+        return self._ignores[rel_dir]
+
+    def _stack(self, rel_dir: str) -> list[tuple[str, _Matcher]]:
+        """The .gitignore specs that apply inside `rel_dir` (ends with `/` or is `""`), outermost first."""
+        stack: list[tuple[str, _Matcher]] = [("", self.info)] if self.info is not None else []
+        if not self.config.gitignore:
+            return stack
+        parts = rel_dir.split("/")[:-1] if rel_dir else []
+        prefix = ""
+        for part in [None, *parts]:
+            if part is not None:
+                prefix += part + "/"
+            spec = self._gitignore(prefix)
+            if spec is not None:
+                stack.append((prefix, spec))
+        return stack
+
+    @staticmethod
+    def _ignored_by(stack: list[tuple[str, _Matcher]], rel: str) -> bool:
+        # Deeper .gitignore files take precedence; the first one with an opinion decides.
+        for base, spec in reversed(stack):
+            decided = spec.check_file(rel[len(base):] if base else rel)
+            if decided is not None:
+                return decided
+        return False
+
+    def _skipped(self, rel: str, is_dir: bool, stack: list[tuple[str, _Matcher]]) -> bool:
+        probe = rel + "/" if is_dir else rel
+        if os.path.join(self.root, rel) in self.skip_abs or rel.rpartition("/")[2] == ".git":
+            return True
+        if self.exclude is not None and self.exclude.match_file(probe):
+            return True
+        return bool(stack) and self._ignored_by(stack, probe)
+
+    def _entry(self, rel: str, path: str, st: os.stat_result,
+               previous: Mapping[str, Entry]) -> Entry | None:
+        if self.include is not None and not self.include.match_file(rel):
+            return None
+        if statmod.S_ISLNK(st.st_mode):
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = ""
+            return Entry(rel, LINK, st.st_size, st.st_mtime_ns, target)
+        if not statmod.S_ISREG(st.st_mode):
+            return None  # sockets, fifos, devices: nothing to document
+        if self.secrets is not None and self.secrets.match_file(rel):
+            return Entry(rel, SECRET, st.st_size, st.st_mtime_ns)
+        old = previous.get(rel)
+        if (old is not None and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns
+                and old.kind in (FILE, BINARY)):
+            kind = old.kind
+        else:
+            kind = BINARY if _sniff(path) else FILE
+        return Entry(rel, kind, st.st_size, st.st_mtime_ns)
+
+    def scan(self, rel_dir: str, previous: Mapping[str, Entry] | None = None,
+             findings: list[Finding] | None = None) -> list[Entry]:
+        """Entries under folder `rel_dir` (`""` for ROOT, else without trailing `/`)."""
+        previous = previous or {}
+        findings = findings if findings is not None else []
+        entries: list[Entry] = []
+        start = rel_dir + "/" if rel_dir else ""
+
+        def walk(rel_dir: str, stack: list[tuple[str, _Matcher]], first: bool = False) -> None:
+            spec = self._gitignore(rel_dir) if self.config.gitignore and not first else None
+            if spec is not None:
+                stack = stack + [(rel_dir, spec)]
+            try:
+                with os.scandir(os.path.join(self.root, rel_dir)) as it:
+                    items = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                findings.append(Finding(rel_dir.rstrip("/") or ".", 0,
+                                        f"folder not readable: {exc.strerror}"))
+                return
+            for item in items:
+                rel = rel_dir + item.name
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except OSError as exc:
+                    findings.append(Finding(rel, 0, f"cannot stat: {exc.strerror}"))
+                    continue
+                is_dir = statmod.S_ISDIR(st.st_mode)
+                if self._skipped(rel, is_dir, stack):
+                    continue
+                if is_dir:
+                    walk(rel + "/", stack)
+                    continue
+                found = self._entry(rel, item.path, st, previous)
+                if found is not None:
+                    entries.append(found)
+
+        walk(start, self._stack(start), first=True)  # the stack already holds start's own rules
+        return entries
+
+    def entry(self, rel: str, previous: Mapping[str, Entry] | None = None) -> Entry | None:
+        """The entry of one file path now (None when it is gone, ignored or not a file)."""
+        path = os.path.join(self.root, rel)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if statmod.S_ISDIR(st.st_mode):
+            return None
+        parts = rel.split("/")
+        prefix = ""
+        for part in parts[:-1]:  # a file inside an ignored folder is ignored
+            if self._skipped(prefix + part, True, self._stack(prefix)):
+                return None
+            prefix += part + "/"
+        if self._skipped(rel, False, self._stack(prefix)):
+            return None
+        return self._entry(rel, path, st, previous or {})
+
+    def walk(self, previous: Mapping[str, Entry] | None = None) -> SourceTree:
+        """Every documented path of ROOT."""
+        findings: list[Finding] = []
+        entries = self.scan("", previous, findings)
+        return make_tree(entries, findings)
+
+
+def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = ()) -> SourceTree:
+    """A SourceTree from entries in any order."""
+    ordered = sorted(entries, key=lambda e: e.rel)
+    return SourceTree(tuple(ordered), folders_of(e.rel for e in ordered), tuple(findings))
+
+
 def discover(config: Config, previous: Mapping[str, Entry] | None = None) -> SourceTree:
     """Walk ROOT and return the documented paths.
 
     `previous` (the last build's entries) lets unchanged files keep their text/binary kind
     without reading them again.
     """
-    root = config.root
-    skip_abs = {os.path.join(root, ".git"), config.output, config.state}
-    rules = _Rules(config, skip_abs)
-    previous = previous or {}
-    entries: list[Entry] = []
-    findings: list[Finding] = []
-    stack: list[tuple[str, _Matcher]] = []
-    if config.gitignore:
-        info = _spec(_read_ignore(os.path.join(root, ".git", "info", "exclude")))
-        if info is not None:
-            stack.append(("", info))
-
-    def walk(abs_dir: str, rel_dir: str) -> None:
-        pushed = False
-        if config.gitignore:
-            spec = _spec(_read_ignore(os.path.join(abs_dir, ".gitignore")))
-            if spec is not None:
-                stack.append((rel_dir, spec))
-                pushed = True
-        try:
-            with os.scandir(abs_dir) as it:
-                items = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            findings.append(Finding(rel_dir or ".", 0, f"folder not readable: {exc.strerror}"))
-            items = []
-        for item in items:
-            rel = rel_dir + item.name
-            if item.path in skip_abs or item.name == ".git":
-                continue
-            try:
-                st = item.stat(follow_symlinks=False)
-            except OSError as exc:
-                findings.append(Finding(rel, 0, f"cannot stat: {exc.strerror}"))
-                continue
-            is_dir = statmod.S_ISDIR(st.st_mode)
-            probe = rel + "/" if is_dir else rel
-            if rules.excluded(probe) or (stack and rules.ignored_by(stack, probe)):
-                continue
-            if is_dir:
-                walk(item.path, rel + "/")
-                continue
-            if rules.include is not None and not rules.include.match_file(rel):
-                continue
-            if statmod.S_ISLNK(st.st_mode):
-                try:
-                    target = os.readlink(item.path)
-                except OSError:
-                    target = ""
-                entries.append(Entry(rel, LINK, st.st_size, st.st_mtime_ns, target))
-            elif not statmod.S_ISREG(st.st_mode):
-                continue  # sockets, fifos, devices: nothing to document
-            elif rules.secrets is not None and rules.secrets.match_file(rel):
-                entries.append(Entry(rel, SECRET, st.st_size, st.st_mtime_ns))
-            else:
-                old = previous.get(rel)
-                if (old is not None and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns
-                        and old.kind in (FILE, BINARY)):
-                    kind = old.kind
-                else:
-                    kind = BINARY if _sniff(item.path) else FILE
-                entries.append(Entry(rel, kind, st.st_size, st.st_mtime_ns))
-        if pushed:
-            stack.pop()
-
-    walk(root, "")
-    entries.sort(key=lambda e: e.rel)
-    return SourceTree(tuple(entries), folders_of(e.rel for e in entries), tuple(findings))
+    return Scanner(config).walk(previous)
 
 
 def folders_of(rels: object) -> tuple[str, ...]:

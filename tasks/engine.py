@@ -117,8 +117,13 @@ def _stat(path: str) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
-    """Candidates for this build, from what differs between the stamp and the disk."""
+def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] | None = None,
+         check_pages: bool = True) -> Plan:
+    """Candidates for this build, from what differs between the stamp and the disk.
+
+    Watch mode passes `changed` (the paths its events named; the rest is known unchanged) and
+    skips the check of hand-edited pages.
+    """
     if stamp is None:
         return Plan(set(graph.all_specs_names()), {}, True)
     candidates: set[str] = set()
@@ -127,7 +132,8 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
     if stamp.fingerprint != graph.fingerprint():
         candidates.add("settings")
     root = graph.config.root
-    for entry in tree.entries:
+    entries = tree.entries if changed is None else [e for e in tree.entries if e.rel in changed]
+    for entry in entries:
         if entry.kind not in (FILE, BINARY):
             continue
         old = stamp.sources.get(entry.rel)
@@ -143,7 +149,7 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph) -> Plan:
             candidates.add(f"page:{entry.rel}")
     out = graph.name(graph.config.output) + os.sep
     root = graph.config.root + os.sep
-    for name, (size, mtime, md5, task) in stamp.outputs.items():
+    for name, (size, mtime, md5, task) in stamp.outputs.items() if check_pages else ():
         if not name.startswith(out):
             continue  # state artefacts are checked when their task is a candidate
         path = name if name.startswith(os.sep) else root + name
@@ -182,10 +188,14 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
 class Engine:
     """Builds one configuration; reusable (watch mode keeps one alive)."""
 
-    def __init__(self, config: Config, jobs: int = 1, progress: Progress | None = None):
+    def __init__(self, config: Config, jobs: int = 1, progress: Progress | None = None,
+                 keep_stamp: bool = False):
         self.config = config
         self.jobs = max(1, jobs)
         self.progress = progress or Progress(quiet=True)
+        self.keep_stamp = keep_stamp  # watch mode: stamp in memory, written by flush()
+        self._stamp: Stamp | None = None
+        self._unsaved = False
 
     # ------------------------------------------------------------------ doit
 
@@ -213,8 +223,10 @@ class Engine:
 
     # ------------------------------------------------------------------ build
 
-    def build(self, tree: SourceTree | None = None) -> Report:
-        """One build; `tree` lets watch mode pass a discovery it already made."""
+    def build(self, tree: SourceTree | None = None, changed: set[str] | None = None,
+              lock: bool = True) -> Report:
+        """One build.  Watch mode passes the tree it keeps, the paths that changed, and holds
+        the lock itself."""
         started = time.monotonic()
         config = self.config
         os.makedirs(config.state, exist_ok=True)
@@ -224,19 +236,24 @@ class Engine:
         except ValueError:  # not the main thread (tests drive watch mode from threads)
             old_handler = None
         try:
+            if not lock:
+                return self._build(started, tree, changed)
             with Lock(config.state):
-                return self._build(started, tree)
+                return self._build(started, tree, changed)
         finally:
             if old_handler is not None:
                 signal.signal(signal.SIGTERM, old_handler)
 
-    def _build(self, started: float, tree: SourceTree | None) -> Report:
+    def _build(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> Report:
         config = self.config
-        stamp = Stamp.load(config.state)
+        stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
+        if self.keep_stamp:
+            self._stamp = stamp
         if tree is None:
             tree = discover(config, stamp.entries() if stamp else None)
         graph = Graph(config, tree)
-        the_plan = plan(stamp, tree, graph)
+        the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
+                        check_pages=changed is None)
         collector = Collector(progress=self.progress)
         if the_plan.noop:
             report = self._report("no-op", collector, graph, tree, started,
@@ -249,7 +266,7 @@ class Engine:
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started)
         if not report.failed:
-            self._save_stamp(stamp, graph, tree, the_plan, executed_stages)
+            self._store(self._new_stamp(stamp, graph, tree, the_plan, executed_stages))
         write_report(config.state, report)
         return report
 
@@ -316,10 +333,22 @@ class Engine:
                                             the_plan.source_md5[entry.rel]]
         for path, (size, mtime) in the_plan.refreshed.items():
             stamp.outputs[path][0:2] = [size, mtime]
-        stamp.save(self.config.state)
+        self._store(stamp)
 
-    def _save_stamp(self, stamp: Stamp | None, graph: Graph, tree: SourceTree, the_plan: Plan,
-                    loaded: set[str]) -> None:
+    def _store(self, stamp: Stamp) -> None:
+        if self.keep_stamp:
+            self._stamp, self._unsaved = stamp, True
+        else:
+            stamp.save(self.config.state)
+
+    def flush(self) -> None:
+        """Write the stamp kept in memory (watch mode, when idle and when stopping)."""
+        if self._stamp is not None and self._unsaved:
+            self._stamp.save(self.config.state)
+            self._unsaved = False
+
+    def _new_stamp(self, stamp: Stamp | None, graph: Graph, tree: SourceTree, the_plan: Plan,
+                   loaded: set[str]) -> Stamp:
         new = Stamp(graph.fingerprint(), graph.task_count())
         old_sources = stamp.sources if stamp else {}
         root = self.config.root
@@ -359,4 +388,4 @@ class Engine:
                 continue
             md5 = file_md5(path) if path.startswith(out) else ""
             new.outputs[name] = [now[0], now[1], md5, task]
-        new.save(self.config.state)
+        return new

@@ -1,0 +1,304 @@
+"""Watch mode: pages follow the editor.  `docgraph watch` and `doit watch`.
+
+watchdog delivers file events (inotify on Linux; a polling observer when the kernel refuses more
+inotify watches).  Events pass a filter (the output and state folders, `.git/`, ignored paths and
+editor artefacts such as vim's `4913` probe, `~` backups and swap files never count), then a
+:class:`Debouncer` coalesces bursts: a batch is handled once events have been quiet for
+`watch.quiet_ms`, or `watch.max_wait_ms` after its first event, whichever comes first, so a
+`git checkout` of a thousand files is one rebuild and a steady stream of saves still gets one
+within the ceiling.
+
+Each batch updates the in-memory source listing for just the paths involved and runs the engine
+on them: the stamp stays in memory and only the affected tasks are built, so a save costs the
+work it causes, not a walk of a 12,000-file graph.  A change to `docgraph.yaml` or a `.gitignore`
+reloads the configuration and rescans.  The state folder stays locked for the whole session; on
+Ctrl-C or SIGTERM the current batch finishes (every page write is atomic), the stamp is saved and
+the watcher exits, so a following `docgraph build` has nothing to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .config import CONFIG_NAME, Config, load
+from .discover import Entry, Scanner, make_tree
+from .engine import Engine
+from .report import Report
+from .store import Lock
+
+log = logging.getLogger("docgraph")
+
+_EDITOR_JUNK = re.compile(r"^(4913|\.#.*|#.*#|.*~|\..*\.sw[a-px]|.*\.swp|\.goutputstream-.*|"
+                          r".*\.crswap|.*\.tmp-\d+)$")
+SYSCTL = "sudo sysctl fs.inotify.max_user_watches=524288"
+
+
+def editor_artefact(name: str) -> bool:
+    """vim's `4913` probe, `~` backups, swap and lock files: saves in progress, not sources."""
+    return bool(_EDITOR_JUNK.match(name))
+
+
+@dataclass
+class Debouncer:
+    """Coalesces bursts of events: a batch is due after `quiet` seconds without events, or
+    `ceiling` seconds after its first event.  Times are passed in, so tests script them."""
+
+    quiet: float
+    ceiling: float
+    paths: set[str] = field(default_factory=set)
+    first: float = 0.0
+    last: float = 0.0
+
+    def add(self, paths: Iterable[str], now: float) -> None:
+        fresh = set(paths)
+        if not fresh:
+            return
+        if not self.paths:
+            self.first = now
+        self.paths |= fresh
+        self.last = now
+
+    def wait(self, now: float) -> float | None:
+        """Seconds until the pending batch is due (None when nothing is pending)."""
+        if not self.paths:
+            return None
+        return max(0.0, min(self.last + self.quiet, self.first + self.ceiling) - now)
+
+    def due(self, now: float) -> bool:
+        wait = self.wait(now)
+        return wait is not None and wait <= 1e-9
+
+    def take(self) -> tuple[set[str], float]:
+        """The pending paths and when the first of them changed; the batch starts empty."""
+        paths, first = self.paths, self.first
+        self.paths = set()
+        return paths, first
+
+
+class _Handler:
+    """watchdog event handler: forwards relevant paths to a queue (runs on watchdog's thread)."""
+
+    def __init__(self, watcher: Watcher):
+        self.watcher = watcher
+
+    def dispatch(self, event: Any) -> None:
+        paths = [event.src_path]
+        if getattr(event, "dest_path", ""):
+            paths.append(event.dest_path)
+        if event.event_type in ("opened", "closed_no_write") or (
+                event.is_directory and event.event_type in ("modified", "closed")):
+            return  # a folder's "modified" only echoes the file events inside it
+        relevant = [p for p in (os.fsdecode(p) for p in paths) if self.watcher.relevant(p)]
+        if relevant:
+            self.watcher.events.put((time.monotonic(), relevant))
+
+
+class Watcher:
+    """Keeps the source listing in memory and rebuilds what each batch of events affects."""
+
+    def __init__(self, config: Config, out: TextIO | None = None,
+                 config_file: str | None = None, on_build: Callable[[Report, set[str]], None] | None = None):
+        self.config = config
+        self.config_file = config_file
+        self.out = out or sys.stdout
+        self.on_build = on_build
+        self.events: queue.Queue[tuple[float, list[str]]] = queue.Queue()
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self._setup(config)
+
+    def _setup(self, config: Config) -> None:
+        self.config = config
+        self.engine = Engine(config, keep_stamp=True)
+        self.scanner = Scanner(config)
+        self.entries: dict[str, Entry] = {}
+        self.debouncer = Debouncer(config.watch.quiet_ms / 1000, config.watch.max_wait_ms / 1000)
+        self._skip = tuple(p + os.sep for p in (config.output, config.state, os.path.join(config.root, ".git")))
+
+    # ---------------------------------------------------------------- events
+
+    def relevant(self, path: str) -> bool:
+        """An event path worth a rebuild: inside ROOT, not in the output, state or .git folders,
+        not an editor's temporary file."""
+        root = self.config.root + os.sep
+        if not path.startswith(root) or (path + os.sep).startswith(self._skip):
+            return False
+        return not editor_artefact(os.path.basename(path))
+
+    def _rel(self, path: str) -> str:
+        return path[len(self.config.root) + 1:].replace(os.sep, "/")
+
+    def _reconfigures(self, rels: set[str]) -> bool:
+        if self.config_file is not None:
+            named = os.path.abspath(self.config_file)
+            if any(os.path.join(self.config.root, r) == named for r in rels):
+                return True
+        return any(r == CONFIG_NAME or r.rpartition("/")[2] == ".gitignore" for r in rels)
+
+    def apply(self, rels: set[str]) -> set[str]:
+        """Update the listing for the paths an event batch named; return the affected paths."""
+        if self._reconfigures(rels):
+            self._setup(load(self.config.root, self.config_file, self.config.output, self.config.state))
+            self.entries = {e.rel: e for e in self.scanner.walk().entries}
+            return set(self.entries)
+        affected: set[str] = set()
+        for rel in sorted(rels):
+            path = os.path.join(self.config.root, rel)
+            prefix = rel + "/"
+            below = [r for r in self.entries if r.startswith(prefix)]
+            if os.path.isdir(path) and not os.path.islink(path):
+                fresh = {e.rel: e for e in self.scanner.scan(rel, self.entries)}
+                for gone in below:
+                    if gone not in fresh:
+                        del self.entries[gone]
+                        affected.add(gone)
+                self.entries.update(fresh)
+                affected.update(fresh)
+                continue
+            for gone in below:  # a folder that was deleted or replaced by a file
+                del self.entries[gone]
+                affected.add(gone)
+            found = self.scanner.entry(rel, self.entries)
+            if found is None:
+                if self.entries.pop(rel, None) is not None:
+                    affected.add(rel)
+            else:
+                self.entries[rel] = found
+                affected.add(rel)
+        return affected
+
+    # ---------------------------------------------------------------- builds
+
+    def build(self, changed: set[str] | None) -> Report:
+        tree = make_tree(self.entries.values())
+        report = self.engine.build(tree=tree, changed=changed, lock=False)
+        return report
+
+    def _line(self, rels: set[str], report: Report, first: float) -> str:
+        names = sorted(rels)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        errors = [e for e in report.errors if e.path in rels or e.message.startswith("task failed")]
+        problems = ("; " + "; ".join(f"{e.path}:{e.line}: {e.message.splitlines()[0]}"
+                                     for e in errors[:3])) if errors else ""
+        elapsed = (time.monotonic() - first) * 1000
+        return (f"docgraph: {len(names)} changed ({shown}): {len(report.pages_written)} page(s) "
+                f"written, {len(report.pages_removed)} removed in {elapsed:.0f} ms{problems}")
+
+    def run(self) -> None:
+        """Build once, then watch until :attr:`stop` is set (or Ctrl-C / SIGTERM)."""
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        self.entries = {e.rel: e for e in self.scanner.walk(self._previous()).entries}
+        report = self.build(None)
+        self.engine.flush()
+        self.out.write(report.summary_line() + "\n")
+        observer: Any = Observer()
+        observer.schedule(_Handler(self), self.config.root, recursive=True)
+        try:
+            observer.start()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EMFILE):
+                raise
+            self.out.write(f"docgraph: the system refuses more inotify watches ({exc.strerror}); "
+                           f"polling instead. To watch with inotify: {SYSCTL}\n")
+            observer = PollingObserver(timeout=0.5)
+            observer.schedule(_Handler(self), self.config.root, recursive=True)
+            observer.start()
+        self.out.write(f"docgraph: watching {self.config.root} (Ctrl-C to stop)\n")
+        self.out.flush()
+        self.ready.set()
+        try:
+            self._loop()
+        finally:
+            observer.stop()
+            observer.join(timeout=10)
+            self.engine.flush()
+
+    def _previous(self) -> dict[str, Entry] | None:
+        from .engine import Stamp
+
+        stamp = Stamp.load(self.config.state)
+        return stamp.entries() if stamp else None
+
+    def _loop(self) -> None:
+        idle_flush = False
+        while not self.stop.is_set():
+            wait = self.debouncer.wait(time.monotonic())
+            try:
+                stamp, paths = self.events.get(timeout=0.2 if wait is None else min(wait, 0.2))
+                self.debouncer.add((self._rel(p) for p in paths), stamp)
+                continue
+            except queue.Empty:
+                pass
+            if not self.debouncer.due(time.monotonic()):
+                if idle_flush and self.debouncer.wait(time.monotonic()) is None:
+                    self.engine.flush()  # quiet: persist the stamp
+                    idle_flush = False
+                continue
+            rels, first = self.debouncer.take()
+            changed = self.apply(rels)
+            report = self.build(changed)
+            idle_flush = True
+            self.out.write(self._line(rels, report, first) + "\n")
+            self.out.flush()
+            if self.on_build is not None:
+                self.on_build(report, rels)
+
+
+def run_watch(config: Config, config_file: str | None = None) -> int:
+    """`docgraph watch`: exit 0 on Ctrl-C or SIGTERM, after the running batch finished."""
+    watcher = Watcher(config, config_file=config_file)
+
+    def terminate(signum: int, frame: Any) -> None:
+        watcher.stop.set()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        with Lock(config.state):
+            try:
+                watcher.run()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.stdout.write("docgraph: stopped; pages and state are consistent\n")
+    return 0
+
+
+def _command_base() -> type:
+    from doit.cmd_base import Command
+
+    return Command
+
+
+class WatchCommand(_command_base()):  # type: ignore[misc]
+    """`doit watch [root=PATH] [out=DIR] [config=FILE]` (registered in pyproject.toml)."""
+
+    name = "watch"
+    doc_purpose = "rebuild the docgraph pages whenever a source changes"
+    doc_usage = "[root=PATH] [out=DIR] [config=FILE]"
+    doc_description = None
+
+    def execute(self, params: Any, args: list[str]) -> int:
+        from .errors import DocgraphError
+        from .workspace import open_workspace
+
+        values = dict(arg.split("=", 1) for arg in args if "=" in arg)
+        try:
+            config = open_workspace(values.get("root", os.getcwd()), values.get("config"), values.get("out"))
+            return run_watch(config, values.get("config"))
+        except DocgraphError as exc:
+            sys.stderr.write(f"docgraph: {exc}\n")
+            return exc.exit_code

@@ -1,0 +1,191 @@
+"""Watch mode: the debouncer with scripted events, and real watchdog observers on temporary trees."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tasks.config import load
+from tasks.watch import Debouncer, Watcher, editor_artefact
+
+from .conftest import build, make_sample
+
+TIMEOUT = 30.0
+
+
+def test_debouncer_waits_for_quiet() -> None:
+    d = Debouncer(quiet=0.1, ceiling=1.0)
+    assert d.wait(0.0) is None
+    d.add(["a"], 0.00)
+    d.add(["b"], 0.05)
+    assert not d.due(0.10)
+    assert d.due(0.15)
+    assert d.take() == ({"a", "b"}, 0.0)
+    assert d.wait(0.2) is None
+
+
+def test_debouncer_ceiling_bounds_a_steady_stream() -> None:
+    d = Debouncer(quiet=0.1, ceiling=1.0)
+    for step in range(19):  # an event every 50 ms, never 100 ms of quiet
+        d.add([f"f{step}"], step * 0.05)
+        assert not d.due(step * 0.05)
+    d.add(["last"], 1.0)
+    assert d.due(1.0)  # events never stopped, but the ceiling was reached
+    paths, first = d.take()
+    assert first == 0.0 and len(paths) == 20
+
+
+@pytest.mark.parametrize("name, junk", [
+    ("4913", True), ("main.py~", True), (".main.py.swp", True), (".main.py.swx", True),
+    (".#main.py", True), ("#main.py#", True), ("main.py", False), ("notes.swift", False),
+])
+def test_editor_artefacts(name: str, junk: bool) -> None:
+    assert editor_artefact(name) is junk
+
+
+class Running:
+    """A Watcher on a thread, with its rebuilds on a queue."""
+
+    def __init__(self, root: Path):
+        self.builds: queue.Queue[tuple[object, set[str]]] = queue.Queue()
+        self.watcher = Watcher(load(str(root)), out=io.StringIO(),
+                               on_build=lambda report, rels: self.builds.put((report, rels)))
+        self.thread = threading.Thread(target=self.watcher.run, daemon=True)
+        self.thread.start()
+        assert self.watcher.ready.wait(TIMEOUT)
+
+    def next(self) -> tuple[object, set[str]]:
+        return self.builds.get(timeout=TIMEOUT)
+
+    def until(self, predicate) -> tuple[object, set[str]]:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            report, rels = self.builds.get(timeout=max(0.1, deadline - time.monotonic()))
+            if predicate(report, rels):
+                return report, rels
+        raise AssertionError("no matching rebuild")
+
+    def quiet(self, seconds: float = 1.5) -> bool:
+        try:
+            self.builds.get(timeout=seconds)
+        except queue.Empty:
+            return True
+        return False
+
+    def close(self) -> None:
+        self.watcher.stop.set()
+        self.thread.join(TIMEOUT)
+
+
+@pytest.fixture
+def running(tmp_path: Path):  # type: ignore[no-untyped-def]
+    root = make_sample(tmp_path / "repo")
+    build(root)
+    watching = Running(root)
+    yield root, watching
+    watching.close()
+
+
+def test_modify_rebuilds_that_file(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    with (root / "src/geometry/shapes.py").open("a") as handle:
+        handle.write("\nEXTRA = 1\n")
+    report, _ = watching.until(lambda r, rels: "src/geometry/shapes.py" in rels)
+    assert report.sources_analyzed == ("src/geometry/shapes.py",)
+    assert "EXTRA" in (root / "repo-docs/src/geometry/shapes.py_kw.md").read_text()
+
+
+def test_atomic_save_is_seen(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    temp = root / "src/geometry/.shapes.py.tmp123"
+    temp.write_text((root / "src/geometry/shapes.py").read_text() + "\nATOMIC = 2\n")
+    os.replace(temp, root / "src/geometry/shapes.py")
+    watching.until(lambda r, rels: "src/geometry/shapes.py" in r.sources_analyzed)
+    assert "ATOMIC" in (root / "repo-docs/src/geometry/shapes.py_kw.md").read_text()
+    assert not (root / "repo-docs/src/geometry/.shapes.py.tmp123_docs.md").exists()
+
+
+def test_create_delete_and_rename(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    (root / "src/geometry/extra.py").write_text("def extra():\n    pass\n")
+    watching.until(lambda r, rels: (root / "repo-docs/src/geometry/extra.py_docs.md").exists())
+    (root / "src/geometry/extra.py").rename(root / "src/geometry/moved.py")
+    watching.until(lambda r, rels: (root / "repo-docs/src/geometry/moved.py_docs.md").exists()
+                   and not (root / "repo-docs/src/geometry/extra.py_docs.md").exists())
+    (root / "src/geometry/moved.py").unlink()
+    watching.until(lambda r, rels: not (root / "repo-docs/src/geometry/moved.py_docs.md").exists())
+    assert "moved.py" not in (root / "repo-docs/src/geometry/index.md").read_text()
+
+
+def test_folder_rename(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    (root / "scripts").rename(root / "bin")
+    watching.until(lambda r, rels: (root / "repo-docs/bin/run.sh_docs.md").exists()
+                   and not (root / "repo-docs/scripts").exists())
+
+
+def test_burst_of_500_files_is_one_rebuild(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    (root / "many").mkdir()
+    for i in range(500):
+        (root / "many" / f"m{i}.py").write_text(f"VALUE_{i} = {i}\n")
+    report, rels = watching.next()
+    builds = 1
+    while not watching.quiet(2.0):
+        builds += 1
+    assert builds == 1, f"{builds} rebuilds for one burst"
+    assert (root / "repo-docs/many/m499.py_docs.md").exists()
+
+
+def test_output_and_editor_files_trigger_nothing(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    (root / "repo-docs" / "extra-note.md").write_text("not a source\n")
+    (root / ".docgraph" / "scratch").write_text("x")
+    (root / "src" / "4913").write_text("")
+    (root / "src" / "shapes.py~").write_text("")
+    assert watching.quiet(2.0)
+
+
+def test_config_change_reloads(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    (root / "docgraph.yaml").write_text(
+        "analysis:\n  include_roots: [include]\npages:\n  embed_source_bytes: 150\n")
+    watching.until(lambda r, rels: "docgraph.yaml" in rels)
+    assert "more lines are in the" in (root / "repo-docs/src/geometry/shapes.py_docs.md").read_text()
+
+
+def test_sigterm_stops_cleanly_and_leaves_nothing_to_do(tmp_path: Path) -> None:
+    root = make_sample(tmp_path / "repo")
+    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "watch", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "watching" in line:
+                break
+        (root / "src/geometry/shapes.py").write_text("SHAPES = 1\n")
+        for line in proc.stdout:
+            if "changed" in line:
+                break
+        busy = subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", str(root)],
+                              capture_output=True, text=True)
+        assert busy.returncode == 3 and "in use by docgraph" in busy.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    report = build(root)
+    assert report["tasks_executed"] == [] and report["mode"] == "no-op"
