@@ -1,6 +1,7 @@
 """The `docgraph` command: build, check, watch and clean, over the same task graph as `doit`.
 
-Exit codes: 0 success; 1 a task failed (or, with --strict, any finding); 2 usage or config error;
+Exit codes: 0 success; 1 a task failed (or, with --strict, any finding; for `check`, pages not up
+to date); 2 usage or config error;
 3 the state folder is locked by another docgraph process; 130 interrupted.
 """
 
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="take over an output folder that holds files docgraph did not write")
     watch = sub.add_parser("watch", help="build, then rebuild on every change")
     _common(watch)
+    check = sub.add_parser("check", help="exit 1 when the pages are not what a build would write")
+    _common(check)
     clean = sub.add_parser("clean", help="delete every generated page and the state folder")
     _common(clean)
     return parser
@@ -67,6 +70,25 @@ def watch(args: argparse.Namespace) -> int:
     return run_watch(config, args.config)
 
 
+def check(args: argparse.Namespace) -> int:
+    from .check import check as run_check
+    from .config import load
+
+    config = load(args.root, args.config, args.out, args.state)
+    result = run_check(config)
+    for label, pages in (("stale", result.stale), ("missing", result.missing),
+                         ("orphaned", result.orphaned), ("untracked", result.untracked)):
+        for page in pages:
+            print(f"{label}: {page}")
+    if result.ok:
+        print(f"docgraph: {config.output} is up to date")
+        return 0
+    print(f"docgraph: {config.output} is not up to date: {len(result.stale)} stale, "
+          f"{len(result.missing)} missing, {len(result.orphaned)} orphaned, "
+          f"{len(result.untracked)} untracked; run `docgraph build`")
+    return 1
+
+
 def clean(args: argparse.Namespace) -> int:
     import shutil
 
@@ -91,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.INFO if os.environ.get("DOCGRAPH_VERBOSE") else logging.WARNING
     logging.basicConfig(level=level, format="docgraph: %(message)s")
     try:
-        return {"build": build, "watch": watch, "clean": clean}[args.command](args)
+        return {"build": build, "watch": watch, "check": check, "clean": clean}[args.command](args)
     except DocgraphError as exc:
         print(f"docgraph: {exc}", file=sys.stderr)
         return exc.exit_code

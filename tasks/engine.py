@@ -265,7 +265,7 @@ class Engine:
         executed_stages = self._stages(graph, stamp, the_plan, collector)
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started)
-        if not report.failed:
+        if not report.failed and report.settled:
             self._store(self._new_stamp(stamp, graph, tree, the_plan, executed_stages))
         write_report(config.state, report)
         return report
@@ -363,6 +363,9 @@ class Engine:
                     md5 = old[3]
                 else:
                     md5 = file_md5(os.path.join(root, entry.rel))
+                # the hash vouches for the stat data only if the file did not change since discovery
+                if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
+                    md5 = ""
             new.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
         old_outputs = stamp.outputs if stamp else {}
         # the set of generated files changes only when the manifest task ran

@@ -34,6 +34,8 @@ class Collector:
     pages: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[Finding] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """Tasks whose inputs changed while they ran (not recorded; they run again)."""
     progress: Progress | None = None
 
     def take(self, name: str, values: dict[str, Any]) -> None:
@@ -170,6 +172,11 @@ class Report:
     def failed(self) -> bool:
         """Whether a task failed (as opposed to findings about input files)."""
         return any(e.message.startswith(("task failed", "doit:")) for e in self.errors)
+
+    @property
+    def settled(self) -> bool:
+        """No input changed while the build read it (else the stamp must not vouch for it)."""
+        return not any("changed while it was being read" in e.message for e in self.errors)
 
     def to_json(self) -> str:
         data = {

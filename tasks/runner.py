@@ -45,6 +45,17 @@ def _execute(name: str) -> tuple[str, str | None, dict[str, Any] | None]:
     return name, None, values if isinstance(values, dict) else {}
 
 
+def _inputs(task: Task) -> list[tuple[int, int] | None]:
+    found: list[tuple[int, int] | None] = []
+    for dep in sorted(task.file_dep):
+        try:
+            st = os.stat(dep)
+            found.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            found.append(None)
+    return found
+
+
 def _ignore_sigint() -> None:
     import signal
 
@@ -97,6 +108,9 @@ class StageRunner:
                     todo.append(task.name)
             checking = time.perf_counter() - clock
             todo.sort(key=lambda n: (-weight(n), n))
+            # stat data of every input as the task starts: a file rewritten while its task runs
+            # must not be recorded with its new state (doit issue #119)
+            before = {n: _inputs(by_name[n]) for n in todo}
             _JOBS.clear()
             _JOBS.update({n: jobs_of[n] for n in todo})
             for name, error, values in self._execute(todo):
@@ -104,6 +118,11 @@ class StageRunner:
                 collector.executed.append(name)
                 if error is not None:
                     collector.failures.append(Finding(name, 0, "task failed: " + error.strip()))
+                elif _inputs(task) != before[name]:
+                    collector.changed.append(name)
+                    collector.failures.append(Finding(
+                        name.partition(":")[2] or name, 0,
+                        "changed while it was being read; not recorded, so it runs again next time"))
                 else:
                     task.executed = True
                     task.values.update(values or {})

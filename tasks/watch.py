@@ -195,22 +195,28 @@ class Watcher:
         return (f"docgraph: {len(names)} changed ({shown}): {len(report.pages_written)} page(s) "
                 f"written, {len(report.pages_removed)} removed in {elapsed:.0f} ms{problems}")
 
+    @property
+    def observer_class(self) -> Any:
+        from watchdog.observers import Observer
+
+        return Observer
+
     def run(self) -> None:
         """Build once, then watch until :attr:`stop` is set (or Ctrl-C / SIGTERM)."""
-        from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
 
         self.entries = {e.rel: e for e in self.scanner.walk(self._previous()).entries}
         report = self.build(None)
         self.engine.flush()
         self.out.write(report.summary_line() + "\n")
-        observer: Any = Observer()
+        observer: Any = self.observer_class()
         observer.schedule(_Handler(self), self.config.root, recursive=True)
         try:
             observer.start()
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EMFILE):
                 raise
+            observer.unschedule_all()  # release the inotify watches it did get
             self.out.write(f"docgraph: the system refuses more inotify watches ({exc.strerror}); "
                            f"polling instead. To watch with inotify: {SYSCTL}\n")
             observer = PollingObserver(timeout=0.5)
@@ -249,6 +255,8 @@ class Watcher:
                 continue
             rels, first = self.debouncer.take()
             changed = self.apply(rels)
+            if not changed:
+                continue  # only ignored paths (a .gitignore'd build folder, a log): no rebuild
             report = self.build(changed)
             idle_flush = True
             self.out.write(self._line(rels, report, first) + "\n")

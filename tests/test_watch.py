@@ -155,6 +155,34 @@ def test_output_and_editor_files_trigger_nothing(running) -> None:  # type: igno
     assert watching.quiet(2.0)
 
 
+def test_ignored_paths_trigger_nothing(running) -> None:  # type: ignore[no-untyped-def]
+    root, watching = running
+    (root / "build" / "more.py").write_text("x = 1\n")  # build/ is in the sample's .gitignore
+    (root / "notes.log").write_text("log\n")
+    assert watching.quiet(2.0)
+
+
+def test_inotify_exhaustion_falls_back_to_polling(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from watchdog.observers import Observer
+
+    class Exhausted(Observer):  # type: ignore[misc, valid-type]
+        def start(self) -> None:
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(Watcher, "observer_class", property(lambda self: Exhausted))
+    root = make_sample(tmp_path / "repo")
+    watching = Running(root)
+    try:
+        output = watching.watcher.out.getvalue()  # type: ignore[attr-defined]
+        assert "fs.inotify.max_user_watches" in output and "polling" in output
+        (root / "src/geometry/shapes.py").write_text("POLLED = 1\n")
+        watching.until(lambda r, rels: "src/geometry/shapes.py" in rels)
+    finally:
+        watching.close()
+
+
 def test_config_change_reloads(running) -> None:  # type: ignore[no-untyped-def]
     root, watching = running
     (root / "docgraph.yaml").write_text(

@@ -1,0 +1,84 @@
+"""`docgraph check`, and builds that race with edits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasks.check import check
+from tasks.config import load
+
+from .conftest import build, snapshot
+
+
+def run_check(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tasks.cli", "check", str(root)],
+                          capture_output=True, text=True)
+
+
+def test_check_on_an_up_to_date_tree_passes_and_writes_nothing(sample: Path) -> None:
+    build(sample)
+    before = snapshot(sample)
+    result = run_check(sample)
+    assert result.returncode == 0, result.stdout
+    assert snapshot(sample) == before
+
+
+def test_check_finds_stale_missing_orphaned_and_untracked(sample: Path) -> None:
+    build(sample)
+    (sample / "src/geometry/io.py").write_text("def replaced():\n    pass\n")
+    (sample / "repo-docs/README.md_kw.md").unlink()
+    (sample / "repo-docs/notes-by-hand.md").write_text("mine\n")
+    result = check(load(str(sample)))
+    assert "src/geometry/io.py_docs.md" in result.stale
+    assert "README.md_kw.md" in result.missing
+    assert result.untracked == ("notes-by-hand.md",)
+    # a source removed since the last build leaves orphaned pages
+    (sample / "web/app.js").unlink()
+    result = check(load(str(sample)))
+    assert {"web/app.js_docs.md", "web/app.js_kw.md"} <= set(result.orphaned)
+    cli = run_check(sample)
+    assert cli.returncode == 1
+    assert "orphaned: web/app.js_docs.md" in cli.stdout
+    assert (sample / "repo-docs/notes-by-hand.md").exists()
+
+
+def test_check_without_any_build_reports_missing_pages(sample: Path) -> None:
+    result = run_check(sample)
+    assert result.returncode == 1
+    assert "missing: index.md" in result.stdout
+    assert not (sample / "repo-docs").exists() and not (sample / ".docgraph").exists()
+
+
+def test_check_config_error_exits_2(sample: Path) -> None:
+    (sample / "docgraph.yaml").write_text("bogus: 1\n")
+    assert run_check(sample).returncode == 2
+
+
+def test_a_file_rewritten_while_it_is_analysed_is_not_recorded(sample: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks import actions
+
+    build(sample)
+    target = sample / "src/geometry/shapes.py"
+    original = actions.analyze_file
+    state = {"raced": False}
+
+    def racing(ctx, rel):  # type: ignore[no-untyped-def]
+        result = original(ctx, rel)
+        if rel == "src/geometry/shapes.py" and not state["raced"]:
+            state["raced"] = True  # the editor saves again while the analysis runs
+            target.write_text(target.read_text() + "\nLATE = 1\n")
+        return result
+
+    monkeypatch.setattr(actions, "analyze_file", racing)
+    target.write_text(target.read_text() + "\nEARLY = 1\n")
+    first = build(sample)
+    assert any("changed while it was being read" in e["message"] for e in first["errors"])
+    monkeypatch.setattr(actions, "analyze_file", original)
+    second = build(sample)
+    assert "src/geometry/shapes.py" in second["sources_analyzed"]
+    assert "LATE" in (sample / "repo-docs/src/geometry/shapes.py_kw.md").read_text()
