@@ -40,6 +40,10 @@ def make_sample(dest: Path) -> Path:
     shutil.copytree(SAMPLE, dest)
     (dest / "assets").mkdir()
     (dest / "assets" / "logo.png").write_bytes(PNG)
+    # files the sample's .gitignore excludes (git would not keep them in this repository either)
+    (dest / "build").mkdir()
+    (dest / "build" / "generated.py").write_text('print("a build artefact")\n')
+    (dest / "notes.log").write_text("log line\n")
     return dest
 
 
