@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from . import layout
+from . import credentials, layout
 from .analyzers import analyze
 from .context import ActionContext, Paths
 from .facts import FileFacts, FileXref, Finding, dumps, loads
@@ -110,9 +110,13 @@ def render_file(ctx: ActionContext, rel: str) -> Result:
     xref = loads(FileXref, xref_raw) if xref_raw else FileXref(rel)
     source_text = None
     if not facts.skipped and not facts.binary:
-        data = read_bytes(ctx.paths.source(rel))
+        try:
+            data = read_bytes(ctx.paths.source(rel))
+        except OSError:  # unreadable now: the analysis already recorded why
+            data = None
         if data is not None:
-            source_text = decode(data).text
+            text = decode(data).text
+            source_text = credentials.redact(text, credentials.find(text))
     written = []
     for page, text in ((layout.docs_page(rel), file_docs.render(facts, xref, source_text, ctx.render)),
                        (layout.kw_page(rel), file_keywords.render(facts, ctx.render))):

@@ -36,7 +36,7 @@ from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
 from .graph import MANIFEST, Graph, Spec
 from .report import Collector, Progress, Report, write_report
-from .store import Lock, read_bytes, read_manifest, write_if_changed
+from .store import BUILDING, Lock, read_bytes, read_manifest, remove_leftovers, write_if_changed
 
 log = logging.getLogger("docgraph")
 
@@ -245,6 +245,19 @@ class Engine:
                 signal.signal(signal.SIGTERM, old_handler)
 
     def _build(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> Report:
+        marker = os.path.join(self.config.state, BUILDING)
+        if os.path.exists(marker):  # the last build was killed: drop its half-written temp files
+            removed = remove_leftovers([self.config.output, self.config.state])
+            log.info("previous build was interrupted; removed %d temporary file(s)", removed)
+        else:
+            with open(marker, "w", encoding="ascii") as handle:
+                handle.write(str(os.getpid()))
+        report = self._build_marked(started, tree, changed)
+        if report.settled and not report.failed:
+            os.remove(marker)
+        return report
+
+    def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> Report:
         config = self.config
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
         if self.keep_stamp:

@@ -58,9 +58,9 @@ _lazy = _Lazy()
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _CODE = {
-    "analysis": ("analyzers", "facts.py", "sourcetext.py", "actions.py", "context.py"),
+    "analysis": ("analyzers", "facts.py", "sourcetext.py", "credentials.py", "actions.py", "context.py"),
     "model": ("model.py", "xref.py", "facts.py", "layout.py"),
-    "render": ("pages", "facts.py", "layout.py", "model.py", "actions.py", "context.py"),
+    "render": ("pages", "facts.py", "layout.py", "model.py", "credentials.py", "actions.py", "context.py"),
 }
 
 

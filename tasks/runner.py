@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable
@@ -74,20 +75,29 @@ class StageRunner:
         try:
             return Dependency(SqliteDB, self.db_path, checker_cls=MD5Checker, codec_cls=JSONCodec)
         except Exception as exc:  # damaged database: start it afresh (outputs are rewritten if needed)
-            import logging
-
-            logging.getLogger("docgraph").warning(
-                "doit database %s is damaged (%s); rebuilding it", self.db_path, exc)
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                try:
-                    os.remove(self.db_path + suffix)
-                except FileNotFoundError:
-                    pass
+            log.warning("doit database %s is damaged (%s); rebuilding it", self.db_path, exc)
+            self._discard()
             return Dependency(SqliteDB, self.db_path, checker_cls=MD5Checker, codec_cls=JSONCodec)
 
     def run(self, tasks: list[Task], jobs_of: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]],
             weight: Callable[[str], int]) -> None:
         """Check `tasks`, execute those that are not up to date, record the successes."""
+        try:
+            self._run(tasks, jobs_of, weight)
+        except sqlite3.DatabaseError as exc:  # damaged after it opened: start afresh, once
+            log.warning("doit database %s is damaged (%s); rebuilding it", self.db_path, exc)
+            self._discard()
+            self._run(tasks, jobs_of, weight)
+
+    def _discard(self) -> None:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.remove(self.db_path + suffix)
+            except FileNotFoundError:
+                pass
+
+    def _run(self, tasks: list[Task], jobs_of: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]],
+             weight: Callable[[str], int]) -> None:
         collector = self.collector
         dep = self._open()
         by_name = {t.name: t for t in tasks}

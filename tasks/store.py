@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from .errors import LockedError
 
 MANIFEST = "manifest.json"
+TMP_MARK = ".docgraph-tmp-"   # temporary files of atomic writes: `.<name>.docgraph-tmp-<pid>`
+BUILDING = "building"         # present while a build runs; left behind by one that was killed
 
 
 def read_bytes(path: str) -> bytes | None:
@@ -62,7 +64,8 @@ def write_if_changed(path: str, data: bytes) -> bool:
         raise
     except NotADirectoryError:
         _make_parent(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}")
     with open(tmp, "wb") as handle:
         handle.write(data)
     os.replace(tmp, path)
@@ -155,3 +158,14 @@ class Lock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def remove_leftovers(folders: list[str]) -> int:
+    """Delete temporary files a killed build left behind (named by :func:`write_if_changed`)."""
+    removed = 0
+    for top in folders:
+        for folder, _dirs, files in os.walk(top):
+            for name in files:
+                if TMP_MARK in name and name.startswith("."):
+                    removed += remove(os.path.join(folder, name))
+    return removed

@@ -134,7 +134,7 @@ PY_CASES = [
     ("import subprocess\nsubprocess.run('ls', shell=True)\n", ["subprocess with `shell=True`"]),
     ("import yaml\nyaml.load(s, Loader=yaml.SafeLoader)\n", []),
     ("import yaml\nyaml.load(s)\n", ["`yaml.load` without a safe loader"]),
-    ("password = 'hunter2hunter2'\n", ["hard-coded credential (value not shown)"]),
+    ("password = 'hunter2hunter2'\n", ["value assigned to `password` (value not shown)"]),
     ("password = ''\n", []),
 ]
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import AnalysisSettings
-from ..facts import FileFacts, Finding
+from .. import credentials
+from ..facts import FileFacts, Finding, Note
 from ..sourcetext import count_lines, decode, is_binary, media_type
 
 
@@ -117,6 +118,7 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
     if is_binary(data[:8192]):
         return FileFacts(path=path, language="binary", size=len(data), binary=True,
                          media_type=media_type(data[:64]), description=media_type(data[:64]))
+    size = len(data)
     if len(data) > settings.max_bytes:
         text = decode(data[: 64 * 1024])
         return FileFacts(
@@ -127,8 +129,14 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
                                        f"({settings.max_bytes:,}); listed but not parsed"),),
         )
     decoded = decode(data)
-    source = Source(path, data, decoded.text, decoded.encoding, count_lines(decoded.text), settings)
-    extra: list[Finding] = []
+    text = decoded.text
+    found = credentials.find(text)
+    if found:  # the analyzers never see a credential, so no fact can carry one
+        text = credentials.mask(text, found)
+        data = text.encode("utf-8", "surrogatepass")
+    source = Source(path, data, text, decoded.encoding, count_lines(text), settings)
+    extra: list[Finding] = [Finding(path, c.line, f"{c.kind} found; it is never shown in the pages")
+                            for c in found]
     if decoded.replaced:
         extra.append(Finding(path, 0, f"{decoded.replaced} byte(s) are not valid {decoded.encoding}"
                                       " and are shown as U+FFFD"))
@@ -144,6 +152,9 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
 
         facts = generic.analyze(source)
         extra.append(Finding(path, 0, "nesting too deep for the parser; analysed as plain text"))
+    if found:
+        notes = tuple(Note("security", f"{c.kind} (value not shown)", c.line, "") for c in found)
+        facts = dataclasses.replace(facts, notes=facts.notes + notes, size=size)
     if extra:
         facts = dataclasses.replace(facts, findings=tuple(extra) + facts.findings)
     return facts

@@ -8,6 +8,7 @@ measured, never linked to pages they do not have.
 
 from __future__ import annotations
 
+import posixpath
 from collections import Counter
 
 from .. import layout
@@ -29,8 +30,11 @@ def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> 
         return [code(entry.name), f"{text(entry.media_type)}, {entry.size:,} bytes", "binary",
                 link("source", ctx.source_href(page, rel))]
     if entry.kind == "link":
-        return [code(entry.name), f"symbolic link to {code(entry.link_target)} (not followed)",
-                "link", ""]
+        target = entry.link_target
+        inside = target and not target.startswith("/") and not \
+            posixpath.normpath(posixpath.join(folder, target)).startswith("..")
+        where = f"to {code(target)}" if inside else "to a path outside the repository"
+        return [code(entry.name), f"symbolic link {where} (not followed)", "link", ""]
     return [code(entry.name), f"left out: matches a `secrets` pattern, never read ({entry.size:,} bytes)",
             "secret", ""]
 

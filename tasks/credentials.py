@@ -1,0 +1,101 @@
+"""Credentials in source text: found by pattern, reported by kind and line, never reproduced.
+
+This module matches regular expressions, the only practical way to recognise credentials in files
+of every language: the well-known token formats (private key blocks, AWS, GitHub, Slack, Stripe,
+Google keys, JSON Web Tokens) and, as a heuristic, a quoted value assigned to a name such as
+`password`, `secret`, `api_key` or `token`.  Findings therefore say what was matched, not that it
+is a live secret.
+
+Analysis runs on text in which every found credential is replaced by asterisks of the same length
+(so lines, columns and syntax stay as they were, and no fact can carry the value); the embedded
+source on the page shows a marker instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PATTERNS = (
+    ("private key block", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        re.S)),
+    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("Stripe key", re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+)
+_ASSIGNED = re.compile(
+    r"(?i)\b(?:[a-z0-9_]*(?:passw(?:or)?d|secret|api_?key|access_?key|private_?key|client_?secret)"
+    r"[a-z0-9_]*|(?:[a-z0-9_]*_)?token)[\"']?\s*[:=]\s*([\"'])([^\"'\n]{6,}?)\1")
+_PLACEHOLDER = re.compile(r"(?i)^(\s*|<[^>]*>|\$\{?[\w.]+\}?|\{\{.*\}\}|%\(?\w+\)?s|x+|\*+|\.+|"
+                          r"changeme|change_me|password|secret|token|none|null|example.*|your[-_ ].*|"
+                          r"dummy.*|test.*|fake.*|placeholder.*|redacted.*|os\.environ.*)$")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One match."""
+
+    kind: str
+    """What was matched (`private key block`, `AWS access key`, `assigned password`, ...)."""
+    line: int
+    """1-based line where it starts."""
+    start: int
+    """Character offset of the value in the text."""
+    end: int
+    """Character offset just after the value."""
+
+
+def find(text: str) -> list[Credential]:
+    """Credentials in `text`, in order, without overlaps."""
+    if not text:
+        return []
+    spans: list[tuple[int, int, str]] = []
+    for kind, pattern in _PATTERNS:
+        spans.extend((m.start(), m.end(), kind) for m in pattern.finditer(text))
+    for match in _ASSIGNED.finditer(text):
+        value = match.group(2)
+        if not _PLACEHOLDER.match(value) and not any(s <= match.start(2) < e for s, e, _ in spans):
+            name = match.group(0).split("=")[0].split(":")[0].strip(" \"'").lower()
+            spans.append((match.start(2), match.end(2), f"value assigned to `{name}`"))
+    spans.sort()
+    found: list[Credential] = []
+    last_end = -1
+    for start, end, kind in spans:
+        if start < last_end:
+            continue
+        found.append(Credential(kind, text.count("\n", 0, start) + 1, start, end))
+        last_end = end
+    return found
+
+
+def mask(text: str, found: list[Credential]) -> str:
+    """`text` with every credential replaced by asterisks, newlines kept (for analysis)."""
+    if not found:
+        return text
+    parts = []
+    position = 0
+    for item in found:
+        parts.append(text[position:item.start])
+        parts.append(re.sub(r"[^\n]", "*", text[item.start:item.end]))
+        position = item.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def redact(text: str, found: list[Credential]) -> str:
+    """`text` with every credential replaced by a visible marker (for the embedded source)."""
+    if not found:
+        return text
+    parts = []
+    position = 0
+    for item in found:
+        parts.append(text[position:item.start])
+        lines = text.count("\n", item.start, item.end)
+        parts.append(f"[redacted: {item.kind}]" + "\n" * lines)
+        position = item.end
+    parts.append(text[position:])
+    return "".join(parts)
