@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from . import credentials, layout
 from .analyzers import analyze
-from .context import ActionContext, Paths
+from .context import ActionContext
 from .facts import FileFacts, FileXref, Finding, dumps, loads
 from .digests import FolderDigest, read_digest
 from .model import Model, TreeRow, open_model

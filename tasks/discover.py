@@ -12,6 +12,7 @@ negations work), `.git/info/exclude`, then the config's `exclude`, `include` and
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat as statmod
@@ -185,6 +186,20 @@ class Scanner:
             return True
         return bool(stack) and self._ignored_by(stack, probe)
 
+    def link_problem(self, rel: str) -> str:
+        """Why a symbolic link is worth a finding (loop, outside ROOT, dangling), or ``""``."""
+        path = os.path.join(self.root, rel)
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symbolic link loop; listed, not followed"
+            return "symbolic link to a missing target; listed, not followed"
+        real = os.path.realpath(path)
+        if not (real == self.root or real.startswith(self.root + os.sep)):
+            return "symbolic link to a path outside ROOT; listed, not followed"
+        return ""
+
     def _entry(self, rel: str, path: str, st: os.stat_result,
                previous: Mapping[str, Entry]) -> Entry | None:
         if self.include is not None and not self.include.match_file(rel):
@@ -242,6 +257,8 @@ class Scanner:
                 found = self._entry(rel, item.path, st, previous)
                 if found is not None:
                     entries.append(found)
+                    if found.kind == LINK and (problem := self.link_problem(rel)):
+                        findings.append(Finding(rel, 0, problem))
 
         walk(start, self._stack(start), first=True)  # the stack already holds start's own rules
         return entries

@@ -7,7 +7,8 @@ Order of decisions (pure functions, no I/O):
 3. Valid UTF-8 is UTF-8.
 4. A declared encoding (PEP 263 cookie, XML declaration, HTML meta charset) is used when it
    decodes the bytes.
-5. Otherwise charset-normalizer (a maintained detector) picks a legacy codec.
+5. Otherwise charset-normalizer (a maintained detector) picks a legacy codec, accepted only when it
+   is one source files are really written in (:data:`COMMON_LEGACY`).
 6. If nothing decodes cleanly, the text is decoded as UTF-8 with U+FFFD for each bad byte and the
    count is returned, so the page and the build report say so.  Bytes are never dropped silently
    (the old system's `errors='ignore'` turned a KOI8-R sentence into blanks).
@@ -64,6 +65,16 @@ _MAGIC = (
     (b"wOFF", "WOFF font"),
     (b"wOF2", "WOFF2 font"),
 )
+
+
+# Detection is trusted only for encodings that source files are really written in; a guess of an
+# exotic code page for a few stray bytes in an otherwise ASCII file is mojibake, not a decoding.
+COMMON_LEGACY = frozenset(_c for _c in (
+    "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258",
+    "iso8859-1", "iso8859-2", "iso8859-5", "iso8859-7", "iso8859-9", "iso8859-15", "koi8-r",
+    "koi8-u", "mac-roman", "cp437", "cp850", "cp866", "big5", "big5hkscs", "gb2312", "gbk",
+    "gb18030", "shift_jis", "cp932", "euc_jp", "iso2022_jp", "euc_kr", "cp949", "utf-16",
+    "utf-16-le", "utf-16-be", "utf-32", "tis-620", "cp874"))
 
 
 @dataclass(frozen=True)
@@ -147,7 +158,7 @@ def decode(data: bytes) -> SourceText:
     from charset_normalizer import from_bytes  # imported lazily: rarely needed, slow to import
 
     best = from_bytes(data).best()
-    if best is not None and best.encoding:
+    if best is not None and best.encoding and (_codec(best.encoding) or "") in COMMON_LEGACY:
         name = _codec(best.encoding) or best.encoding
         try:
             return SourceText(data.decode(name), name, 0, "detected")

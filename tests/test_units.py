@@ -16,7 +16,6 @@ from tasks.pages.markdown import code, fence, href, text
 from tasks.sourcetext import decode, is_binary
 from tasks.xref import Resolver
 
-from .conftest import sample  # noqa: F401  (fixture)
 
 SETTINGS = load(str(Path(__file__).parent)).analysis
 

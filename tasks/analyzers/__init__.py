@@ -116,8 +116,15 @@ def choose(path: str) -> Analyzer:
 def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
     """Analyse one file's bytes."""
     if is_binary(data[:8192]):
+        kind = media_type(data[:64])
+        suspicious = not choose(path).__module__.endswith(".generic")
         return FileFacts(path=path, language="binary", size=len(data), binary=True,
-                         media_type=media_type(data[:64]), description=media_type(data[:64]))
+                         media_type=kind, description=kind,
+                         findings=(Finding(path, 0, f"binary content ({kind}) under a source file "
+                                                    "name; listed, not analysed"),) if suspicious else ())
+    if not data:
+        return FileFacts(path=path, language=choose_language(path), size=0, description="empty file",
+                         findings=(Finding(path, 0, "empty file (0 bytes)"),))
     size = len(data)
     if len(data) > settings.max_bytes:
         text = decode(data[: 64 * 1024])
@@ -171,3 +178,13 @@ def _by_interpreter(text: str, fallback: Analyzer) -> Analyzer:
     if program in ("sh", "bash", "dash", "ksh", "zsh"):
         return shell.analyze
     return fallback
+
+
+def choose_language(path: str) -> str:
+    """Format name of a file from its name (for files with no content to parse)."""
+    from .generic import language_of
+
+    name = path.rpartition("/")[2]
+    if name.endswith((".py", ".pyi")):
+        return "Python"
+    return language_of(name)

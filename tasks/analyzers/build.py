@@ -18,7 +18,7 @@ import re
 
 from ..facts import FileFacts, Import, Note, Symbol
 from . import Source
-from .generic import HASH_COMMENTS, first_paragraph, first_sentence
+from .generic import HASH_COMMENTS, first_paragraph, first_sentence, n_lines
 
 
 def _describe(source: Source, doc: str, fallback: str) -> str:
@@ -209,7 +209,7 @@ def analyze_bazel(source: Source) -> FileFacts:
     elif functions:
         fallback = "Starlark macros " + ", ".join(f"`{f.name}`" for f in functions[:4])
     else:
-        fallback = f"Starlark, {source.line_count:,} lines"
+        fallback = f"Starlark, {n_lines(source.line_count)}"
     return source.facts(language="Starlark (Bazel)", description=_describe(source, doc, fallback),
                         doc=doc, symbols=tuple(symbols), imports=tuple(imports))
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..facts import FileFacts, Import, Note, Symbol
 from . import Source
-from .generic import C_COMMENTS, first_paragraph, first_sentence, language_of
+from .generic import C_COMMENTS, first_paragraph, first_sentence, language_of, n_lines
 from .treesitter import parser, text
 
 _MACRO = rb"[A-Z][A-Z0-9]*_[A-Z0-9_]*"
@@ -416,7 +416,7 @@ def analyze(source: Source) -> FileFacts:
     elif scanner.imports:
         description = f"Includes {len(scanner.imports)} header(s)"
     else:
-        description = "empty file" if not source.text.strip() else f"{language_of(source.name)}, {source.line_count:,} lines"
+        description = "empty file" if not source.text.strip() else f"{language_of(source.name)}, {n_lines(source.line_count)}"
     return source.facts(
         language=language_of(source.name),
         description=description,

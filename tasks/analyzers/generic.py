@@ -46,6 +46,11 @@ _LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(
 _COMMENT = re.compile(r"^\s*(#+|//+|/\*+|\*+/?|--|;+|%+|<!--|-->|\"\"\"|''')\s?")
 
 
+def n_lines(count: int) -> str:
+    """`1 line`, `12 lines`."""
+    return f"{count:,} line" + ("" if count == 1 else "s")
+
+
 def language_of(name: str) -> str:
     """Format name of a file from its name alone (`text` when unknown)."""
     if name in LANGUAGE_BY_NAME:
@@ -142,7 +147,7 @@ def analyze(source: Source) -> FileFacts:
     elif source.line_count == 0:
         description = "empty file"
     else:
-        description = f"{language}, {source.line_count:,} lines"
+        description = f"{language}, {n_lines(source.line_count)}"
     return source.facts(
         language=language,
         description=description,

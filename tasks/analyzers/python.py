@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..facts import Example, FileFacts, Finding, Import, Note, Symbol
 from . import Source
-from .generic import HASH_COMMENTS, first_paragraph, first_sentence, shebang
+from .generic import HASH_COMMENTS, first_paragraph, first_sentence, n_lines, shebang
 
 _CONSTANT = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 _CREDENTIAL = re.compile(r"(?i)(passw(or)?d|passwd|secret|api_?key|access_?key|private_?key|"
@@ -629,7 +629,7 @@ def _describe(source: Source, doc: str, symbols: tuple[Symbol, ...], tests: list
         return f"Imports from {shown}{more}"
     if not source.text.strip():
         return "empty module"
-    return f"Python, {source.line_count:,} lines"
+    return f"Python, {n_lines(source.line_count)}"
 
 
 def analyze(source: Source) -> FileFacts:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..facts import FileFacts, Import, Note, Symbol
 from . import Source
-from .generic import HASH_COMMENTS, first_paragraph, first_sentence, language_of, shebang
+from .generic import HASH_COMMENTS, first_paragraph, first_sentence, language_of, n_lines, shebang
 from .treesitter import parser, text, walk
 
 _DESCEND = frozenset({"program", "if_statement", "elif_clause", "else_clause", "for_statement",
@@ -61,7 +61,7 @@ def analyze(source: Source) -> FileFacts:
         description = "Shell functions " + ", ".join(f"`{s.name}`" for s in functions[:4]) + (
             " and others" if len(functions) > 4 else "")
     else:
-        description = f"shell script, {source.line_count:,} lines"
+        description = f"shell script, {n_lines(source.line_count)}"
     return source.facts(
         language=language_of(source.name) if source.name.endswith((".sh", ".bash", ".zsh")) else "shell script",
         description=description, doc=doc, symbols=tuple(symbols), imports=tuple(imports),

@@ -78,7 +78,7 @@ def render(plan: dict[str, object], digests: dict[str, FolderDigest], stats: dic
     if root is not None and root.files:
         sections = _folder_section(root, main, ctx, "###").split("\n\n")[1:]
         blocks.append(("chapter-.", "Files at the repository root",
-                       [f'## <a id="chapter-."></a>Files at the repository root'] + ["\n\n".join(sections)]))
+                       ['## <a id="chapter-."></a>Files at the repository root'] + ["\n\n".join(sections)]))
     for number, top in enumerate(chapters, 1):
         relation = []
         for label, counter in (("Builds on", uses[top]), ("Used by", used[top])):
