@@ -116,7 +116,7 @@ def render_file(ctx: ActionContext, rel: str) -> Result:
             data = None
         if data is not None:
             text = decode(data).text
-            source_text = credentials.redact(text, credentials.find(text))
+            source_text = credentials.redact(text, credentials.find(text)) if facts.redacted else text
     written = []
     for page, text in ((layout.docs_page(rel), file_docs.render(facts, xref, source_text, ctx.render)),
                        (layout.kw_page(rel), file_keywords.render(facts, ctx.render))):

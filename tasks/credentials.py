@@ -16,25 +16,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# (kind, literal that every match contains, pattern): the literal test runs first, in C, so the
+# patterns only see the few files that can match (scanning 80 MB of C++ with seven \b-patterns
+# took 13 s; the literal tests take a fraction of a second).
 _PATTERNS = (
-    ("private key block", re.compile(
+    ("private key block", ("PRIVATE KEY",), re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
         re.S)),
-    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
-    ("Stripe key", re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b")),
-    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
-    ("JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+    ("AWS access key", ("AKIA", "ASIA"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}\b")),
+    ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("Stripe key", ("k_live_", "k_test_"), re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b")),
+    ("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("JSON Web Token", ("eyJ",), re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
 )
-_ASSIGNED = re.compile(
-    r"(?i)\b(?:[a-z0-9_]*(?:passw(?:or)?d|secret|api_?key|access_?key|private_?key|client_?secret)"
-    r"[a-z0-9_]*|(?:[a-z0-9_]*_)?token)[\"']?\s*[:=]\s*([\"'])([^\"'\n]{6,}?)\1")
+_NAME_WORDS = ("passw", "secret", "api_key", "apikey", "access_key", "accesskey", "private_key",
+               "privatekey", "token")
+_ASSIGNED = re.compile(r"\b([A-Za-z0-9_]+)[\"']?\s*[:=]\s*([\"'])([^\"'\s]{6,}?)\2")
 _PLACEHOLDER = re.compile(r"(?i)^(\s*|<[^>]*>|\$\{?[\w.]+\}?|\{\{.*\}\}|%\(?\w+\)?s|x+|\*+|\.+|"
                           r"changeme|change_me|password|secret|token|none|null|example.*|your[-_ ].*|"
                           r"dummy.*|test.*|fake.*|placeholder.*|redacted.*|os\.environ.*)$")
-
-
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # `TOKEN = "GITHUB_TOKEN"` names a variable
+_SECRET_NAME = re.compile(r"(?i)(passw(or)?d|secret|api_?key|access_?key|private_?key|client_?secret)"
+                          r"|(^|_)token$")
 @dataclass(frozen=True)
 class Credential:
     """One match."""
@@ -54,13 +59,26 @@ def find(text: str) -> list[Credential]:
     if not text:
         return []
     spans: list[tuple[int, int, str]] = []
-    for kind, pattern in _PATTERNS:
-        spans.extend((m.start(), m.end(), kind) for m in pattern.finditer(text))
-    for match in _ASSIGNED.finditer(text):
-        value = match.group(2)
-        if not _PLACEHOLDER.match(value) and not any(s <= match.start(2) < e for s, e, _ in spans):
-            name = match.group(0).split("=")[0].split(":")[0].strip(" \"'").lower()
-            spans.append((match.start(2), match.end(2), f"value assigned to `{name}`"))
+    for kind, literals, pattern in _PATTERNS:
+        if any(literal in text for literal in literals):
+            spans.extend((m.start(), m.end(), kind) for m in pattern.finditer(text))
+    lowered = text.lower()
+    line_starts: set[int] = set()
+    for word in _NAME_WORDS:  # only the lines that mention a credential-like name
+        position = lowered.find(word)
+        while position >= 0:
+            line_starts.add(lowered.rfind("\n", 0, position) + 1)
+            position = lowered.find(word, lowered.find("\n", position) + 1 or len(lowered))
+    for offset in sorted(line_starts):
+        end = text.find("\n", offset)
+        line = text[offset:end if end >= 0 else len(text)]
+        for match in _ASSIGNED.finditer(line):
+            name, value = match.group(1), match.group(3)
+            start = offset + match.start(3)
+            if (_SECRET_NAME.search(name) and not _PLACEHOLDER.match(value)
+                    and not _CONSTANT_NAME.fullmatch(value)
+                    and not any(s <= start < e for s, e, _ in spans)):
+                spans.append((start, offset + match.end(3), f"value assigned to `{name.lower()}`"))
     spans.sort()
     found: list[Credential] = []
     last_end = -1

@@ -170,6 +170,8 @@ class FileFacts:
     """Languages of a document's fenced code blocks, one entry per block (`` for none given)."""
     findings: tuple[Finding, ...] = ()
     """Problems met while reading or parsing the file."""
+    redacted: int = 0
+    """Credentials found in the text (masked before analysis, redacted in the embedded source)."""
 
     def summary(self) -> FileSummary:
         """The part of the facts that pages of *other* files and folders show."""

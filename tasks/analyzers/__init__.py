@@ -122,9 +122,11 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
                          media_type=kind, description=kind,
                          findings=(Finding(path, 0, f"binary content ({kind}) under a source file "
                                                     "name; listed, not analysed"),) if suspicious else ())
-    if not data:
+    if not data:  # an empty package marker is normal; any other empty source is worth a word
+        name = path.rpartition("/")[2]
+        marker = name in ("__init__.py", "__init__.pyi", "py.typed", ".gitkeep", ".keep")
         return FileFacts(path=path, language=choose_language(path), size=0, description="empty file",
-                         findings=(Finding(path, 0, "empty file (0 bytes)"),))
+                         findings=() if marker else (Finding(path, 0, "empty file (0 bytes)"),))
     size = len(data)
     if len(data) > settings.max_bytes:
         text = decode(data[: 64 * 1024])
@@ -161,7 +163,7 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
         extra.append(Finding(path, 0, "nesting too deep for the parser; analysed as plain text"))
     if found:
         notes = tuple(Note("security", f"{c.kind} (value not shown)", c.line, "") for c in found)
-        facts = dataclasses.replace(facts, notes=facts.notes + notes, size=size)
+        facts = dataclasses.replace(facts, notes=facts.notes + notes, size=size, redacted=len(found))
     if extra:
         facts = dataclasses.replace(facts, findings=tuple(extra) + facts.findings)
     return facts
