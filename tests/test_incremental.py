@@ -169,3 +169,16 @@ def test_fresh_clone_with_restored_state_reruns_nothing(tmp_path: Path) -> None:
     report = build(clone)
     assert report["sources_analyzed"] == [SHAPES]
     assert report["pages_written"] == [f"{SHAPES}_docs.md"]
+
+
+def test_parallel_build_writes_the_same_bytes_as_serial(tmp_path: Path) -> None:
+    serial = make_sample(tmp_path / "serial")
+    parallel = make_sample(tmp_path / "parallel")
+    for i in range(80):  # enough tasks for the process pool to be used
+        for root in (serial, parallel):
+            (root / "gen").mkdir(exist_ok=True)
+            (root / "gen" / f"m{i}.py").write_text(f"from geometry.shapes import Circle\n\nV{i} = {i}\n")
+    build(serial, jobs=1)
+    report = build(parallel, jobs=2)
+    assert report["pages_written"]
+    assert snapshot(serial / "repo-docs") == snapshot(parallel / "repo-docs")
