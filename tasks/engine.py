@@ -41,7 +41,7 @@ from .store import BUILDING, Lock, read_bytes, read_manifest, remove_leftovers, 
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.marshal"
-STAMP_VERSION = 4
+STAMP_VERSION = 5
 DOIT_DB = "doit.sqlite3"
 
 
@@ -301,13 +301,20 @@ class Engine:
             log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                      time.monotonic() - began)
             loaded |= names
-            # inputs of later stages that differ from what the stamp recorded
+            # inputs of later stages that differ from what the stamp recorded (by content when
+            # only the stat data differ: a fresh clone gives every state file a new mtime)
             for name in names:
                 spec = graph.spec(name)
                 for target in spec.targets if spec else ():
                     old = outputs.get(target)
-                    if old is not None and _stat(graph.absolute(target)) == (old[0], old[1]):
-                        continue
+                    if old is not None:
+                        path = graph.absolute(target)
+                        now = _stat(path)
+                        if now == (old[0], old[1]):
+                            continue
+                        if now is not None and now[0] == old[0] and old[2] and file_md5(path) == old[2]:
+                            the_plan.refreshed[target] = now
+                            continue
                     for consumer in graph.consumers_of(target):
                         found = graph.spec(consumer)
                         if found is not None and found.stage > stage:
@@ -388,20 +395,19 @@ class Engine:
         for name in loaded:
             for path in graph.outputs_of(name):
                 owner[path] = name
-        out = self.config.output + os.sep
         for name in generated:
             old = old_outputs.get(name)
             if old is not None and name not in owner:
-                new.outputs[name] = old
+                fresh = the_plan.refreshed.get(name)  # same bytes, new stat data (a fresh clone)
+                new.outputs[name] = [fresh[0], fresh[1], old[2], old[3]] if fresh else old
                 continue
             path = graph.absolute(name)
             now = _stat(path)
             if now is None:
                 continue
             task = owner.get(name) or (old[3] if old else graph.producer(name))
-            if old is not None and now == (old[0], old[1]):
-                new.outputs[name] = old
+            if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
+                new.outputs[name] = [now[0], now[1], old[2], old[3]]
                 continue
-            md5 = file_md5(path) if path.startswith(out) else ""
-            new.outputs[name] = [now[0], now[1], md5, task]
+            new.outputs[name] = [now[0], now[1], file_md5(path), task]
         return new
