@@ -104,7 +104,7 @@ def update_model(ctx: ActionContext) -> Result:
 
 
 def render_file(ctx: ActionContext, rel: str) -> Result:
-    """Render the `_docs.md` and `_kw.md` pages of one text file."""
+    """Render the `_docs.md` page of one text file (it shows cross-references: after the model)."""
     facts = loads(FileFacts, read_bytes(ctx.paths.facts(rel)) or b"{}")
     xref_raw = read_bytes(os.path.join(ctx.paths.state, "xref", layout.key(rel) + ".json"))
     xref = loads(FileXref, xref_raw) if xref_raw else FileXref(rel)
@@ -117,12 +117,16 @@ def render_file(ctx: ActionContext, rel: str) -> Result:
         if data is not None:
             text = decode(data).text
             source_text = credentials.redact(text, credentials.find(text)) if facts.redacted else text
-    written = []
-    for page, text in ((layout.docs_page(rel), file_docs.render(facts, xref, source_text, ctx.render)),
-                       (layout.kw_page(rel), file_keywords.render(facts, ctx.render))):
-        path = ctx.paths.page(page)
-        if write_text(path, text):
-            written.append(path)
+    path = ctx.paths.page(layout.docs_page(rel))
+    written = [path] if write_text(path, file_docs.render(facts, xref, source_text, ctx.render)) else []
+    return _page_result(ctx, written)
+
+
+def render_keywords_page(ctx: ActionContext, rel: str) -> Result:
+    """Render the `_kw.md` page of one text file (from its facts alone: it runs beside the model)."""
+    facts = loads(FileFacts, read_bytes(ctx.paths.facts(rel)) or b"{}")
+    path = ctx.paths.page(layout.kw_page(rel))
+    written = [path] if write_text(path, file_keywords.render(facts, ctx.render)) else []
     return _page_result(ctx, written)
 
 

@@ -147,6 +147,7 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
         candidates.add(f"analyze:{entry.rel}")
         if entry.kind == FILE:
             candidates.add(f"page:{entry.rel}")
+            candidates.add(f"kw:{entry.rel}")
     out = graph.name(graph.config.output) + os.sep
     root = graph.config.root + os.sep
     for name, (size, mtime, md5, task) in stamp.outputs.items() if check_pages else ():
@@ -206,6 +207,8 @@ class Engine:
         sizes = {e.rel: e.size for e in graph.tree.entries}
 
         def weight(name: str) -> int:
+            if name == "model":
+                return 1 << 62  # the longest task of its stage: start it first
             return sizes.get(name.partition(":")[2], 0)
 
         self.progress.start(len(specs), f"stage {specs[0].stage}")

@@ -5,7 +5,8 @@ Stages, each a set of doit tasks (names as `doit list` shows them):
 0. ``settings``          the settings slices and the source listing, from the config and discovery
 1. ``analyze:<path>``    one per source file: bytes -> facts + summary (state folder)
 2. ``model``             summaries -> the model database and the digests
-3. ``page:<path>``       one per text file: `_docs.md` and `_kw.md`
+   ``kw:<path>``         one per text file: `_kw.md` (facts only, so beside the model)
+3. ``page:<path>``       one per text file: `_docs.md`
    ``folder:<dir>``      `index.md` and `doc.md` of each folder (`folder:.` is ROOT: the entry page)
    ``sub:<dir>``         `sub.md` of each folder; ``keywords``; ``book``
 4. ``manifest``          records every generated file, deletes those of vanished sources
@@ -229,8 +230,14 @@ class Graph:
         n, paths = self.name, self.paths
         return Spec(f"page:{rel}", RENDER, _lazy.actions.render_file, (self.context, rel),
                     (rel, n(paths.facts(rel)), self.xref_file(rel), self.setting_file("render.json")),
-                    (n(paths.page(layout.docs_page(rel))), n(paths.page(layout.kw_page(rel)))),
-                    doc="_docs.md and _kw.md of one file")
+                    (n(paths.page(layout.docs_page(rel))),), doc="_docs.md of one file")
+
+    def _kw_spec(self, rel: str) -> Spec:
+        # stage 2: it needs only the file's facts, so it runs while the model works
+        n, paths = self.name, self.paths
+        return Spec(f"kw:{rel}", MODEL, _lazy.actions.render_keywords_page, (self.context, rel),
+                    (n(paths.facts(rel)), self.setting_file("render.json")),
+                    (n(paths.page(layout.kw_page(rel))),), doc="_kw.md of one file")
 
     def _model_spec(self) -> Spec:
         analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
@@ -338,6 +345,7 @@ class Graph:
                 yield self._analyze_spec(entry.rel)
             if entry.kind == FILE:
                 yield self._page_spec(entry.rel)
+                yield self._kw_spec(entry.rel)
         yield self._model_spec()
         for folder in self.tree.folders:
             yield self._folder_spec(folder)
@@ -360,6 +368,8 @@ class Graph:
             found = self._analyze_spec(arg)
         elif base == "page" and kind == FILE:
             found = self._page_spec(arg)
+        elif base == "kw" and kind == FILE:
+            found = self._kw_spec(arg)
         elif base in ("folder", "sub") and folder in self._folder_set():
             found = self._folder_spec(folder) if base == "folder" else self._sub_spec(folder)
         elif name in ("settings", "model", "keywords", "book"):
@@ -397,7 +407,8 @@ class Graph:
             if tail == "analysis.json":
                 return [f"analyze:{e.rel}" for e in self.tree.entries if e.kind in (FILE, BINARY)]
             if tail == "render.json":
-                return [s.name for s in self.specs.values() if s.stage == RENDER]
+                return [s.name for s in self.specs.values()
+                        if s.stage == RENDER or s.basename == "kw"]
             if tail == "model.json":
                 return ["model"]
             if tail == "tree.json":
@@ -416,7 +427,7 @@ class Graph:
             return []
         what, path = owner
         if kind == "facts" and what == "file":
-            return [f"page:{path}"] if self._kinds.get(path) == FILE else []
+            return [f"page:{path}", f"kw:{path}"] if self._kinds.get(path) == FILE else []
         if kind in ("summary", "xref") and what == "file":
             found = ["model"] if kind == "summary" else [f"page:{path}"]
             found += [self._map_part_of(path)]
@@ -452,7 +463,7 @@ class Graph:
         analysed = files + sum(1 for e in self.tree.entries if e.kind == BINARY)
         parts = len(self.map_parts)
         # settings, model, keywords, book, manifest + per file + two per folder + the map
-        return 5 + analysed + files + 2 * len(self.tree.folders) + (1 if parts <= 1 else parts + 1)
+        return 5 + analysed + 2 * files + 2 * len(self.tree.folders) + (1 if parts <= 1 else parts + 1)
 
     def all_specs_names(self) -> list[str]:
         """Names of every task."""

@@ -38,7 +38,7 @@ def test_body_edit_reruns_only_that_files_tasks(sample: Path) -> None:
     edit(sample / SHAPES, "raise ValueError(\"negative side\")", "raise ValueError(\"side < 0\")")
     report = build(sample)
     assert report["sources_analyzed"] == [SHAPES]
-    assert set(report["tasks_executed"]) == {f"analyze:{SHAPES}", f"page:{SHAPES}"}
+    assert set(report["tasks_executed"]) == {f"analyze:{SHAPES}", f"page:{SHAPES}", f"kw:{SHAPES}"}
     assert report["pages_written"] == [f"{SHAPES}_docs.md"]
 
 
