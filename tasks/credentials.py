@@ -14,6 +14,7 @@ source on the page shows a marker instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # (kind, literal that every match contains, pattern): the literal test runs first, in C, so the
@@ -90,30 +91,23 @@ def find(text: str) -> list[Credential]:
     return found
 
 
-def mask(text: str, found: list[Credential]) -> str:
-    """`text` with every credential replaced by asterisks, newlines kept (for analysis)."""
-    if not found:
-        return text
+def _replace(text: str, found: list[Credential], replacement: Callable[[Credential, str], str]) -> str:
     parts = []
     position = 0
     for item in found:
         parts.append(text[position:item.start])
-        parts.append(re.sub(r"[^\n]", "*", text[item.start:item.end]))
+        parts.append(replacement(item, text[item.start:item.end]))
         position = item.end
     parts.append(text[position:])
     return "".join(parts)
+
+
+def mask(text: str, found: list[Credential]) -> str:
+    """`text` with every credential replaced by asterisks, newlines kept (for analysis)."""
+    return _replace(text, found, lambda item, value: re.sub(r"[^\n]", "*", value)) if found else text
 
 
 def redact(text: str, found: list[Credential]) -> str:
     """`text` with every credential replaced by a visible marker (for the embedded source)."""
-    if not found:
-        return text
-    parts = []
-    position = 0
-    for item in found:
-        parts.append(text[position:item.start])
-        lines = text.count("\n", item.start, item.end)
-        parts.append(f"[redacted: {item.kind}]" + "\n" * lines)
-        position = item.end
-    parts.append(text[position:])
-    return "".join(parts)
+    return _replace(text, found, lambda item, value: f"[redacted: {item.kind}]"
+                    + "\n" * value.count("\n")) if found else text

@@ -141,6 +141,8 @@ class Scanner:
         self.config = config
         self.root = config.root
         self.skip_abs = {os.path.join(config.root, ".git"), config.output, config.state}
+        self.skip_rel = {os.path.relpath(p, config.root).replace(os.sep, "/") for p in self.skip_abs
+                         if p.startswith(config.root + os.sep)}
         self.exclude = _spec(list(config.exclude))
         self.include = _spec(list(config.include))
         self.secrets = _spec(list(config.secrets))
@@ -180,7 +182,7 @@ class Scanner:
 
     def _skipped(self, rel: str, is_dir: bool, stack: list[tuple[str, _Matcher]]) -> bool:
         probe = rel + "/" if is_dir else rel
-        if os.path.join(self.root, rel) in self.skip_abs or rel.rpartition("/")[2] == ".git":
+        if rel in self.skip_rel or rel.endswith(".git") and rel.rpartition("/")[2] == ".git":
             return True
         if self.exclude is not None and self.exclude.match_file(probe):
             return True

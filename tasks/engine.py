@@ -41,7 +41,7 @@ from .store import BUILDING, Lock, read_bytes, read_manifest, remove_leftovers, 
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.marshal"
-STAMP_VERSION = 5
+STAMP_VERSION = 6
 DOIT_DB = "doit.sqlite3"
 
 
@@ -57,14 +57,32 @@ def file_md5(path: str) -> str:
     return digest.hexdigest()
 
 
-@dataclass
 class Stamp:
-    """What the last successful build saw; the fast path compares against it."""
+    """What the last successful build saw; the fast path compares against it.
 
-    fingerprint: str = ""
-    tasks: int = 0   # number of tasks of the graph (same fingerprint, same graph)
-    sources: dict[str, list[Any]] = field(default_factory=dict)   # rel -> [kind, size, mtime_ns, md5]
-    outputs: dict[str, list[Any]] = field(default_factory=dict)   # name -> [size, mtime_ns, md5, task]
+    `sources`: rel -> [kind, size, mtime_ns, md5]; outputs: name -> [size, mtime_ns, md5, task].
+    Pages are kept apart from state artefacts: a no-op build checks the pages and never needs
+    to decode the (larger) rest.
+    """
+
+    def __init__(self, fingerprint: str = "", tasks: int = 0,
+                 sources: dict[str, list[Any]] | None = None,
+                 pages: dict[str, list[Any]] | None = None, state_blob: bytes = b""):
+        self.fingerprint = fingerprint
+        self.tasks = tasks  # number of tasks of the graph (same fingerprint, same graph)
+        self.sources = sources if sources is not None else {}
+        self.pages = pages if pages is not None else {}
+        self._state_blob = state_blob
+        self._outputs: dict[str, list[Any]] | None = None
+
+    @property
+    def outputs(self) -> dict[str, list[Any]]:
+        """Every generated file (pages and state artefacts), decoded on first use."""
+        if self._outputs is None:
+            merged = dict(marshal.loads(self._state_blob)) if self._state_blob else {}
+            merged.update(self.pages)
+            self._outputs = merged
+        return self._outputs
 
     @classmethod
     def load(cls, state: str) -> Stamp | None:
@@ -75,16 +93,19 @@ class Stamp:
             data = marshal.loads(raw)
             if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
                 return None
-            return cls(data["fingerprint"], data["tasks"], data["sources"], data["outputs"])
+            return cls(data["fingerprint"], data["tasks"], data["sources"], data["pages"], data["state"])
         except (ValueError, EOFError, TypeError, KeyError):
             log.warning("build stamp in %s is damaged; checking every task once", state)
             return None
 
-    def save(self, state: str) -> None:
+    def save(self, state: str, page_prefix: str) -> None:
         # marshal: ten times faster than JSON for 70k entries, and the stamp is only a cache
         # (another Python version reads it as damaged and the next build checks every task)
+        outputs = self.outputs
+        pages = {n: v for n, v in outputs.items() if n.startswith(page_prefix)}
+        rest = {n: v for n, v in outputs.items() if not n.startswith(page_prefix)}
         data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint, "tasks": self.tasks,
-                "sources": self.sources, "outputs": self.outputs}
+                "sources": self.sources, "pages": pages, "state": marshal.dumps(rest)}
         write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
 
     def entries(self) -> dict[str, Entry]:
@@ -150,7 +171,7 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
             candidates.add(f"kw:{entry.rel}")
     out = graph.name(graph.config.output) + os.sep
     root = graph.config.root + os.sep
-    for name, (size, mtime, md5, task) in stamp.outputs.items() if check_pages else ():
+    for name, (size, mtime, md5, task) in stamp.pages.items() if check_pages else ():
         if not name.startswith(out):
             continue  # state artefacts are checked when their task is a candidate
         path = name if name.startswith(os.sep) else root + name
@@ -362,12 +383,17 @@ class Engine:
         if self.keep_stamp:
             self._stamp, self._unsaved = stamp, True
         else:
-            stamp.save(self.config.state)
+            stamp.save(self.config.state, self._page_prefix())
+
+    def _page_prefix(self) -> str:
+        config = self.config
+        out = config.output
+        return (out[len(config.root) + 1:] if out.startswith(config.root + os.sep) else out) + os.sep
 
     def flush(self) -> None:
         """Write the stamp kept in memory (watch mode, when idle and when stopping)."""
         if self._stamp is not None and self._unsaved:
-            self._stamp.save(self.config.state)
+            self._stamp.save(self.config.state, self._page_prefix())
             self._unsaved = False
 
     def _new_stamp(self, stamp: Stamp | None, graph: Graph, tree: SourceTree, the_plan: Plan,
