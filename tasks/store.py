@@ -58,11 +58,7 @@ def write_if_changed(path: str, data: bytes) -> bool:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data:
                 return False
-    except FileNotFoundError:
-        _make_parent(path)
-    except IsADirectoryError:
-        raise
-    except NotADirectoryError:
+    except (FileNotFoundError, NotADirectoryError):
         _make_parent(path)
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}")
