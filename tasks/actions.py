@@ -20,13 +20,12 @@ from collections.abc import Callable
 from . import credentials, layout
 from .analyzers import analyze
 from .context import ActionContext
-from .facts import FileFacts, FileXref, Finding, dumps, loads
 from .digests import FolderDigest, read_digest
+from .facts import FileFacts, FileXref, Finding, dumps, loads
 from .model import Model, TreeRow, open_model
-from .pages import book, file_docs, file_keywords, folder_doc, folder_index
-from .pages import keyword_index, repo_map
+from .pages import book, file_docs, file_keywords, folder_doc, folder_index, keyword_index, repo_map
 from .sourcetext import decode
-from .store import read_bytes, read_manifest, remove, prune_empty_dirs, write_manifest, write_text
+from .store import prune_empty_dirs, read_bytes, read_manifest, remove, write_manifest, write_text
 
 log = logging.getLogger("docgraph")
 

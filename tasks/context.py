@@ -29,7 +29,7 @@ class Paths:
         """How the graph, the manifest and the stamp name a file: relative to ROOT when inside it
         (so a fresh clone elsewhere means the same files), absolute otherwise."""
         root = self.root + os.sep
-        return path[len(root):] if path.startswith(root) else path
+        return path.removeprefix(root)
 
     def absolute(self, name: str) -> str:
         """Inverse of :meth:`name`."""

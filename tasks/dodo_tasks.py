@@ -63,7 +63,7 @@ def load(root: str | None, out: str | None, config: str | None
             write_report(workspace.state, report)
             print(report.summary_line())
 
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for spec in specs:
         groups.setdefault(spec.basename, []).append(spec.name)
 

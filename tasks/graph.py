@@ -254,7 +254,8 @@ class Graph:
 
     def _folder_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
-        deps = (self._state("folders", layout.key(folder) + ".json"), self.setting_file("render.json"))
+        deps: tuple[str, ...] = (self._state("folders", layout.key(folder) + ".json"),
+                                 self.setting_file("render.json"))
         if not folder:
             deps += (self._state("stats.json"),)
         return Spec(f"folder:{folder or '.'}", RENDER, _lazy.actions.render_folder, (self.context, folder), deps,
@@ -421,7 +422,7 @@ class Graph:
             return ["manifest"]
         if kind in ("stats.json", "book.json") and not tail:
             return ["book"] + (["folder:."] if kind == "stats.json" else [])
-        stem = tail[:-len(".json")] if tail.endswith(".json") else tail
+        stem = tail.removesuffix(".json")
         owner = self._state_keys().get(stem)
         if owner is None:
             return []

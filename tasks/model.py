@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import layout
-from .digests import (MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash)
+from .digests import MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash
 from .facts import SummaryImport
 from .store import read_bytes
 from .xref import Edge, Resolver
@@ -367,13 +367,13 @@ class Model:
                     "SELECT path FROM imports UNION SELECT src FROM edges UNION SELECT src FROM externals")}
                     | {p for p in touched if p in listing})
             else:
-                sources = set(p for p in touched if p in listing)
+                named = {p for p in touched if p in listing}
                 names = sorted(set().union(*(file_tails(p) for p in appeared))) if appeared else []
                 for chunk in chunks(names):
                     marks = ",".join("?" * len(chunk))
-                    sources.update(p for p, in conn.execute(
+                    named.update(p for p, in conn.execute(
                         f"SELECT DISTINCT path FROM tails WHERE tail IN ({marks})", chunk))
-                sources = sorted(sources)
+                sources = sorted(named)
             old_edges = self._edges_of(sources + removed, "src") | self._edges_of(removed, "dst")
             new_edges, externals = self._resolve(resolver, sources)
             diff = old_edges ^ set(new_edges)

@@ -41,7 +41,7 @@ def _execute(name: str) -> tuple[str, str | None, dict[str, Any] | None]:
     action, args = _JOBS[name]
     try:
         values = action(*args)
-    except Exception:  # a bug in docgraph: fail this task with its traceback, keep the others
+    except Exception:  # noqa: BLE001 - a bug in docgraph fails this task (with its traceback), not the others
         return name, traceback.format_exc(), None
     return name, None, values if isinstance(values, dict) else {}
 
@@ -74,7 +74,7 @@ class StageRunner:
     def _open(self) -> Dependency:
         try:
             return Dependency(SqliteDB, self.db_path, checker_cls=MD5Checker, codec_cls=JSONCodec)
-        except Exception as exc:  # damaged database: start it afresh (outputs are rewritten if needed)
+        except Exception as exc:  # noqa: BLE001 - whatever a damaged database raises: start afresh
             log.warning("doit database %s is damaged (%s); rebuilding it", self.db_path, exc)
             self._discard()
             return Dependency(SqliteDB, self.db_path, checker_cls=MD5Checker, codec_cls=JSONCodec)

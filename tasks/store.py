@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterable
+from typing import Self
 
 from .errors import LockedError
 
@@ -148,7 +149,7 @@ class Lock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> Lock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tasks.analyzers import analyze
 from tasks.config import load
-from tasks.discover import FILE, BINARY, discover
+from tasks.discover import BINARY, FILE, discover
 
 from .conftest import broken_links, build, snapshot
 from .golden import GOLDEN, compare_tree, dump_facts

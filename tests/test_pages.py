@@ -17,7 +17,7 @@ def _prose_lines(page: str) -> set[str]:
     out = set()
     fence = False
     for line in page.splitlines():
-        if line.startswith("```") or line.startswith("~~~"):
+        if line.startswith(("```", "~~~")):
             fence = not fence
             continue
         if fence or not line.strip() or line.startswith(("#", "|", "<a id")):

@@ -16,7 +16,6 @@ from tasks.pages.markdown import code, fence, href, text
 from tasks.sourcetext import decode, is_binary
 from tasks.xref import Resolver
 
-
 SETTINGS = load(str(Path(__file__).parent)).analysis
 
 
@@ -87,7 +86,7 @@ def test_index_letters(name: str, bucket: str) -> None:
 
 
 @pytest.mark.parametrize("data, encoding, replaced", [
-    ("héllo".encode("utf-8"), "utf-8", 0),
+    ("héllo".encode(), "utf-8", 0),
     (b"\xef\xbb\xbfbom", "utf-8-sig", 0),
     ("hé".encode("utf-16"), "utf-16", 0),
     ("# -*- coding: latin-1 -*-\nx = 'é'\n".encode("latin-1"), "iso8859-1", 0),

@@ -14,8 +14,8 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import AnalysisSettings
 from .. import credentials
+from ..config import AnalysisSettings
 from ..facts import FileFacts, Finding, Note
 from ..sourcetext import count_lines, decode, is_binary, media_type
 
@@ -129,9 +129,9 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
                          findings=() if marker else (Finding(path, 0, "empty file (0 bytes)"),))
     size = len(data)
     if len(data) > settings.max_bytes:
-        text = decode(data[: 64 * 1024])
+        head = decode(data[: 64 * 1024])
         return FileFacts(
-            path=path, language="text", size=len(data), encoding=text.encoding,
+            path=path, language="text", size=len(data), encoding=head.encoding,
             skipped=f"larger than analysis.max_bytes ({settings.max_bytes:,} bytes)",
             description=f"{len(data):,} bytes, not analysed (over the configured size limit)",
             findings=(Finding(path, 0, f"{len(data):,} bytes exceeds analysis.max_bytes "

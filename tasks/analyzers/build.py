@@ -186,7 +186,7 @@ def analyze_bazel(source: Source) -> FileFacts:
         elif call is not None and isinstance(call.func, ast.Name):
             rule = call.func.id
             if rule == "load" and call.args and isinstance(call.args[0], ast.Constant):
-                names = tuple(a.value for a in call.args[1:] if isinstance(a, ast.Constant))
+                names = tuple(str(a.value) for a in call.args[1:] if isinstance(a, ast.Constant))
                 imports.append(Import(_label_to_path(str(call.args[0].value)), "link", node.lineno, names))
                 continue
             values = {k.arg: k.value for k in call.keywords if k.arg}

@@ -50,11 +50,9 @@ def _facts(source: Source, language: str, data: Any, error: str) -> FileFacts:
         description = f"{language} {shape} value{count}" if data is not None else f"empty {language} document"
     path = source.path
     if language == "YAML" and "/.github/workflows/" in f"/{path}" and isinstance(data, dict):
-        jobs = data.get("jobs") if isinstance(data.get("jobs"), dict) else {}
+        jobs: dict[Any, Any] = data["jobs"] if isinstance(data.get("jobs"), dict) else {}
         triggers = data.get(True, data.get("on"))  # YAML 1.1 reads a bare `on:` as True
-        if isinstance(triggers, dict):
-            trigger_names = [str(t) for t in triggers]
-        elif isinstance(triggers, list):
+        if isinstance(triggers, (dict, list)):
             trigger_names = [str(t) for t in triggers]
         else:
             trigger_names = [str(triggers)] if triggers else []
@@ -68,7 +66,7 @@ def _facts(source: Source, language: str, data: Any, error: str) -> FileFacts:
                        + ", ".join(f"`{j}`" for j in jobs)
                        + (f"; on {', '.join(trigger_names)}" if trigger_names else ""))
     elif source.name == "pyproject.toml" and isinstance(data, dict):
-        project = data.get("project") if isinstance(data.get("project"), dict) else {}
+        project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
         deps = project.get("dependencies") or []
         for script in (project.get("scripts") or {}):
             symbols.append(Symbol(str(script), f"project.scripts.{script}", "script",

@@ -42,7 +42,7 @@ PROSE = {"text", "licence text"}
 C_LIKE = {"C", "C/C++ header", "C++ header", "C++", "CUDA", "CUDA header", "JavaScript",
           "TypeScript", "TypeScript (TSX)", "JavaScript (JSX)", "Java", "Kotlin", "Swift", "Go",
           "Rust", "CSS", "Protocol Buffers", "Thrift IDL", "Objective-C", "Objective-C++"}
-_LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(c\)", re.I)
+_LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(c\)", re.IGNORECASE)
 _COMMENT = re.compile(r"^\s*(#+|//+|/\*+|\*+/?|--|;+|%+|<!--|-->|\"\"\"|''')\s?")
 
 
@@ -77,7 +77,7 @@ def shebang(text: str) -> str:
 
 
 _DIRECTIVE = re.compile(r"^\s*(-\*-.*-\*-|(mypy|flake8|pylint|noqa|type|isort|ruff|pyre|fmt|"
-                        r"pragma|vim|eslint|prettier|clang-format|NOLINT\w*)\b[\w-]*:?.*)$", re.I)
+                        r"pragma|vim|eslint|prettier|clang-format|NOLINT\w*)\b[\w-]*:?.*)$", re.IGNORECASE)
 
 
 HASH_COMMENTS = ("#",)

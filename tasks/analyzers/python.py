@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..facts import Example, FileFacts, Finding, Import, Note, Symbol
 from . import Source
@@ -33,7 +35,7 @@ _CONSTANT = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 _CREDENTIAL = re.compile(r"(?i)(passw(or)?d|passwd|secret|api_?key|access_?key|private_?key|"
                          r"(^|_)token$|client_?secret|credential)")
 _PLACEHOLDER = re.compile(r"^(\s*|<[^>]*>|\$\{?\w+\}?|x+|\*+|changeme|password|secret|none|null|"
-                          r"your[-_ ].*|example.*|dummy.*|test.*|fake.*)$", re.I)
+                          r"your[-_ ].*|example.*|dummy.*|test.*|fake.*)$", re.IGNORECASE)
 
 _SECURITY_CALLS = {
     "eval": "`eval` call",
@@ -133,8 +135,7 @@ class _Scanner:
         self.source = source
         self.lines = source.text.splitlines()
         name = source.name
-        self.pytest_file = (name.startswith("test_") or name.endswith("_test.py")
-                            or name.endswith("_test.pyi") or name == "conftest.py")
+        self.pytest_file = (name.startswith("test_") or name.endswith(("_test.py", "_test.pyi")) or name == "conftest.py")
         self.defs: list[_Def] = []
         self.imports: list[Import] = []
         self.aliases: dict[str, str] = {}
@@ -285,9 +286,7 @@ class _Scanner:
                 self.note("pattern", "property", line, record.qualname)
             elif name in _CONCURRENCY:
                 self.note("performance", _CONCURRENCY[name], line, record.qualname)
-        if kind == "fixture":
-            self.tests.append(record.qualname)
-        elif node.name.startswith("test") and (
+        if kind == "fixture" or node.name.startswith("test") and (
                 (parent is None and self.pytest_file)
                 or (in_class and parent is not None and parent.qualname in self.test_classes)):
             self.tests.append(record.qualname)
@@ -320,7 +319,7 @@ class _Scanner:
                       bases, decorators, indexed=parent is None)
         self.defs.append(record)
         line = node.lineno
-        is_test_class = any(b.endswith("TestCase") or b.endswith("IsolatedAsyncioTestCase")
+        is_test_class = any(b.endswith(("TestCase", "IsolatedAsyncioTestCase"))
                             for b in resolved_bases) or (self.pytest_file and node.name.startswith("Test"))
         if is_test_class:
             self.test_classes.add(record.qualname)
@@ -567,7 +566,7 @@ def _is_main_guard(test: ast.AST) -> bool:
     return bool(names and mains)
 
 
-_DISPATCH = {
+_DISPATCH: dict[type, Callable[[Any, Any], Any]] = {
     ast.FunctionDef: _Scanner.def_function,
     ast.AsyncFunctionDef: _Scanner.def_function,
     ast.ClassDef: _Scanner.def_class,

@@ -8,12 +8,21 @@ offline.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
 from ..facts import Import, Symbol
 
 _PARSERS: dict[str, Any] = {}
+# language -> (PyPI package module, function returning the grammar)
+_GRAMMARS = {
+    "python": ("tree_sitter_python", "language"), "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"), "cuda": ("tree_sitter_cuda", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"), "bash": ("tree_sitter_bash", "language"),
+}
 
 
 def parser(language: str) -> Any:
@@ -24,36 +33,10 @@ def parser(language: str) -> Any:
         return found
     from tree_sitter import Language, Parser
 
-    if language == "python":
-        import tree_sitter_python as module
-
-        capsule = module.language()
-    elif language == "c":
-        import tree_sitter_c as module
-
-        capsule = module.language()
-    elif language == "cpp":
-        import tree_sitter_cpp as module
-
-        capsule = module.language()
-    elif language == "cuda":
-        import tree_sitter_cuda as module
-
-        capsule = module.language()
-    elif language == "javascript":
-        import tree_sitter_javascript as module
-
-        capsule = module.language()
-    elif language in ("typescript", "tsx"):
-        import tree_sitter_typescript as module
-
-        capsule = module.language_typescript() if language == "typescript" else module.language_tsx()
-    elif language == "bash":
-        import tree_sitter_bash as module
-
-        capsule = module.language()
-    else:
+    if language not in _GRAMMARS:
         raise KeyError(language)
+    package, function = _GRAMMARS[language]
+    capsule = getattr(importlib.import_module(package), function)()
     made = _PARSERS[language] = Parser(Language(capsule))
     return made
 

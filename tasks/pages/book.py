@@ -11,6 +11,7 @@ folder boundaries, and the first page keeps the introduction and the table of co
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from .. import layout
 from ..digests import FolderDigest
@@ -61,14 +62,14 @@ def _subtree(top: str, digests: dict[str, FolderDigest]) -> list[str]:
     return sorted(f for f in digests if f == top or f.startswith(top + "/"))
 
 
-def render(plan: dict[str, object], digests: dict[str, FolderDigest], stats: dict[str, object],
+def render(plan: dict[str, Any], digests: dict[str, FolderDigest], stats: dict[str, object],
            ctx: RenderContext) -> dict[str, str]:
     """All pages of the book: {page path: text}.  Every page sits at the output root."""
     main = layout.BOOK
-    chapters = [c for c in plan.get("chapters", []) if c in digests]  # type: ignore[union-attr]
+    chapters = [c for c in plan.get("chapters", []) if c in digests]
     uses: dict[str, Counter[str]] = {c: Counter() for c in chapters}
     used: dict[str, Counter[str]] = {c: Counter() for c in chapters}
-    for a, b, n in plan.get("edges", []):  # type: ignore[union-attr]
+    for a, b, n in plan.get("edges", []):
         if a in uses and b in used:
             uses[a][b] += n
             used[b][a] += n

@@ -158,8 +158,8 @@ def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str
     if symbol.kind == "class" and symbol.bases:
         name = code(f"{symbol.qualname}({', '.join(symbol.bases)})")
     where = f" in namespace {code(symbol.scope)}" if symbol.scope else ""
-    bits = [f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {text(symbol.kind)}{where}, '
-            f'{_source_link(ctx, page, rel, symbol.line)}']
+    bits = [(f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {text(symbol.kind)}{where}, '
+            f'{_source_link(ctx, page, rel, symbol.line)}')]
     if symbol.decorators:
         bits.append("decorated " + ", ".join(code("@" + d) for d in symbol.decorators))
     line = "; ".join(bits)

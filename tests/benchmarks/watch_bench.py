@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import corpus, fresh_copy  # noqa: E402
+from bench import corpus, fresh_copy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,7 +107,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(60)
     latencies.sort()
-    p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
+    p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
     print(f"\n{args.corpus} corpus, {args.edits} saves: save -> _docs.md rewritten: "
           f"median {statistics.median(latencies):.0f} ms, 95th percentile {p95:.0f} ms, "
           f"max {latencies[-1]:.0f} ms")
