@@ -307,7 +307,7 @@ def dumps(obj: Any) -> str:
     return json.dumps(to_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-_DECODERS: dict[type, dict[str, Any]] = {}
+_DECODERS: dict[type, tuple[tuple[str, Any], ...]] = {}
 
 
 def _converter(tp: Any) -> Any:
@@ -322,23 +322,27 @@ def _converter(tp: Any) -> Any:
     return None
 
 
-def _decoders(cls: type) -> dict[str, Any]:
+def _decoders(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field, converter) for the fields whose JSON form needs converting (tuples, records)."""
     found = _DECODERS.get(cls)
     if found is None:
         hints = typing.get_type_hints(cls)
-        found = _DECODERS[cls] = {name: _converter(tp) for name, tp in hints.items()
-                                  if name in {f.name for f in dataclasses.fields(cls)}}
+        names = {f.name for f in dataclasses.fields(cls)}
+        found = _DECODERS[cls] = tuple((name, conv) for name, tp in hints.items()
+                                       if name in names and (conv := _converter(tp)) is not None)
     return found
 
 
 def from_plain(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild a record of type `cls` from :func:`to_plain` output."""
-    decoders = _decoders(cls)
-    kwargs = {}
-    for name, value in data.items():
-        if name in decoders:
-            convert = decoders[name]
-            kwargs[name] = convert(value) if convert is not None else value
+    """Rebuild a record of type `cls` from :func:`to_plain` output.
+
+    The JSON was written by the same code (its hash is part of the settings every analysis task
+    depends on), so its keys are the record's fields; only lists need converting back.
+    """
+    kwargs = dict(data)
+    for name, convert in _decoders(cls):
+        if name in kwargs:
+            kwargs[name] = convert(kwargs[name])
     return cls(**kwargs)
 
 
