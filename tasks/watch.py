@@ -303,7 +303,10 @@ class WatchCommand(_command_base()):  # type: ignore[misc]
         from .errors import DocgraphError
         from .workspace import open_workspace
 
-        values = dict(arg.split("=", 1) for arg in args if "=" in arg)
+        from doit import get_var  # doit takes `name=value` arguments as its variables
+
+        values = {k: get_var(k) for k in ("root", "out", "config") if get_var(k) is not None}
+        values.update(dict(arg.split("=", 1) for arg in args if "=" in arg))
         try:
             config = open_workspace(values.get("root", os.getcwd()), values.get("config"), values.get("out"))
             return run_watch(config, values.get("config"))

@@ -217,3 +217,27 @@ def test_sigterm_stops_cleanly_and_leaves_nothing_to_do(tmp_path: Path) -> None:
             proc.stdout.close()
     report = build(root)
     assert report["tasks_executed"] == [] and report["mode"] == "no-op"
+
+
+def test_doit_watch_is_a_doit_command(tmp_path: Path) -> None:
+    root = make_sample(tmp_path / "repo")
+    project = Path(__file__).resolve().parents[1]  # its pyproject.toml registers the command
+    proc = subprocess.Popen([sys.executable, "-m", "doit", "watch", f"root={root}"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "watching" in line:
+                break
+        assert any(str(root) in line for line in lines), lines
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert (root / "repo-docs" / "index.md").exists()
