@@ -62,22 +62,11 @@ edit = st.one_of(
 
 def apply(root: Path, step: tuple[str, str, str, str]) -> None:
     action, a, b, c = step
-    if action == "write":
-        path = root / a / f"{b}.py"
+    suffix = {"write": ".py", "header": ".h", "markdown": ".md", "binary": ".png"}.get(action)
+    if suffix is not None:
+        path = root / a / f"{b}{suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(c, encoding="utf-8")
-    elif action == "header":
-        path = root / a / f"{b}.h"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(c, encoding="utf-8")
-    elif action == "markdown":
-        path = root / a / f"{b}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(c, encoding="utf-8")
-    elif action == "binary":
-        path = root / a / f"{b}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(PNG)
+        path.write_bytes(PNG if action == "binary" else c.encode("utf-8"))
     elif action == "delete":
         for suffix in (".py", ".md", ".png", ".h"):
             (root / a / f"{b}{suffix}").unlink(missing_ok=True)

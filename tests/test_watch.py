@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -191,30 +192,47 @@ def test_config_change_reloads(running) -> None:  # type: ignore[no-untyped-def]
     assert "more lines are in the" in (root / "repo-docs/src/geometry/shapes.py_docs.md").read_text()
 
 
+class Process:
+    """A watcher run as a child process, read line by line, always reaped."""
+
+    def __init__(self, command: list[str], cwd: Path | None = None):
+        self.proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+
+    def until(self, fragment: str) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if fragment in line:
+                return
+        raise AssertionError(f"no line with {fragment!r}: {self.lines}")
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(TIMEOUT)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
 def test_sigterm_stops_cleanly_and_leaves_nothing_to_do(tmp_path: Path) -> None:
     root = make_sample(tmp_path / "repo")
-    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "watch", str(root)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "watching" in line:
-                break
+    with Process([sys.executable, "-m", "tasks.cli", "watch", str(root)]) as watcher:
+        watcher.until("watching")
         (root / "src/geometry/shapes.py").write_text("SHAPES = 1\n")
-        for line in proc.stdout:
-            if "changed" in line:
-                break
+        watcher.until("changed")
         busy = subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", str(root)],
                               capture_output=True, text=True, check=False)
         assert busy.returncode == 3 and "in use by docgraph" in busy.stderr
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(TIMEOUT) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        assert watcher.terminate() == 0
     report = build(root)
     assert report["tasks_executed"] == [] and report["mode"] == "no-op"
 
@@ -222,22 +240,8 @@ def test_sigterm_stops_cleanly_and_leaves_nothing_to_do(tmp_path: Path) -> None:
 def test_doit_watch_is_a_doit_command(tmp_path: Path) -> None:
     root = make_sample(tmp_path / "repo")
     project = Path(__file__).resolve().parents[1]  # its pyproject.toml registers the command
-    proc = subprocess.Popen([sys.executable, "-m", "doit", "watch", f"root={root}"], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "watching" in line:
-                break
-        assert any(str(root) in line for line in lines), lines
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(TIMEOUT) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with Process([sys.executable, "-m", "doit", "watch", f"root={root}"], cwd=project) as watcher:
+        watcher.until("watching")
+        assert any(str(root) in line for line in watcher.lines), watcher.lines
+        assert watcher.terminate() == 0
     assert (root / "repo-docs" / "index.md").exists()
