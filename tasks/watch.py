@@ -300,10 +300,10 @@ class WatchCommand(_command_base()):  # type: ignore[misc]
     doc_description = None
 
     def execute(self, params: Any, args: list[str]) -> int:
+        from doit import get_var  # doit takes `name=value` arguments as its variables
+
         from .errors import DocgraphError
         from .workspace import open_workspace
-
-        from doit import get_var  # doit takes `name=value` arguments as its variables
 
         values = {k: get_var(k) for k in ("root", "out", "config") if get_var(k) is not None}
         values.update(dict(arg.split("=", 1) for arg in args if "=" in arg))
