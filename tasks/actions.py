@@ -105,7 +105,7 @@ def update_model(ctx: ActionContext) -> Result:
 def render_file(ctx: ActionContext, rel: str) -> Result:
     """Render the `_docs.md` page of one text file (it shows cross-references: after the model)."""
     facts = loads(FileFacts, read_bytes(ctx.paths.facts(rel)) or b"{}")
-    xref_raw = read_bytes(os.path.join(ctx.paths.state, "xref", layout.key(rel) + ".json"))
+    xref_raw = read_bytes(ctx.paths.xref(rel))
     xref = loads(FileXref, xref_raw) if xref_raw else FileXref(rel)
     source_text = None
     if not facts.skipped and not facts.binary:
@@ -130,13 +130,13 @@ def render_keywords_page(ctx: ActionContext, rel: str) -> Result:
 
 
 def _digest(ctx: ActionContext, folder: str) -> FolderDigest:
-    return read_digest(os.path.join(ctx.paths.state, "folders", layout.key(folder) + ".json"))
+    return read_digest(ctx.paths.folder_digest(folder))
 
 
 def render_folder(ctx: ActionContext, folder: str) -> Result:
     """Render `index.md` and `doc.md` of one folder (the root's `index.md` is the entry page)."""
     digest = _digest(ctx, folder)
-    stats = json.loads(read_bytes(os.path.join(ctx.paths.state, "stats.json")) or b"{}") \
+    stats = json.loads(read_bytes(ctx.paths.digest("stats.json")) or b"{}") \
         if not folder else None
     pages = {
         layout.folder_page(folder, layout.FOLDER_INDEX): folder_index.render(digest, ctx.render, stats),
@@ -190,7 +190,7 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
 
 def render_sub(ctx: ActionContext, folder: str) -> Result:
     """Render `sub.md` (and its letter pages) of one folder."""
-    raw = read_bytes(os.path.join(ctx.paths.state, "subtree", layout.key(folder) + ".json"))
+    raw = read_bytes(ctx.paths.subtree_digest(folder))
     buckets = json.loads(raw or b'{"buckets": {}}')["buckets"]
     return _render_split(
         ctx, f"sub:{folder}", buckets,
@@ -200,7 +200,7 @@ def render_sub(ctx: ActionContext, folder: str) -> Result:
 
 def render_keywords(ctx: ActionContext) -> Result:
     """Render the global A-Z `keywords.md` (and its letter pages)."""
-    raw = read_bytes(os.path.join(ctx.paths.state, "subtree", layout.key("") + ".json"))
+    raw = read_bytes(ctx.paths.subtree_digest(""))
     buckets = json.loads(raw or b'{"buckets": {}}')["buckets"]
     return _render_split(
         ctx, "keywords", buckets,
@@ -210,9 +210,9 @@ def render_keywords(ctx: ActionContext) -> Result:
 
 def render_book(ctx: ActionContext, folders: list[str]) -> Result:
     """Render `comprehensive_book.md` (split into parts when large)."""
-    plan = json.loads(read_bytes(os.path.join(ctx.paths.state, "book.json")) or b"{}")
+    plan = json.loads(read_bytes(ctx.paths.digest("book.json")) or b"{}")
     digests = {folder: _digest(ctx, folder) for folder in folders}
-    stats = json.loads(read_bytes(os.path.join(ctx.paths.state, "stats.json")) or b"{}")
+    stats = json.loads(read_bytes(ctx.paths.digest("stats.json")) or b"{}")
     pages = book.render(plan, digests, stats, ctx.render)
     record_path = ctx.paths.record("book")
     previous = json.loads(read_bytes(record_path) or b"{}").get("pages", [])
@@ -231,7 +231,7 @@ def render_map(ctx: ActionContext, page: str, files: list[str], parts: list[tupl
         raw = read_bytes(ctx.paths.summary(rel))
         if raw is None:
             continue
-        xref_raw = read_bytes(os.path.join(ctx.paths.state, "xref", layout.key(rel) + ".json"))
+        xref_raw = read_bytes(ctx.paths.xref(rel))
         entries[rel] = repo_map.file_entry(loads(FileSummary, raw),
                                            loads(FileXref, xref_raw) if xref_raw else None)
     text = repo_map.render_part(entries) if parts else repo_map.render_index([], entries)

@@ -14,6 +14,11 @@ from .config import Config
 from .pages import RenderContext
 
 
+def state_file(state: str, kind: str, name: str) -> str:
+    """`<state>/<kind>/<key>.json`, keyed by a hash of `name` so no source name can clash."""
+    return os.path.join(state, kind, layout.key(name) + ".json")
+
+
 @dataclass(frozen=True)
 class Paths:
     """Where things are, for one build (all absolute)."""
@@ -42,21 +47,37 @@ class Paths:
         return os.path.join(self.out, rel_page)
 
     def facts(self, rel: str) -> str:
-        return os.path.join(self.state, "facts", layout.key(rel) + ".json")
+        return state_file(self.state, "facts", rel)
 
     def summary(self, rel: str) -> str:
-        return os.path.join(self.state, "summary", layout.key(rel) + ".json")
+        return state_file(self.state, "summary", rel)
+
+    def xref(self, rel: str) -> str:
+        """Digest: one text file's cross-references."""
+        return state_file(self.state, "xref", rel)
+
+    def folder_digest(self, folder: str) -> str:
+        """Digest: what a folder's index.md and doc.md show."""
+        return state_file(self.state, "folders", folder)
+
+    def subtree_digest(self, folder: str) -> str:
+        """Digest: per-letter counts and hashes of a folder's subtree keywords."""
+        return state_file(self.state, "subtree", folder)
+
+    def digest(self, name: str) -> str:
+        """A repository-wide digest: stats.json, book.json, findings.json."""
+        return os.path.join(self.state, name)
 
     def setting(self, name: str) -> str:
         return os.path.join(self.state, "settings", name)
 
     def record(self, name: str) -> str:
         """Pages a multi-page task wrote (read by the manifest)."""
-        return os.path.join(self.state, "records", layout.key(name) + ".json")
+        return state_file(self.state, "records", name)
 
     def letters(self, name: str) -> str:
         """Hashes a keyword index's letter pages were rendered from."""
-        return os.path.join(self.state, "letters", layout.key(name) + ".json")
+        return state_file(self.state, "letters", name)
 
     @property
     def model(self) -> str:

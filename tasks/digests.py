@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import layout
+from .context import state_file
 from .facts import External, FileXref, Finding, Link, dumps, loads
 from .store import read_bytes, write_text
 
@@ -221,13 +222,13 @@ class Digests:
     # ---------------------------------------------------------------- where
 
     def xref_path(self, rel: str) -> str:
-        return os.path.join(self.state, "xref", layout.key(rel) + ".json")
+        return state_file(self.state, "xref", rel)
 
     def folder_path(self, folder: str) -> str:
-        return os.path.join(self.state, "folders", layout.key(folder) + ".json")
+        return state_file(self.state, "folders", folder)
 
     def subtree_path(self, folder: str) -> str:
-        return os.path.join(self.state, "subtree", layout.key(folder) + ".json")
+        return state_file(self.state, "subtree", folder)
 
     def write(self, path: str, text: str) -> None:
         if write_text(path, text):

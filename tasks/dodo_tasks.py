@@ -14,7 +14,7 @@ from typing import Any
 
 from .discover import discover
 from .graph import Graph
-from .report import Collector, Report, reporter_for, write_report
+from .report import Collector, Report, load_findings, reporter_for, write_report
 from .workspace import open_workspace
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,15 +45,7 @@ def load(root: str | None, out: str | None, config: str | None
                 pass
 
         def complete_run(self) -> None:
-            import json
-
-            raw_findings = os.path.join(workspace.state, "findings.json")
-            findings = list(tree.findings)
-            if os.path.exists(raw_findings):
-                from .facts import Finding
-
-                with open(raw_findings, encoding="utf-8") as handle:
-                    findings.extend(Finding(**item) for item in json.load(handle))
+            findings = [*tree.findings, *load_findings(workspace.state)]
             executed = tuple(collector.executed)
             report = Report("doit", tuple(sorted(collector.analyzed)),
                             tuple(sorted(set(collector.pages))), tuple(sorted(set(collector.removed))),

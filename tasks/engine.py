@@ -20,7 +20,6 @@ property tests compare this path with clean builds after random edit sequences.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import marshal
 import os
@@ -35,7 +34,7 @@ from .config import Config
 from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
 from .graph import MANIFEST, Graph, Spec
-from .report import Collector, Progress, Report, write_report
+from .report import Collector, Progress, Report, load_findings, write_report
 from .store import BUILDING, Lock, read_bytes, read_manifest, remove_leftovers, write_if_changed
 
 log = logging.getLogger("docgraph")
@@ -276,12 +275,12 @@ class Engine:
         else:
             with open(marker, "w", encoding="ascii") as handle:
                 handle.write(str(os.getpid()))
-        report = self._build_marked(started, tree, changed)
-        if report.settled and not report.failed:
+        report, settled = self._build_marked(started, tree, changed)
+        if settled and not report.failed:
             os.remove(marker)
         return report
 
-    def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> Report:
+    def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> tuple[Report, bool]:
         config = self.config
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
         if self.keep_stamp:
@@ -298,14 +297,14 @@ class Engine:
             if stamp is not None and (the_plan.source_md5 or the_plan.refreshed):
                 self._refresh_stamp(stamp, tree, the_plan)
             write_report(config.state, report)
-            return report
+            return report, True
         executed_stages = self._stages(graph, stamp, the_plan, collector)
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started)
-        if not report.failed and report.settled:
+        if not report.failed and not collector.changed:  # a raced task: the stamp must not vouch
             self._store(self._new_stamp(stamp, graph, tree, the_plan, executed_stages))
         write_report(config.state, report)
-        return report
+        return report, not collector.changed
 
     def _stages(self, graph: Graph, stamp: Stamp | None, the_plan: Plan,
                 collector: Collector) -> set[str]:
@@ -349,11 +348,8 @@ class Engine:
 
     def _report(self, mode: str, collector: Collector, graph: Graph, tree: SourceTree,
                 started: float, total: int | None = None) -> Report:
-        findings: list[Finding] = list(tree.findings)
-        raw = read_bytes(os.path.join(self.config.state, "findings.json"))
-        if raw:
-            findings.extend(Finding(**item) for item in json.loads(raw))
-        findings.extend(collector.failures)
+        findings: list[Finding] = [*tree.findings, *load_findings(self.config.state),
+                                   *collector.failures]
         total = total or graph.task_count()
         executed = tuple(collector.executed)
         return Report(

@@ -224,7 +224,7 @@ class Graph:
                     doc="analyse one source file")
 
     def xref_file(self, rel: str) -> str:
-        return self._state("xref", layout.key(rel) + ".json")
+        return self.name(self.paths.xref(rel))
 
     def _page_spec(self, rel: str) -> Spec:
         n, paths = self.name, self.paths
@@ -247,14 +247,14 @@ class Graph:
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      *(self.name(self.paths.summary(r)) for r in analysed)),
                     (*(self.xref_file(r) for r in text),
-                     *(self._state("folders", layout.key(f) + ".json") for f in folders),
-                     *(self._state("subtree", layout.key(f) + ".json") for f in folders),
+                     *(self.name(self.paths.folder_digest(f)) for f in folders),
+                     *(self.name(self.paths.subtree_digest(f)) for f in folders),
                      *(self._state(g) for g in ("book.json", "stats.json", "findings.json"))),
                     doc="cross-references and aggregates of all files")
 
     def _folder_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
-        deps: tuple[str, ...] = (self._state("folders", layout.key(folder) + ".json"),
+        deps: tuple[str, ...] = (self.name(self.paths.folder_digest(folder)),
                                  self.setting_file("render.json"))
         if not folder:
             deps += (self._state("stats.json"),)
@@ -266,14 +266,14 @@ class Graph:
     def _sub_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
         return Spec(f"sub:{folder or '.'}", RENDER, _lazy.actions.render_sub, (self.context, folder),
-                    (self._state("subtree", layout.key(folder) + ".json"), self.setting_file("render.json")),
+                    (self.name(self.paths.subtree_digest(folder)), self.setting_file("render.json")),
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_SUB))),
                      n(paths.record(f"sub:{folder}")), n(paths.letters(f"sub:{folder}"))),
                     doc="sub.md (keywords of the subtree) of one folder")
 
     def _keywords_spec(self) -> Spec:
         return Spec("keywords", RENDER, _lazy.actions.render_keywords, (self.context,),
-                    (self._state("subtree", layout.key("") + ".json"), self.setting_file("render.json")),
+                    (self.name(self.paths.subtree_digest("")), self.setting_file("render.json")),
                     (self.name(self.paths.page(layout.KEYWORDS)), self.name(self.paths.record("keywords")),
                      self.name(self.paths.letters("keywords"))),
                     doc="the A-Z keyword index")
@@ -283,7 +283,7 @@ class Graph:
         return Spec("book", RENDER, _lazy.actions.render_book, (self.context, list(folders)),
                     (self._state("book.json"), self._state("stats.json"), self.setting_file("render.json"),
                      self.setting_file("tree.json"),
-                     *(self._state("folders", layout.key(f) + ".json") for f in folders)),
+                     *(self.name(self.paths.folder_digest(f)) for f in folders)),
                     (self.name(self.paths.page(layout.BOOK)), self.name(self.paths.record("book"))),
                     doc="comprehensive_book.md")
 

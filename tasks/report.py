@@ -173,11 +173,6 @@ class Report:
         """Whether a task failed (as opposed to findings about input files)."""
         return any(e.message.startswith(("task failed", "doit:")) for e in self.errors)
 
-    @property
-    def settled(self) -> bool:
-        """No input changed while the build read it (else the stamp must not vouch for it)."""
-        return not any("changed while it was being read" in e.message for e in self.errors)
-
     def to_json(self) -> str:
         data = {
             "mode": self.mode,
@@ -197,6 +192,15 @@ class Report:
                 f"{len(self.sources_analyzed):,} source(s) analysed, "
                 f"{len(self.pages_written):,} page(s) written, {len(self.pages_removed):,} removed"
                 f"{issues} -> {self.output}")
+
+
+def load_findings(state: str) -> list[Finding]:
+    """Findings of every current file, as the model last collected them (`findings.json`)."""
+    try:
+        with open(os.path.join(state, "findings.json"), encoding="utf-8") as handle:
+            return [Finding(**item) for item in json.load(handle)]
+    except FileNotFoundError:
+        return []
 
 
 def write_report(state: str, report: Report) -> None:

@@ -18,6 +18,7 @@ the watcher exits, so a following `docgraph build` has nothing to do.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import logging
 import os
@@ -153,20 +154,30 @@ class Watcher:
             self.entries = {e.rel: e for e in self.scanner.walk().entries}
             return set(self.entries)
         affected: set[str] = set()
+        known = sorted(self.entries)  # to find what lay below a folder by bisection, not by a scan
+
+        def below(folder: str) -> list[str]:
+            prefix = folder + "/"
+            found = []
+            for rel in known[bisect.bisect_left(known, prefix):]:
+                if not rel.startswith(prefix):
+                    break
+                if rel in self.entries:
+                    found.append(rel)
+            return found
+
         for rel in sorted(rels):
             path = os.path.join(self.config.root, rel)
-            prefix = rel + "/"
-            below = [r for r in self.entries if r.startswith(prefix)]
             if os.path.isdir(path) and not os.path.islink(path):
                 fresh = {e.rel: e for e in self.scanner.scan(rel, self.entries)}
-                for gone in below:
+                for gone in below(rel):
                     if gone not in fresh:
                         del self.entries[gone]
                         affected.add(gone)
                 self.entries.update(fresh)
                 affected.update(fresh)
                 continue
-            for gone in below:  # a folder that was deleted or replaced by a file
+            for gone in below(rel):  # a folder that was deleted or replaced by a file
                 del self.entries[gone]
                 affected.add(gone)
             found = self.scanner.entry(rel, self.entries)
