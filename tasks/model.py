@@ -336,8 +336,7 @@ class Model:
         added = [rel for rel in changed if not conn.execute(
             "SELECT 1 FROM files WHERE path=?", (rel,)).fetchone()]
         appeared = added + removed
-        before = {p: (k, t) for chunk in chunks(touched) for p, k, t in conn.execute(
-            f"SELECT path, kind, is_test FROM files WHERE path IN ({','.join('?' * len(chunk))})", chunk)}
+        before = self._facets(touched)
         conn.execute("BEGIN")
         try:
             # 1. files, imports and tails of the changed files (symbols stay old for now)
@@ -405,15 +404,14 @@ class Model:
             conn.execute("ROLLBACK")
             raise
         # 4. digests that can show something that changed
-        after = {p: (k, t) for chunk in chunks(touched) for p, k, t in conn.execute(
-            f"SELECT path, kind, is_test FROM files WHERE path IN ({','.join('?' * len(chunk))})", chunk)}
+        after = self._facets(touched)
         slices = {p for p in touched if p in listing}
         affected_folders: set[str] = set()
         for edge in diff:
             slices.update((edge.src, edge.dst))
             affected_folders.update((edge.src.rpartition("/")[0], edge.dst.rpartition("/")[0]))
         for path in touched:
-            if before.get(path) != after.get(path):
+            if before.get(path, ())[:2] != after.get(path, ())[:2]:  # kind or is_test
                 slices.update(self._neighbours(path))
             affected_folders.update(ancestors(path))
         if appeared:
@@ -421,7 +419,15 @@ class Model:
         self.digests.write_xrefs([p for p in slices if p in listing and listing[p].kind == "file"])
         self.digests.write_folders(f for f in affected_folders if f in folders)
         self.digests.write_subtrees(f for f in subtree_changed if f in folders)
-        self.digests.write_globals(folders, listing)
+        if appeared or diff or any(before.get(p) != after.get(p) for p in touched):
+            # counts, findings and chapter order: a full scan, so only when one can have moved
+            self.digests.write_globals(folders, listing)
+
+    def _facets(self, paths: list[str]) -> dict[str, tuple[Any, ...]]:
+        """What the global digests and the neighbours' slices show of each file."""
+        return {row[0]: row[1:] for chunk in chunks(paths) for row in self.conn.execute(
+            "SELECT path, kind, is_test, language, findings FROM files "
+            f"WHERE path IN ({','.join('?' * len(chunk))})", chunk)}
 
     def _apply_rows(self, old: dict[str, list[KeywordRow]], new: dict[str, list[KeywordRow]],
                     paths: list[str]) -> set[str]:
