@@ -25,7 +25,15 @@ from .facts import FileFacts, FileXref, Finding, dumps, loads
 from .model import Model, TreeRow, open_model
 from .pages import book, file_docs, file_keywords, folder_doc, folder_index, keyword_index, repo_map
 from .sourcetext import decode
-from .store import prune_empty_dirs, read_bytes, read_manifest, remove, write_manifest, write_text
+from .store import (
+    prune_empty_dirs,
+    read_bytes,
+    read_file,
+    read_manifest,
+    remove,
+    write_manifest,
+    write_text,
+)
 
 log = logging.getLogger("docgraph")
 
@@ -56,8 +64,7 @@ def analyze_file(ctx: ActionContext, rel: str) -> Result:
     """Analyse one source file into its facts and summary."""
     path = ctx.paths.source(rel)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_file(path)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         facts = FileFacts(path=rel, language="unreadable", size=0, skipped=f"cannot be read: {reason}",
@@ -72,8 +79,8 @@ def analyze_file(ctx: ActionContext, rel: str) -> Result:
                               description=f"{len(data):,} bytes (analysis failed)",
                               findings=(Finding(rel, 0, f"internal error while analysing: "
                                                         f"{type(exc).__name__}: {exc}"),))
-    write_text(ctx.paths.facts(rel), dumps(facts))
-    write_text(ctx.paths.summary(rel), dumps(facts.summary()))
+    write_text(ctx.paths.facts(rel), dumps(facts), atomic=False)
+    write_text(ctx.paths.summary(rel), dumps(facts.summary()), atomic=False)
     return {"analyzed": rel}
 
 

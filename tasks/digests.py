@@ -231,7 +231,7 @@ class Digests:
         return state_file(self.state, "subtree", folder)
 
     def write(self, path: str, text: str) -> None:
-        if write_text(path, text):
+        if write_text(path, text, atomic=False):
             self.written.append(path)
 
     # ---------------------------------------------------------------- keyword rows

@@ -35,7 +35,15 @@ from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
 from .graph import MANIFEST, Graph, Spec
 from .report import Collector, Progress, Report, load_findings, write_report
-from .store import BUILDING, Lock, read_bytes, read_manifest, remove_leftovers, write_if_changed
+from .store import (
+    BUILDING,
+    FileHashes,
+    Lock,
+    read_bytes,
+    read_manifest,
+    remove_leftovers,
+    write_if_changed,
+)
 
 log = logging.getLogger("docgraph")
 
@@ -217,6 +225,7 @@ class Engine:
         self.keep_stamp = keep_stamp  # watch mode: stamp in memory, written by flush()
         self._stamp: Stamp | None = None
         self._unsaved = False
+        self._hashes = FileHashes()  # per build: what the workers hashed while reading and writing
 
     # ------------------------------------------------------------------ doit
 
@@ -234,7 +243,7 @@ class Engine:
         self.progress.start(len(specs), f"stage {specs[0].stage}")
         from .runner import StageRunner
 
-        runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector)
+        runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector, self._hashes)
         cwd = os.getcwd()
         os.chdir(self.config.root)
         try:
@@ -291,6 +300,7 @@ class Engine:
         the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
                         check_pages=changed is None)
         collector = Collector(progress=self.progress)
+        self._hashes = FileHashes()
         if the_plan.noop:
             report = self._report("no-op", collector, graph, tree, started,
                                   total=stamp.tasks if stamp is not None and stamp.tasks else None)
@@ -324,6 +334,8 @@ class Engine:
             log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                      time.monotonic() - began)
             loaded |= names
+            if the_plan.full:  # every task is a candidate already
+                continue
             # inputs of later stages that differ from what the stamp recorded (by content when
             # only the stat data differ: a fresh clone gives every state file a new mtime)
             for name in names:
@@ -335,7 +347,8 @@ class Engine:
                         now = _stat(path)
                         if now == (old[0], old[1]):
                             continue
-                        if now is not None and now[0] == old[0] and old[2] and file_md5(path) == old[2]:
+                        if now is not None and now[0] == old[0] and old[2] \
+                                and self._hashes.md5(path) == old[2]:
                             the_plan.refreshed[target] = now
                             continue
                     for consumer in graph.consumers_of(target):
@@ -407,7 +420,7 @@ class Engine:
                         and old[2] == entry.mtime_ns:
                     md5 = old[3]
                 else:
-                    md5 = file_md5(os.path.join(root, entry.rel))
+                    md5 = self._hashes.md5(os.path.join(root, entry.rel))
                 # the hash vouches for the stat data only if the file did not change since discovery
                 if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
                     md5 = ""
@@ -434,5 +447,5 @@ class Engine:
             if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
                 new.outputs[name] = [now[0], now[1], old[2], old[3]]
                 continue
-            new.outputs[name] = [now[0], now[1], file_md5(path), task]
+            new.outputs[name] = [now[0], now[1], self._hashes.md5(path), task]
         return new

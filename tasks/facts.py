@@ -266,24 +266,53 @@ class FileSummary:
 # --------------------------------------------------------------------------- canonical JSON
 
 
-_DEFAULTS: dict[type, dict[str, Any]] = {}
 _SCALARS = (str, int, bool, float, type(None))
+_MISSING = object()
 
 
-def _defaults(cls: type) -> dict[str, Any]:
-    found = _DEFAULTS.get(cls)
+def _plain_of(tp: Any) -> Any:
+    """Encoder for values of declared type `tp` (None: the value is JSON-ready as it is)."""
+    if typing.get_origin(tp) is tuple:
+        item = _plain_of(typing.get_args(tp)[0])
+        if item is None:
+            return list
+        return lambda values: [item(v) for v in values]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return lambda value: _encode(tp, value)
+    return to_plain  # anything else (dicts, unions): the generic walk
+
+
+_ENCODERS: dict[type, tuple[tuple[str, Any, Any], ...]] = {}
+
+
+def _encoder(cls: type) -> tuple[tuple[str, Any, Any], ...]:
+    """(field, default, encoder) of a record class, in declaration order."""
+    found = _ENCODERS.get(cls)
     if found is None:
-        found = _DEFAULTS[cls] = {
-            f.name: f.default for f in dataclasses.fields(cls)
-            if f.default is not dataclasses.MISSING}
+        hints = typing.get_type_hints(cls)
+        found = _ENCODERS[cls] = tuple(
+            (f.name, f.default if f.default is not dataclasses.MISSING else _MISSING,
+             _plain_of(hints[f.name])) for f in dataclasses.fields(cls))
     return found
+
+
+def _encode(cls: type, obj: Any) -> dict[str, Any]:
+    values = obj.__dict__
+    out = {}
+    for name, default, encode in _encoder(cls):
+        value = values[name]
+        if value is default or (default is not _MISSING and value == default):
+            continue
+        out[name] = encode(value) if encode is not None else value
+    return out
 
 
 def to_plain(obj: Any) -> Any:
     """Turn a record (dataclasses, tuples, dicts, scalars) into JSON-ready values.
 
     Fields equal to their declared default are left out (decoding restores them), which keeps
-    the per-file JSON small.
+    the per-file JSON small.  Records are encoded by a per-class plan built from their type
+    hints, so scalar fields cost no call at all.
     """
     cls = obj.__class__
     if cls in _SCALARS:
@@ -293,13 +322,8 @@ def to_plain(obj: Any) -> Any:
     if cls is dict:
         return {str(k): to_plain(v) for k, v in obj.items()}
     if hasattr(cls, "__dataclass_fields__"):
-        defaults = _defaults(cls)
-        missing = _MISSING
-        return {k: to_plain(v) for k, v in obj.__dict__.items() if defaults.get(k, missing) != v}
+        return _encode(cls, obj)
     return obj
-
-
-_MISSING = object()
 
 
 def dumps(obj: Any) -> str:
@@ -307,7 +331,7 @@ def dumps(obj: Any) -> str:
     return json.dumps(to_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-_DECODERS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_DECODERS: dict[type, tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
 
 
 def _converter(tp: Any) -> Any:
@@ -316,20 +340,28 @@ def _converter(tp: Any) -> Any:
         item = _converter(typing.get_args(tp)[0])
         if item is None:
             return tuple
-        return lambda values: tuple(item(v) for v in values)
+        return lambda values: tuple([item(v) for v in values])
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return lambda value: from_plain(tp, value)
     return None
 
 
-def _decoders(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field, converter) for the fields whose JSON form needs converting (tuples, records)."""
+def _decoders(cls: type) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """The defaults of a record class, and (field, converter) for the fields whose JSON form
+    needs converting (tuples, records)."""
     found = _DECODERS.get(cls)
     if found is None:
         hints = typing.get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}
-        found = _DECODERS[cls] = tuple((name, conv) for name, tp in hints.items()
-                                       if name in names and (conv := _converter(tp)) is not None)
+        fields = dataclasses.fields(cls)
+        defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+        if any(f.default_factory is not dataclasses.MISSING for f in fields) \
+                or hasattr(cls, "__post_init__"):
+            raise TypeError(f"{cls.__name__}: from_plain fills fields directly; "
+                            "no default factories or __post_init__")
+        names = {f.name for f in fields}
+        found = _DECODERS[cls] = (defaults, tuple(
+            (name, conv) for name, tp in hints.items()
+            if name in names and (conv := _converter(tp)) is not None))
     return found
 
 
@@ -337,13 +369,22 @@ def from_plain(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a record of type `cls` from :func:`to_plain` output.
 
     The JSON was written by the same code (its hash is part of the settings every analysis task
-    depends on), so its keys are the record's fields; only lists need converting back.
+    depends on), so its keys are the record's fields; only lists need converting back.  The
+    record is filled directly (a frozen dataclass's `__init__` pays one `object.__setattr__`
+    per field, which made decoding the largest cost of rendering a page).
     """
-    kwargs = dict(data)
-    for name, convert in _decoders(cls):
-        if name in kwargs:
-            kwargs[name] = convert(kwargs[name])
-    return cls(**kwargs)
+    defaults, decoders = _decoders(cls)
+    values = dict(defaults)
+    values.update(data)
+    for name, convert in decoders:
+        if name in data:
+            values[name] = convert(data[name])
+    if len(values) != len(cls.__dataclass_fields__):  # type: ignore[attr-defined]
+        missing = set(cls.__dataclass_fields__) - set(values)  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__}: missing or unknown fields {sorted(missing or set(values))}")
+    obj = cls.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 def loads(cls: type[T], text: str | bytes) -> T:

@@ -158,6 +158,7 @@ class Graph:
         self._kinds = {e.rel: e.kind for e in tree.entries}
         self._keys: dict[str, tuple[str, str]] | None = None
         self._parts: list[tuple[str, list[str]]] | None = None
+        self._part_of: dict[str, str] | None = None
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -440,13 +441,12 @@ class Graph:
         return []
 
     def _map_part_of(self, rel: str) -> str:
-        groups = self.map_parts
-        if len(groups) <= 1:
-            return "map"
-        for number, (_folder, files) in enumerate(groups, 1):
-            if rel in files:
-                return f"map:{layout.map_part_page(number)}"
-        return "map"
+        if self._part_of is None:
+            groups = self.map_parts
+            self._part_of = {} if len(groups) <= 1 else {
+                f: f"map:{layout.map_part_page(number)}"
+                for number, (_folder, files) in enumerate(groups, 1) for f in files}
+        return self._part_of.get(rel, "map")
 
     def absolute(self, name: str) -> str:
         """Absolute path of a graph name."""

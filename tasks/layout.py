@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 DOCS_SUFFIX = "_docs.md"
 KW_SUFFIX = "_kw.md"
@@ -35,6 +36,7 @@ _RESERVED_TOP = re.compile(r"^keywords(-[^/]*)?\.md$|^comprehensive_book(-[^/]*)
 BUCKETS = tuple("abcdefghijklmnopqrstuvwxyz") + ("other",)
 
 
+@lru_cache(maxsize=16384)
 def out_folder(folder: str) -> str:
     """Output folder (relative to the output root) of source folder `folder` (`""` is ROOT)."""
     if not folder:
@@ -58,6 +60,7 @@ def split(rel: str) -> tuple[str, str]:
     return folder, name
 
 
+@lru_cache(maxsize=65536)
 def docs_page(rel: str) -> str:
     """The `_docs.md` page of source file `rel`, relative to the output root."""
     folder, name = split(rel)

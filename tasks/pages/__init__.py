@@ -25,14 +25,21 @@ class RenderContext:
 
     def source_href(self, page: str, rel: str, line: int = 0) -> str:
         """Link target from `page` (relative to the output root) to source `rel`, at `line`."""
-        return href(_up(page) + self.to_root + "/" + rel, f"L{line}" if line else "")
+        base = _source_href(page, self.to_root, rel)
+        return f"{base}#L{line}" if line else base
 
     def page_href(self, page: str, other: str, fragment: str = "") -> str:
         """Link target from one page to another (both relative to the output root)."""
-        return href(relative_link(page, other), fragment)
+        base = _page_href(page, other)
+        return f"{base}#{fragment}" if fragment else base
 
 
-@lru_cache(maxsize=4096)
-def _up(page: str) -> str:
-    """`../` once per folder level of a page (links to sources leave the output tree anyway)."""
-    return "../" * page.count("/")
+# pages link the same few targets many times (every definition links its line of the source)
+@lru_cache(maxsize=65536)
+def _source_href(page: str, to_root: str, rel: str) -> str:
+    return href("../" * page.count("/") + to_root + "/" + rel)
+
+
+@lru_cache(maxsize=65536)
+def _page_href(page: str, other: str) -> str:
+    return href(relative_link(page, other))

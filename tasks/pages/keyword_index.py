@@ -30,18 +30,26 @@ def _label(bucket: str) -> str:
 
 
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
+    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, link to it, source href)
+
+    def file_links(path: str) -> tuple[str, str, str]:
+        found = files.get(path)
+        if found is None:
+            docs = ctx.page_href(page, layout.docs_page(path))
+            found = files[path] = (docs, link(code(path), docs), ctx.source_href(page, path))
+        return found
+
     body = []
     for row in rows:
-        docs = layout.docs_page(row.path)
-        refs = ", ".join(link(code(r), ctx.page_href(page, layout.docs_page(r)))
-                         for r in row.refs[:REFS_SHOWN])
+        docs, defined_in, source = file_links(row.path)
+        refs = ", ".join(link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN])
         if len(row.refs) > REFS_SHOWN:
             refs += f" and {len(row.refs) - REFS_SHOWN} more"
         body.append([
-            link(code(row.name), ctx.page_href(page, docs, anchor_id("sym", row.name))),
+            link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
             text(row.kind),
-            link(code(row.path), ctx.page_href(page, docs)),
-            link(str(row.line), ctx.source_href(page, row.path, row.line)),
+            defined_in,
+            link(str(row.line), f"{source}#L{row.line}" if row.line else source),
             refs,
         ])
     return table(["Identifier", "Kind", "Defined in", "Line", "Imported by"], body)

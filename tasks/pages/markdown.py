@@ -82,7 +82,13 @@ def link(label: str, target: str) -> str:
 
 def anchor_id(kind: str, name: str) -> str:
     """A stable, safe HTML id for a definition (`sym-Class.method`)."""
-    return kind + "-" + re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"-{ord(m.group()):x}-", name)
+    if _ANCHOR_SAFE.fullmatch(name):
+        return f"{kind}-{name}"
+    return kind + "-" + _ANCHOR_UNSAFE.sub(lambda m: f"-{ord(m.group()):x}-", name)
+
+
+_ANCHOR_SAFE = re.compile(r"[A-Za-z0-9_.-]*")
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
