@@ -197,11 +197,12 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
 
 def render_sub(ctx: ActionContext, folder: str) -> Result:
     """Render `sub.md` (and its letter pages) of one folder."""
-    raw = read_bytes(ctx.paths.subtree_digest(folder))
-    buckets = json.loads(raw or b'{"buckets": {}}')["buckets"]
+    digest = json.loads(read_bytes(ctx.paths.subtree_digest(folder)) or b"{}")
+    buckets = digest.get("buckets", {})
+    same_as = digest.get("same_as", "")
     return _render_split(
         ctx, f"sub:{folder}", buckets,
-        lambda model: keyword_index.subtree_pages(folder, buckets, model, ctx.render),
+        lambda model: keyword_index.subtree_pages(folder, buckets, model, ctx.render, same_as),
         lambda model, bucket: keyword_index.subtree_letter(folder, bucket, model, ctx.render))
 
 

@@ -392,11 +392,43 @@ class Digests:
         for folder in sorted(set(folders)):
             self.write(self.folder_path(folder), dumps(self.folder_digest(folder)))
 
+    def subtree_total(self, folder: str) -> int:
+        """Number of keyword rows in the subtree of `folder`."""
+        row = self.conn.execute("SELECT sum(count) FROM subtree WHERE folder=?", (folder,)).fetchone()
+        return int(row[0] or 0)
+
+    def folders_with_total(self, totals: set[int]) -> set[str]:
+        """Folders whose subtree holds one of `totals` keyword rows."""
+        marks = ",".join("?" * len(totals))
+        return {folder for (folder,) in self.conn.execute(
+            f"SELECT folder FROM subtree GROUP BY folder HAVING sum(count) IN ({marks})",
+            sorted(totals))}
+
+    def same_as(self, folder: str, total: int) -> str:
+        """The index that lists exactly the subtree rows of `folder`, when another one does:
+        `keywords` when the subtree holds every row of the repository, else the deepest
+        subfolder whose subtree holds them all (a folder whose rows all lie in one child);
+        empty otherwise.  The first depends on the repository's total: the model rewrites the
+        digests of the folders concerned whenever that total changes."""
+        if not folder or not total:
+            return ""
+        if total == self.subtree_total(""):
+            return "keywords"
+        # the folders holding all of them form a chain below `folder`: take its deepest
+        row = self.conn.execute(
+            "SELECT folder FROM subtree WHERE folder>? AND folder<? GROUP BY folder "
+            "HAVING sum(count)=? ORDER BY length(folder) DESC, folder LIMIT 1",
+            (folder + "/", folder + "0", total)).fetchone()
+        return row[0] if row else ""
+
     def subtree_digest(self, folder: str) -> str:
-        """Per-letter count and hash of the folder's subtree keyword rows."""
+        """Per-letter count and hash of the folder's subtree keyword rows, and which other
+        index lists the same rows (see :meth:`same_as`)."""
         data = {bucket: [count, digest] for bucket, count, digest in self.conn.execute(
             "SELECT bucket, count, hash FROM subtree WHERE folder=? ORDER BY bucket", (folder,))}
-        return json.dumps({"folder": folder, "buckets": data}, sort_keys=True, ensure_ascii=False) + "\n"
+        total = sum(count for count, _ in data.values())
+        return json.dumps({"folder": folder, "buckets": data, "same_as": self.same_as(folder, total)},
+                          sort_keys=True, ensure_ascii=False) + "\n"
 
     def write_subtrees(self, folders: Iterable[str]) -> None:
         for folder in sorted(set(folders)):

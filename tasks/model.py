@@ -398,7 +398,11 @@ class Model:
             self._insert_edges(new_edges, externals)
             if roots_changed:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
+            total_before = self.digests.subtree_total("")
             subtree_changed = self._apply_rows(old_rows, self.digests.rows_for(dirty), dirty)
+            total_after = self.digests.subtree_total("")
+            if total_after != total_before:  # which folders hold every row of the repository
+                subtree_changed |= self.digests.folders_with_total({total_before, total_after})
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

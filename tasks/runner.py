@@ -45,17 +45,23 @@ Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int
 def _execute(name: str) -> Outcome:
     action, args = _JOBS[name]
     take_hashes()
+    gc.disable()  # an action's objects (an AST, a page's records) form no cycles; see _quiet_gc
     try:
         values = action(*args)
     except Exception:  # noqa: BLE001 - a bug in docgraph fails this task (with its traceback), not the others
         return name, traceback.format_exc(), None, take_hashes()
+    finally:
+        gc.enable()
     return name, None, values if isinstance(values, dict) else {}, take_hashes()
 
 
 def _quiet_gc(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
     """Run the actions with the cyclic GC off the build's long-lived objects (the graph, doit's
     tasks: frozen, so a collection neither scans them nor, in a forked worker, copies their pages)
-    and collecting less often.  Measured on the torch corpus: analysis 17 % faster."""
+    and collecting less often; :func:`_execute` turns it off while an action runs, so a collection
+    happens between two tasks, when their objects are gone.  Measured on the torch corpus:
+    analysis 17 % faster with the freeze and threshold, `ast.parse` another 18 % faster without
+    collections inside."""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)

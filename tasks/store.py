@@ -126,23 +126,29 @@ def write_if_changed(path: str, data: bytes, atomic: bool = True) -> bool:
                 _note(path, st, data)
                 return False
     except (FileNotFoundError, NotADirectoryError):
-        _make_parent(path)
         if not atomic:
-            with open(path, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                st = os.fstat(handle.fileno())
-            _note(path, st, data)
+            _note(path, _create(path, path, data), data)
             return True
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        st = os.fstat(handle.fileno())
+    st = _create(tmp, path, data)
     os.replace(tmp, path)  # a rename keeps the inode's size and mtime
     _note(path, st, data)
     return True
+
+
+def _create(path: str, target: str, data: bytes) -> os.stat_result:
+    """Write a new file at `path` (its folder made for `target` when missing); its stat data."""
+    mode = "xb" if path == target else "wb"
+    try:
+        handle = open(path, mode)  # noqa: SIM115 - closed below; the retry needs the open apart
+    except (FileNotFoundError, NotADirectoryError):
+        _make_parent(target)
+        handle = open(path, mode)  # noqa: SIM115
+    with handle:
+        handle.write(data)
+        handle.flush()
+        return os.fstat(handle.fileno())
 
 
 def write_text(path: str, text: str, atomic: bool = True) -> bool:

@@ -182,3 +182,38 @@ def test_parallel_build_writes_the_same_bytes_as_serial(tmp_path: Path) -> None:
     report = build(parallel, jobs=2)
     assert report["pages_written"]
     assert snapshot(serial / "repo-docs") == snapshot(parallel / "repo-docs")
+
+
+def test_sub_index_that_repeats_another_links_there_and_follows_changes(tmp_path: Path) -> None:
+    """`a/sub.md` points to keywords.md while `a/` holds every definition, to `a/b/sub.md` while
+    all of its own are in `a/b/`; a definition elsewhere (not below `a/`) must change that."""
+    root = tmp_path / "repo"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "m.py").write_text("def alpha():\n    return 1\n", encoding="utf-8")
+    (root / "other.py").write_text("print(1)\n", encoding="utf-8")  # defines nothing
+    for number in range(6):  # enough files that one edit takes the model's incremental path
+        (root / f"script{number}.py").write_text(f"print({number})\n", encoding="utf-8")
+    build(root)
+    out = root / "repo-docs"
+    sub_a = (out / "a" / "sub.md").read_text(encoding="utf-8")
+    assert "(../keywords.md)" in sub_a and "| Identifier" not in sub_a
+    # a definition outside a/: a/ no longer holds them all, but a/b/ still holds all of a/'s
+    (root / "other.py").write_text("def beta():\n    return 2\n", encoding="utf-8")
+    build(root)
+    sub_a = (out / "a" / "sub.md").read_text(encoding="utf-8")
+    assert "(b/sub.md)" in sub_a and "keywords.md" not in sub_a
+    # a definition directly in a/: its own index again
+    (root / "a" / "n.py").write_text("def gamma():\n    return 3\n", encoding="utf-8")
+    build(root)
+    sub_a = (out / "a" / "sub.md").read_text(encoding="utf-8")
+    assert "| Identifier" in sub_a and "`alpha`" in sub_a and "`gamma`" in sub_a
+    # and back: every step equals a clean build
+    (root / "a" / "n.py").unlink()
+    (root / "other.py").write_text("print(1)\n", encoding="utf-8")
+    build(root)
+    incremental = snapshot(out)
+    shutil.rmtree(out)
+    shutil.rmtree(root / ".docgraph")
+    build(root)
+    assert snapshot(out) == incremental
+    assert "(../keywords.md)" in (out / "a" / "sub.md").read_text(encoding="utf-8")

@@ -82,8 +82,12 @@ def _scope(folder: str) -> str:
 
 
 def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSource,
-                  ctx: RenderContext) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    """`sub.md` of `folder`, and the letter pages it needs: {bucket: (hash, page)}."""
+                  ctx: RenderContext, same_as: str = "") -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """`sub.md` of `folder`, and the letter pages it needs: {bucket: (hash, page)}.
+
+    When another index lists exactly the same rows (`same_as`: `keywords` or a subfolder whose
+    subtree holds all of them), the page says so and links there instead of repeating it.
+    """
     page = layout.folder_page(folder, layout.FOLDER_SUB)
     total = _total(buckets)
     title = code(folder or ".")
@@ -98,6 +102,15 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
         return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
     summary = (f"{plural(total, 'definition')} in the files of {_scope(folder)} and its subfolders "
                f"({link('folder index', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}).")
+    if same_as == "keywords":
+        summary += (" They are all the definitions of the repository: their index is "
+                    f"{link('keywords.md', ctx.page_href(page, layout.KEYWORDS))}.")
+        return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
+    if same_as:
+        target = layout.folder_page(same_as, layout.FOLDER_SUB)
+        summary += (f" All of them are in {code(same_as)}: their index is "
+                    f"{link(code(same_as) + ' sub.md', ctx.page_href(page, target))}.")
+        return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(folder))
         return {page: fill("folder_sub.md", title=title, summary=summary,

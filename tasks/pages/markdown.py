@@ -59,13 +59,14 @@ def cell(markdown: str) -> str:
 
 def fence(content: str, language: str = "") -> str:
     """A fenced block whose fence is longer than any backtick run inside it."""
-    runs = [len(m) for m in re.findall(r"`{3,}", content)]
+    runs = [len(m) for m in _FENCE_RUN.findall(content)] if "```" in content else []
     ticks = "`" * max(3, max(runs) + 1 if runs else 3)
     lang = re.sub(r"[^\w+#.-]", "", language)
     body = content if content.endswith("\n") or not content else content + "\n"
     return f"{ticks}{lang}\n{body}{ticks}"
 
 
+_FENCE_RUN = re.compile(r"`{3,}")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_./~+-]*")
 
 
