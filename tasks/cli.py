@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="take over an output folder that holds files docgraph did not write")
     watch = sub.add_parser("watch", help="build, then rebuild on every change")
     _common(watch)
+    watch.add_argument("-j", "--jobs", type=int, default=1,
+                       help="worker processes for rebuilds of many files (default 1)")
     check = sub.add_parser("check", help="exit 1 when the pages are not what a build would write")
     _common(check)
     clean = sub.add_parser("clean", help="delete every generated page and the state folder")
@@ -67,7 +69,7 @@ def watch(args: argparse.Namespace) -> int:
     from .watch import run_watch
 
     config = open_workspace(args.root, args.config, args.out, args.state)
-    return run_watch(config, args.config)
+    return run_watch(config, args.config, args.jobs)
 
 
 def check(args: argparse.Namespace) -> int:

@@ -109,9 +109,11 @@ class Watcher:
     """Keeps the source listing in memory and rebuilds what each batch of events affects."""
 
     def __init__(self, config: Config, out: TextIO | None = None,
-                 config_file: str | None = None, on_build: Callable[[Report, set[str]], None] | None = None):
+                 config_file: str | None = None, on_build: Callable[[Report, set[str]], None] | None = None,
+                 jobs: int = 1):
         self.config = config
         self.config_file = config_file
+        self.jobs = jobs
         self.out = out or sys.stdout
         self.on_build = on_build
         self.events: queue.Queue[tuple[float, list[str]]] = queue.Queue()
@@ -121,7 +123,7 @@ class Watcher:
 
     def _setup(self, config: Config) -> None:
         self.config = config
-        self.engine = Engine(config, keep_stamp=True)
+        self.engine = Engine(config, jobs=self.jobs, keep_stamp=True)
         self.scanner = Scanner(config)
         self.entries: dict[str, Entry] = {}
         self.debouncer = Debouncer(config.watch.quiet_ms / 1000, config.watch.max_wait_ms / 1000)
@@ -276,9 +278,12 @@ class Watcher:
                 self.on_build(report, rels)
 
 
-def run_watch(config: Config, config_file: str | None = None) -> int:
-    """`docgraph watch`: exit 0 on Ctrl-C or SIGTERM, after the running batch finished."""
-    watcher = Watcher(config, config_file=config_file)
+def run_watch(config: Config, config_file: str | None = None, jobs: int = 1) -> int:
+    """`docgraph watch`: exit 0 on Ctrl-C or SIGTERM, after the running batch finished.
+
+    With `jobs` > 1 a rebuild of many files (a checkout, the first build) runs its per-file
+    tasks in that many processes; a save of one file always runs in the watcher's process."""
+    watcher = Watcher(config, config_file=config_file, jobs=jobs)
 
     def terminate(signum: int, frame: Any) -> None:
         watcher.stop.set()
@@ -303,11 +308,11 @@ def _command_base() -> type:
 
 
 class WatchCommand(_command_base()):  # type: ignore[misc]
-    """`doit watch [root=PATH] [out=DIR] [config=FILE]` (registered in pyproject.toml)."""
+    """`doit watch [root=PATH] [out=DIR] [config=FILE] [jobs=N]` (registered in pyproject.toml)."""
 
     name = "watch"
     doc_purpose = "rebuild the docgraph pages whenever a source changes"
-    doc_usage = "[root=PATH] [out=DIR] [config=FILE]"
+    doc_usage = "[root=PATH] [out=DIR] [config=FILE] [jobs=N]"
     doc_description = None
 
     def execute(self, params: Any, args: list[str]) -> int:
@@ -316,11 +321,15 @@ class WatchCommand(_command_base()):  # type: ignore[misc]
         from .errors import DocgraphError
         from .workspace import open_workspace
 
-        values = {k: get_var(k) for k in ("root", "out", "config") if get_var(k) is not None}
+        values = {k: get_var(k) for k in ("root", "out", "config", "jobs") if get_var(k) is not None}
         values.update(dict(arg.split("=", 1) for arg in args if "=" in arg))
         try:
             config = open_workspace(values.get("root", os.getcwd()), values.get("config"), values.get("out"))
-            return run_watch(config, values.get("config"))
+            jobs = values.get("jobs", "1")
+            if not jobs.isdigit() or int(jobs) < 1:
+                sys.stderr.write(f"docgraph: jobs={jobs}: give a number of processes, 1 or more\n")
+                return 2
+            return run_watch(config, values.get("config"), int(jobs))
         except DocgraphError as exc:
             sys.stderr.write(f"docgraph: {exc}\n")
             return exc.exit_code

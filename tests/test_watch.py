@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from tasks.config import load
 from tasks.watch import Debouncer, Watcher, editor_artefact
 
-from .conftest import build, make_sample
+from .conftest import build, make_sample, snapshot
 
 TIMEOUT = 30.0
 
@@ -245,3 +246,24 @@ def test_doit_watch_is_a_doit_command(tmp_path: Path) -> None:
         assert any(str(root) in line for line in watcher.lines), watcher.lines
         assert watcher.terminate() == 0
     assert (root / "repo-docs" / "index.md").exists()
+
+
+def test_watch_with_two_jobs_rebuilds_a_burst_like_a_clean_build(tmp_path: Path) -> None:
+    """`docgraph watch -j 2`: a burst of 100 new files runs in the pool; the pages are those of
+    a clean build."""
+    root = make_sample(tmp_path / "repo")
+    with Process([sys.executable, "-m", "tasks.cli", "watch", "-j", "2", str(root)]) as watcher:
+        watcher.until("watching")
+        (root / "many").mkdir()
+        for i in range(100):
+            (root / "many" / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+        watcher.until(" changed (")
+        deadline = time.monotonic() + TIMEOUT
+        while not (root / "repo-docs/many/m99.py_docs.md").exists() and time.monotonic() < deadline:
+            watcher.until(" changed (")  # a slow machine may split the burst
+        assert watcher.terminate() == 0  # after the running rebuild
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
+    assert (root / "repo-docs/many/m99.py_docs.md").exists()

@@ -1,6 +1,6 @@
 """Watch-mode benchmark on a copy of a corpus; prints figures for the README.  Not a pytest test.
 
-    python tests/benchmarks/watch_bench.py --corpus torch --edits 50
+    python tests/benchmarks/watch_bench.py --corpus torch --edits 50 [--jobs 2]
 
 1. Starts `docgraph watch` on a private copy (after a full build) and waits until it watches.
 2. Saves a Python file `--edits` times (appending a comment, as an editor save would) and
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="torch", choices=["torch", "cpython"])
     parser.add_argument("--dest", default=os.environ.get("DOCGRAPH_CORPORA", str(REPO.parent / "corpora")))
     parser.add_argument("--edits", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=2, help="`docgraph watch -j` (default 2)")
     args = parser.parse_args()
     source = corpus(Path(args.dest), args.corpus)
     with tempfile.TemporaryDirectory(prefix="docgraph-watch-") as tmp:
@@ -54,7 +55,7 @@ def main() -> None:
                               capture_output=True, text=True).stdout.strip()
         subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", "-j", "2", str(root)],
                        check=True, capture_output=True)
-        proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "watch", str(root)],
+        proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "watch", "-j", str(args.jobs), str(root)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         lines: list[tuple[float, str]] = []
         ready = threading.Event()
@@ -87,11 +88,16 @@ def main() -> None:
         # a branch touching 1,000 files
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
         subprocess.run(git + ["checkout", "-q", "-b", "bench-other"], cwd=root, check=True)
+        before_edits = len(lines)
         touched = sorted((root / "torch" / "include").rglob("*.h"))[:1000]
         for path in touched:
             with path.open("a") as handle:
                 handle.write("\n// touched on the benchmark branch\n")
         subprocess.run(git + ["commit", "-qam", "touch 1000 files"], cwd=root, check=True)
+        # the watcher rebuilds the 1,000 edits first: let it finish before the checkouts
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any(" changed (" in l for _, l in lines[before_edits:]):
+            time.sleep(0.1)
         time.sleep(3)
         rebuilds = []
         for branch in (home, "bench-other"):
