@@ -26,20 +26,31 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", help="state folder (default: .docgraph/ under ROOT)")
 
 
+def default_jobs() -> int:
+    """Worker processes when `-j` is not given: the CPUs this process may use, at most 8 (each
+    worker holds a copy-on-write image of the build, so memory grows with the count)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(8, usable))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docgraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="build or update the documentation")
     _common(build)
-    build.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    build.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                       help="worker processes (default: the usable CPUs, at most 8)")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     build.add_argument("--strict", action="store_true", help="exit 1 when there is any finding")
     build.add_argument("--adopt", action="store_true",
                        help="take over an output folder that holds files docgraph did not write")
     watch = sub.add_parser("watch", help="build, then rebuild on every change")
     _common(watch)
-    watch.add_argument("-j", "--jobs", type=int, default=1,
-                       help="worker processes for rebuilds of many files (default 1)")
+    watch.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                       help="worker processes for rebuilds of many files (default: as for build)")
     check = sub.add_parser("check", help="exit 1 when the pages are not what a build would write")
     _common(check)
     clean = sub.add_parser("clean", help="delete every generated page and the state folder")

@@ -33,7 +33,7 @@ from doit.task import Task
 
 from .facts import Finding
 from .report import Collector
-from .store import FileHashes, take_hashes
+from .store import FileHashes, close_inherited_locks, take_hashes
 
 log = logging.getLogger("docgraph")
 _JOBS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
@@ -102,10 +102,21 @@ def _inputs(task: Task) -> list[tuple[int, int] | None]:
     return found
 
 
-def _ignore_sigint() -> None:
+def _worker_start(parent: int) -> None:
+    """Pool initializer: the parent handles Ctrl-C for everyone; a worker dies with its parent
+    (`kill -9` of a build must not leave workers behind, holding the state folder's lock)."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    close_inherited_locks()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the closed lock is all we can do
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 class StageRunner:
@@ -212,7 +223,7 @@ class StageRunner:
             return
         context = multiprocessing.get_context("fork")
         chunk = max(1, min(16, len(names) // (self.jobs * 8)))
-        pool = context.Pool(self.jobs, initializer=_ignore_sigint)
+        pool = context.Pool(self.jobs, initializer=_worker_start, initargs=(os.getpid(),))
         try:
             yield from pool.imap_unordered(_execute, names, chunksize=chunk)
             pool.close()

@@ -200,6 +200,17 @@ def write_manifest(state: str, files: Iterable[str]) -> None:
     write_if_changed(os.path.join(state, MANIFEST), data.encode("utf-8"))
 
 
+_HELD: set[int] = set()  # descriptors of the locks this process holds
+
+
+def close_inherited_locks() -> None:
+    """In a forked worker: close the lock descriptors inherited from the build, so that the lock
+    goes with the build process (an flock lives as long as any descriptor of it is open)."""
+    for fd in _HELD:
+        os.close(fd)
+    _HELD.clear()
+
+
 class Lock:
     """Exclusive lock on a state folder, held for the life of a build or a watch."""
 
@@ -224,9 +235,11 @@ class Lock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         self._fd = fd
+        _HELD.add(fd)
 
     def release(self) -> None:
         if self._fd is not None:
+            _HELD.discard(self._fd)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

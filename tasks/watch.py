@@ -325,7 +325,9 @@ class WatchCommand(_command_base()):  # type: ignore[misc]
         values.update(dict(arg.split("=", 1) for arg in args if "=" in arg))
         try:
             config = open_workspace(values.get("root", os.getcwd()), values.get("config"), values.get("out"))
-            jobs = values.get("jobs", "1")
+            from .cli import default_jobs
+
+            jobs = values.get("jobs", str(default_jobs()))
             if not jobs.isdigit() or int(jobs) < 1:
                 sys.stderr.write(f"docgraph: jobs={jobs}: give a number of processes, 1 or more\n")
                 return 2

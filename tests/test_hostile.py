@@ -172,7 +172,8 @@ def big_sample(root: Path) -> Path:
 @pytest.mark.parametrize("delay", [0.4, 0.9, 1.5, 2.2])
 def test_kill_9_then_build_equals_clean_build(tmp_path: Path, delay: float) -> None:
     root = big_sample(tmp_path / "repo")
-    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "build", "-q", str(root)],
+    # -j 2: the pool's workers must die with the build (they would otherwise keep the lock)
+    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "build", "-q", "-j", "2", str(root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
