@@ -233,15 +233,28 @@ class Engine:
         specs = [s for s in (graph.spec(n) for n in sorted(names)) if s is not None]
         if not specs:
             return
+        from .runner import SOLO, StageRunner  # not for a no-op build
+
         sizes = {e.rel: e.size for e in graph.tree.entries}
+        below: dict[str, int] = defaultdict(int)  # bytes of source below each folder
+        for entry in graph.tree.entries:
+            folder = entry.rel
+            while folder:
+                folder = folder.rpartition("/")[0]
+                below[folder] += entry.size
 
         def weight(name: str) -> int:
+            """Long tasks first, so no worker is left with one at the end of a stage."""
             if name == "model":
-                return 1 << 62  # the longest task of its stage: start it first
-            return sizes.get(name.partition(":")[2], 0)
+                return SOLO  # the longest task of its stage: alone in a worker, started first
+            base, _, arg = name.partition(":")
+            if base == "keywords":
+                return SOLO - 1
+            if base == "sub":  # its rows grow with the subtree
+                return below.get("" if arg == "." else arg, 0)
+            return sizes.get(arg, 0)
 
         self.progress.start(len(specs), f"stage {specs[0].stage}")
-        from .runner import StageRunner
 
         runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector, self._hashes)
         cwd = os.getcwd()

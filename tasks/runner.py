@@ -37,6 +37,8 @@ from .store import FileHashes, close_inherited_locks, take_hashes
 
 log = logging.getLogger("docgraph")
 _JOBS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+SOLO = 1 << 62
+"""Weight of a task that runs alone in a worker, started before the others (the model)."""
 
 
 Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]]]
@@ -182,7 +184,8 @@ class StageRunner:
             before = {n: _inputs(by_name[n]) for n in todo}
             _JOBS.clear()
             _JOBS.update({n: jobs_of[n] for n in todo})
-            for name, error, values, hashes in _quiet_gc(self._execute(todo)):
+            solo = [n for n in todo if weight(n) >= SOLO]
+            for name, error, values, hashes in _quiet_gc(self._execute(todo, solo)):
                 task = by_name[name]
                 collector.executed.append(name)
                 if error is not None:
@@ -216,16 +219,21 @@ class StageRunner:
                      "%.2f s in all", len(tasks), checking, saving, time.perf_counter() - began,
                      time.perf_counter() - clock)
 
-    def _execute(self, names: list[str]):  # type: ignore[no-untyped-def]
+    def _execute(self, names: list[str], solo: list[str]):  # type: ignore[no-untyped-def]
         if self.jobs <= 1 or len(names) < 32:
             for name in names:
                 yield _execute(name)
             return
         context = multiprocessing.get_context("fork")
-        chunk = max(1, min(16, len(names) // (self.jobs * 8)))
+        rest = [n for n in names if n not in solo]
+        chunk = max(1, min(16, len(rest) // (self.jobs * 8)))
         pool = context.Pool(self.jobs, initializer=_worker_start, initargs=(os.getpid(),))
         try:
-            yield from pool.imap_unordered(_execute, names, chunksize=chunk)
+            # a long task (the model) alone, started first; the others in chunks beside it
+            started = [pool.apply_async(_execute, (name,)) for name in solo]
+            yield from pool.imap_unordered(_execute, rest, chunksize=chunk)
+            for result in started:
+                yield result.get()
             pool.close()
         except BaseException:
             pool.terminate()
