@@ -225,7 +225,7 @@ class Engine:
         self.keep_stamp = keep_stamp  # watch mode: stamp in memory, written by flush()
         self._stamp: Stamp | None = None
         self._unsaved = False
-        self._hashes = FileHashes()  # per build: what the workers hashed while reading and writing
+        self._hashes = FileHashes(config.root)  # per build: what the workers hashed as they worked
 
     # ------------------------------------------------------------------ doit
 
@@ -313,7 +313,7 @@ class Engine:
         the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
                         check_pages=changed is None)
         collector = Collector(progress=self.progress)
-        self._hashes = FileHashes()
+        self._hashes = FileHashes(config.root)
         if the_plan.noop:
             report = self._report("no-op", collector, graph, tree, started,
                                   total=stamp.tasks if stamp is not None and stamp.tasks else None)

@@ -33,8 +33,8 @@ _seen: dict[str, tuple[int, int, float, str]] = {}
 
 
 def _note(path: str, st: os.stat_result, data: bytes) -> None:
-    _seen[os.path.abspath(path)] = (st.st_size, st.st_mtime_ns, st.st_mtime,
-                                    hashlib.md5(data).hexdigest())
+    _seen[path if os.path.isabs(path) else os.path.abspath(path)] = (
+        st.st_size, st.st_mtime_ns, st.st_mtime, hashlib.md5(data).hexdigest())
 
 
 def take_hashes() -> dict[str, tuple[int, int, float, str]]:
@@ -66,7 +66,8 @@ def read_bytes(path: str) -> bytes | None:
 class FileHashes:
     """MD5 of files by content, reusing what the workers noted while the stat data still match."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: str = "") -> None:
+        self.root = root or os.getcwd()  # what relative names (doit's file deps) are relative to
         self.known: dict[str, tuple[int, int, float, str]] = {}
 
     def add(self, found: dict[str, tuple[int, int, float, str]]) -> None:
@@ -74,7 +75,8 @@ class FileHashes:
 
     def md5(self, path: str, st: os.stat_result | None = None) -> str:
         """MD5 of the file at `path` (empty when it cannot be read)."""
-        path = os.path.abspath(path)
+        if not os.path.isabs(path):
+            path = os.path.join(self.root, path)
         known = self.known.get(path)
         if known is not None:
             try:
