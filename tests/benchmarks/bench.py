@@ -4,7 +4,8 @@
     python tests/benchmarks/bench.py --corpus torch --scenarios full-j2,noop,edit-body
 
 Each scenario runs `docgraph build` as a child process on a private copy of the corpus and
-records wall time and the peak resident set size of the largest process (`wait4` rusage).
+records wall time and the peak resident set size of the largest process (`wait4` rusage);
+`memory-j2` samples the whole process tree of one `-j 2` full build (summed PSS from /proc).
 Baselines measured in the same invocation, so figures from other machines compare as ratios:
 
 - plain doit: the same number of tasks (two per file, one per folder) with trivial actions;
@@ -40,6 +41,39 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = No
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-2000:]}")
     return seconds, usage.ru_maxrss // 1024, out
+
+
+def tree_memory(cmd: list[str], interval: float = 0.25) -> tuple[float, int, int]:
+    """Wall seconds, and the peak over time of the summed PSS and RSS (MB) of the process and all
+    its descendants, sampled every `interval` seconds from /proc (Linux).  PSS counts a page
+    shared by copy-on-write once, split between the processes sharing it."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def tree(pid: int) -> list[int]:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return [pid]
+        return [pid, *(p for child in children for p in tree(int(child)))]
+
+    peak_pss = peak_rss = 0
+    while proc.poll() is None:
+        pss = rss = 0
+        for pid in tree(proc.pid):
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+                    elif line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+            except OSError:  # gone between listing and reading
+                pass
+        peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+        time.sleep(interval)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return time.perf_counter() - started, peak_pss // 1024, peak_rss // 1024
 
 
 def corpus(dest: Path, name: str) -> Path:
@@ -175,16 +209,25 @@ def main() -> None:
     parser.add_argument("--corpus", default="torch", choices=["torch", "cpython"])
     parser.add_argument("--dest", default=os.environ.get("DOCGRAPH_CORPORA", str(REPO.parent / "corpora")))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--scenarios", default="full-j1,full-j2,noop,edit-body,edit-identifier,fresh-clone")
+    parser.add_argument("--scenarios",
+                        default="full-j1,full-j2,noop,edit-body,edit-identifier,fresh-clone,memory-j2")
     parser.add_argument("--baselines", default="doit,ctags")
     args = parser.parse_args()
     root = corpus(Path(args.dest), args.corpus)
     files = sum(1 for p in root.rglob("*") if p.is_file() and not
                 {".git", "repo-docs", ".docgraph"} & set(p.relative_to(root).parts))
     results: dict[str, list[tuple[float, int]]] = {}
+    memory_line = ""
     with tempfile.TemporaryDirectory(prefix="docgraph-bench-") as tmp:
         work = Path(tmp)
         for name in args.scenarios.split(","):
+            if name == "memory-j2":  # the whole process tree, not its largest process
+                seconds, pss, rss = tree_memory(docgraph(fresh_copy(root, work / "tree"), "-j", "2"))
+                memory_line = (f"full build `-j 2`, all processes together: peak PSS {pss} MB "
+                               f"(peak summed RSS {rss} MB, which counts shared pages twice); "
+                               f"{seconds:.1f} s while sampled")
+                print(memory_line, file=sys.stderr)
+                continue
             results[name] = scenario(name, root, work, args.runs)
             print(f"{name}: {[round(s, 2) for s, _ in results[name]]}", file=sys.stderr)
         if "doit" in args.baselines:
@@ -202,6 +245,8 @@ def main() -> None:
     for name, values in results.items():
         reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone") else full_ref
         print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
+    if memory_line:
+        print(f"\n{memory_line}")
 
 
 if __name__ == "__main__":
