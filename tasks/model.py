@@ -168,7 +168,8 @@ class Model:
         stored = {path: (kind, stat, digest) for path, kind, stat, digest in
                   conn.execute("SELECT path, kind, stat, hash FROM files")}
         listing = {row.rel: row for row in tree}
-        changed: dict[str, tuple[dict[str, Any] | None, str, str]] = {}  # rel -> (summary, stat, hash)
+        # rel -> (summary bytes, stat, hash): parsed one at a time (all 12k parsed: 90 MB on torch)
+        changed: dict[str, tuple[bytes | None, str, str]] = {}
         restat: list[tuple[str, str]] = []
         for rel, row in listing.items():
             old = stored.get(rel)
@@ -190,7 +191,7 @@ class Model:
             if old is not None and old[2] == digest and old[0] == row.kind:
                 restat.append((stat, rel))
                 continue
-            changed[rel] = (json.loads(data), stat, digest)
+            changed[rel] = (data, stat, digest)
         removed = sorted(set(stored) - set(listing))
         roots = json.dumps(list(include_roots))
         roots_changed = dict(conn.execute("SELECT key, value FROM meta")).get("include_roots") != roots
@@ -204,7 +205,9 @@ class Model:
             self.digests.write_subtrees(folders)
             self.digests.write_globals(folders, listing)
         elif changed or removed or roots_changed:
-            self._incremental(listing, changed, removed, restat, include_roots, roots, roots_changed,
+            parsed = {rel: (json.loads(data) if data is not None else None, stat, digest)
+                      for rel, (data, stat, digest) in changed.items()}
+            self._incremental(listing, parsed, removed, restat, include_roots, roots, roots_changed,
                               folders)
         else:
             conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
@@ -225,30 +228,27 @@ class Model:
 
     # ---------------------------------------------------------------- bulk
 
-    def _bulk(self, listing: dict[str, TreeRow], changed: dict[str, tuple[dict[str, Any] | None, str, str]],
+    def _bulk(self, listing: dict[str, TreeRow], changed: dict[str, tuple[bytes | None, str, str]],
               summary_of: dict[str, str], include_roots: tuple[str, ...], roots: str) -> None:
         conn = self.conn
-        summaries: dict[str, tuple[dict[str, Any] | None, str, str]] = {}
-        for rel, row in listing.items():
-            if rel in changed:
-                summaries[rel] = changed[rel]
-                continue
-            summary_file = summary_of.get(rel)
-            if summary_file is None:
-                summaries[rel] = (None, f"{row.kind}:{row.size}:{row.target}", "")
-                continue
-            try:
-                st = os.stat(summary_file)
-            except FileNotFoundError:
-                continue
-            data = read_bytes(summary_file) or b"{}"
-            summaries[rel] = (json.loads(data), f"{st.st_mtime_ns}:{st.st_size}", hashlib.sha1(data).hexdigest())
         resolver = Resolver([r for r, row in listing.items() if row.kind in ("file", "binary", "link")],
                             include_roots)
         files, symbols, imports, tail_rows, edges, externals = [], [], [], [], [], []
-        for rel in sorted(summaries):
-            summary, stat, digest = summaries[rel]
-            files.append(_file_row(rel, listing[rel], summary, stat, digest))
+        for rel in sorted(listing):  # one summary parsed at a time
+            row = listing[rel]
+            if rel in changed:
+                data, stat, digest = changed[rel]
+            elif (summary_file := summary_of.get(rel)) is None:
+                data, stat, digest = None, f"{row.kind}:{row.size}:{row.target}", ""
+            else:
+                try:
+                    st = os.stat(summary_file)
+                except FileNotFoundError:
+                    continue  # its analysis failed; the report says so
+                data = read_bytes(summary_file) or b"{}"
+                stat, digest = f"{st.st_mtime_ns}:{st.st_size}", hashlib.sha1(data).hexdigest()
+            summary = json.loads(data) if data is not None else None
+            files.append(_file_row(rel, row, summary, stat, digest))
             if summary is None:
                 continue
             symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]))
