@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# (kind, literal that every match contains, pattern): the literal test runs first, in C, so the
-# patterns only see the few files that can match (scanning 80 MB of C++ with seven \b-patterns
-# took 13 s; the literal tests take a fraction of a second).
+# (kind, literals one of which every match contains, pattern): the literal test runs first, in C,
+# so the patterns only see the few files that can match (scanning 80 MB of C++ with seven
+# \b-patterns took 13 s; the literal tests take a fraction of a second).
 _PATTERNS = (
     ("private key block", ("PRIVATE KEY",), re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
@@ -32,6 +32,10 @@ _PATTERNS = (
     ("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("JSON Web Token", ("eyJ",), re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
 )
+# one search per kind for its literals (an alternation of plain strings keeps the regex engine's
+# literal scan: 88 MB of torch sources in 0.35 s, against 0.85 s for one `in` per literal)
+_PREFILTERS = tuple(re.compile("|".join(re.escape(literal) for literal in literals))
+                    for _kind, literals, _pattern in _PATTERNS)
 _NAME_WORDS = ("passw", "secret", "api_key", "apikey", "access_key", "accesskey", "private_key",
                "privatekey", "token")
 _ASSIGNED = re.compile(r"\b([A-Za-z0-9_]+)[\"']?\s*[:=]\s*([\"'])([^\"'\s]{6,}?)\2")
@@ -60,8 +64,8 @@ def find(text: str) -> list[Credential]:
     if not text:
         return []
     spans: list[tuple[int, int, str]] = []
-    for kind, literals, pattern in _PATTERNS:
-        if any(literal in text for literal in literals):
+    for (kind, _literals, pattern), prefilter in zip(_PATTERNS, _PREFILTERS):
+        if prefilter.search(text):
             spans.extend((m.start(), m.end(), kind) for m in pattern.finditer(text))
     lowered = text.lower()
     line_starts: set[int] = set()
