@@ -236,12 +236,7 @@ class Engine:
         from .runner import SOLO, StageRunner  # not for a no-op build
 
         sizes = {e.rel: e.size for e in graph.tree.entries}
-        below: dict[str, int] = defaultdict(int)  # bytes of source below each folder
-        for entry in graph.tree.entries:
-            folder = entry.rel
-            while folder:
-                folder = folder.rpartition("/")[0]
-                below[folder] += entry.size
+        below: dict[str, int] = {}  # bytes of source below each folder (when a sub task asks)
 
         def weight(name: str) -> int:
             """Long tasks first, so no worker is left with one at the end of a stage."""
@@ -251,6 +246,12 @@ class Engine:
             if base == "keywords":
                 return SOLO - 1
             if base == "sub":  # its rows grow with the subtree
+                if not below:
+                    for entry in graph.tree.entries:
+                        folder = entry.rel
+                        while folder:
+                            folder = folder.rpartition("/")[0]
+                            below[folder] = below.get(folder, 0) + entry.size
                 return below.get("" if arg == "." else arg, 0)
             return sizes.get(arg, 0)
 
