@@ -102,8 +102,9 @@ def _mirror(source: str, target: str, skip: set[str], keep_only: tuple[str, set[
                 os.symlink(os.readlink(path), os.path.join(destination, name))
 
 
-def check(config: Config) -> CheckResult:
-    """Compare the output folder with what a build of the current sources and config writes."""
+def check(config: Config, jobs: int = 1) -> CheckResult:
+    """Compare the output folder with what a build of the current sources and config writes
+    (the mirror build runs its per-file work in `jobs` processes)."""
     work = tempfile.mkdtemp(prefix="docgraph-check-")
     try:
         root = os.path.join(work, "root")
@@ -121,7 +122,7 @@ def check(config: Config) -> CheckResult:
             return outside
 
         mirror = replace(config, root=root, output=moved(config.output), state=moved(config.state))
-        Engine(mirror, progress=Progress(quiet=True)).build()
+        Engine(mirror, jobs=jobs, progress=Progress(quiet=True)).build()
         built = _files(mirror.output)
         present = _files(config.output) if os.path.isdir(config.output) else {}
         out_prefix = os.path.relpath(config.output, config.root).replace(os.sep, "/") + "/"

@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="worker processes for rebuilds of many files (default: as for build)")
     check = sub.add_parser("check", help="exit 1 when the pages are not what a build would write")
     _common(check)
+    check.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                       help="worker processes for the mirror build (default: as for build)")
     clean = sub.add_parser("clean", help="delete every generated page and the state folder")
     _common(clean)
     return parser
@@ -88,7 +90,7 @@ def check(args: argparse.Namespace) -> int:
     from .config import load
 
     config = load(args.root, args.config, args.out, args.state)
-    result = run_check(config)
+    result = run_check(config, args.jobs)
     for label, pages in (("stale", result.stale), ("missing", result.missing),
                          ("orphaned", result.orphaned), ("untracked", result.untracked)):
         for page in pages:

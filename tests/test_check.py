@@ -82,3 +82,18 @@ def test_a_file_rewritten_while_it_is_analysed_is_not_recorded(sample: Path,
     second = build(sample)
     assert "src/geometry/shapes.py" in second["sources_analyzed"]
     assert "LATE" in (sample / "repo-docs/src/geometry/shapes.py_kw.md").read_text()
+
+
+def test_check_with_a_pool_sees_what_a_serial_check_sees(tmp_path: Path) -> None:
+    """Enough files that the mirror build's stages run in the pool (32 tasks or more)."""
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    for i in range(40):
+        (root / "pkg" / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    build(root, jobs=2)
+    assert check(load(str(root)), jobs=2).ok
+    (root / "pkg" / "m7.py").write_text("def g7():\n    return 7\n")
+    for jobs in (1, 2):
+        result = check(load(str(root)), jobs=jobs)
+        assert not result.ok
+        assert "pkg/m7.py_docs.md" in result.stale and "pkg/m7.py_kw.md" in result.stale
