@@ -129,8 +129,11 @@ def write_if_changed(path: str, data: bytes, atomic: bool = True) -> bool:
                 return False
     except (FileNotFoundError, NotADirectoryError):
         if not atomic:
-            _note(path, _create(path, path, data), data)
-            return True
+            try:
+                _note(path, _create(path, path, data), data)
+                return True
+            except FileExistsError:  # a dangling symbolic link, or a racing writer: replace it
+                pass
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}")
     st = _create(tmp, path, data)

@@ -245,3 +245,16 @@ def test_task_count_matches_the_graph(sample: Path) -> None:
     graph = Graph(config, discover(config))
     counted = graph.task_count()
     assert counted == len(graph.specs)
+
+
+def test_in_place_write_of_a_state_file_replaces_a_dangling_link(tmp_path: Path) -> None:
+    from tasks.store import write_if_changed
+
+    target = tmp_path / "state" / "facts" / "ab" / "cd.json"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(tmp_path / "nowhere")
+    assert write_if_changed(str(target), b"{}\n", atomic=False)
+    assert not target.is_symlink() and target.read_bytes() == b"{}\n"
+    assert not write_if_changed(str(target), b"{}\n", atomic=False)  # same bytes: nothing written
+    fresh = tmp_path / "state" / "new" / "x.json"  # missing folders are made
+    assert write_if_changed(str(fresh), b"1\n", atomic=False) and fresh.read_bytes() == b"1\n"
