@@ -19,6 +19,21 @@ def state_file(state: str, kind: str, name: str) -> str:
     return os.path.join(state, kind, layout.key(name) + ".json")
 
 
+def xref_file(state: str, rel: str) -> str:
+    """Digest: one text file's cross-references."""
+    return state_file(state, "xref", rel)
+
+
+def folder_file(state: str, folder: str) -> str:
+    """Digest: what a folder's index.md and doc.md show."""
+    return state_file(state, "folders", folder)
+
+
+def subtree_file(state: str, folder: str) -> str:
+    """Digest: per-letter counts and hashes of a folder's subtree keywords."""
+    return state_file(state, "subtree", folder)
+
+
 @dataclass(frozen=True)
 class Paths:
     """Where things are, for one build (all absolute)."""
@@ -53,16 +68,13 @@ class Paths:
         return state_file(self.state, "summary", rel)
 
     def xref(self, rel: str) -> str:
-        """Digest: one text file's cross-references."""
-        return state_file(self.state, "xref", rel)
+        return xref_file(self.state, rel)
 
     def folder_digest(self, folder: str) -> str:
-        """Digest: what a folder's index.md and doc.md show."""
-        return state_file(self.state, "folders", folder)
+        return folder_file(self.state, folder)
 
     def subtree_digest(self, folder: str) -> str:
-        """Digest: per-letter counts and hashes of a folder's subtree keywords."""
-        return state_file(self.state, "subtree", folder)
+        return subtree_file(self.state, folder)
 
     def digest(self, name: str) -> str:
         """A repository-wide digest: stats.json, book.json, findings.json."""

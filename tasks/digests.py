@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import layout
-from .context import state_file
+from .context import folder_file, subtree_file, xref_file
 from .facts import External, FileXref, Finding, Link, dumps, loads
 from .store import read_bytes, write_text
 
@@ -222,13 +222,13 @@ class Digests:
     # ---------------------------------------------------------------- where
 
     def xref_path(self, rel: str) -> str:
-        return state_file(self.state, "xref", rel)
+        return xref_file(self.state, rel)
 
     def folder_path(self, folder: str) -> str:
-        return state_file(self.state, "folders", folder)
+        return folder_file(self.state, folder)
 
     def subtree_path(self, folder: str) -> str:
-        return state_file(self.state, "subtree", folder)
+        return subtree_file(self.state, folder)
 
     def write(self, path: str, text: str) -> None:
         if write_text(path, text, atomic=False):

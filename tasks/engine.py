@@ -19,7 +19,6 @@ property tests compare this path with clean builds after random edit sequences.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import marshal
 import os
@@ -39,6 +38,7 @@ from .store import (
     BUILDING,
     FileHashes,
     Lock,
+    file_md5,
     read_bytes,
     read_manifest,
     remove_leftovers,
@@ -50,18 +50,6 @@ log = logging.getLogger("docgraph")
 STAMP = "stamp.marshal"
 STAMP_VERSION = 6
 DOIT_DB = "doit.sqlite3"
-
-
-def file_md5(path: str) -> str:
-    """MD5 of a file's bytes (empty when it cannot be read)."""
-    digest = hashlib.md5()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return ""
-    return digest.hexdigest()
 
 
 class Stamp:
@@ -233,7 +221,8 @@ class Engine:
         specs = [s for s in (graph.spec(n) for n in sorted(names)) if s is not None]
         if not specs:
             return
-        from .runner import SOLO, StageRunner  # not for a no-op build
+        from .digests import ancestors  # not for a no-op build
+        from .runner import SOLO, StageRunner
 
         sizes = {e.rel: e.size for e in graph.tree.entries}
         below: dict[str, int] = {}  # bytes of source below each folder (when a sub task asks)
@@ -248,9 +237,7 @@ class Engine:
             if base == "sub":  # its rows grow with the subtree
                 if not below:
                     for entry in graph.tree.entries:
-                        folder = entry.rel
-                        while folder:
-                            folder = folder.rpartition("/")[0]
+                        for folder in ancestors(entry.rel):
                             below[folder] = below.get(folder, 0) + entry.size
                 return below.get("" if arg == "." else arg, 0)
             return sizes.get(arg, 0)

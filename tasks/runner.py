@@ -33,7 +33,7 @@ from doit.task import Task
 
 from .facts import Finding
 from .report import Collector
-from .store import FileHashes, close_inherited_locks, take_hashes
+from .store import FileHashes, begin_hashes, close_inherited_locks, take_hashes
 
 log = logging.getLogger("docgraph")
 _JOBS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
@@ -46,7 +46,7 @@ Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int
 
 def _execute(name: str) -> Outcome:
     action, args = _JOBS[name]
-    take_hashes()
+    begin_hashes()
     gc.disable()  # an action's objects (an AST, a page's records) form no cycles; see _quiet_gc
     try:
         values = action(*args)

@@ -26,22 +26,42 @@ TMP_MARK = ".docgraph-tmp-"   # temporary files of atomic writes: `.<name>.docgr
 BUILDING = "building"         # present while a build runs; left behind by one that was killed
 
 
-# MD5s of the files this process read or wrote, by absolute path: (size, mtime_ns, mtime, md5).
+# MD5s of the files an action read or wrote, by absolute path: (size, mtime_ns, mtime, md5).
 # The runner ships them from the workers to the main process, whose doit checker and stamp would
-# otherwise read and hash every input and output a second time.
-_seen: dict[str, tuple[int, int, float, str]] = {}
+# otherwise read and hash every input and output a second time.  Only while an action runs
+# (None otherwise): the no-op build and the watch loop read without hashing.
+_seen: dict[str, tuple[int, int, float, str]] | None = None
 
 
 def _note(path: str, st: os.stat_result, data: bytes) -> None:
-    _seen[path if os.path.isabs(path) else os.path.abspath(path)] = (
-        st.st_size, st.st_mtime_ns, st.st_mtime, hashlib.md5(data).hexdigest())
+    if _seen is not None:
+        _seen[path if os.path.isabs(path) else os.path.abspath(path)] = (
+            st.st_size, st.st_mtime_ns, st.st_mtime, hashlib.md5(data).hexdigest())
+
+
+def begin_hashes() -> None:
+    """Start noting the hashes of what is read and written (an action begins)."""
+    global _seen
+    _seen = {}
 
 
 def take_hashes() -> dict[str, tuple[int, int, float, str]]:
-    """The hashes noted since the last call (and forget them)."""
-    found = dict(_seen)
-    _seen.clear()
+    """The hashes noted since :func:`begin_hashes`; noting stops."""
+    global _seen
+    found, _seen = _seen or {}, None
     return found
+
+
+def file_md5(path: str) -> str:
+    """MD5 of a file's bytes (empty when it cannot be read)."""
+    digest = hashlib.md5()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 def read_file(path: str) -> bytes:
@@ -66,8 +86,8 @@ def read_bytes(path: str) -> bytes | None:
 class FileHashes:
     """MD5 of files by content, reusing what the workers noted while the stat data still match."""
 
-    def __init__(self, root: str = "") -> None:
-        self.root = root or os.getcwd()  # what relative names (doit's file deps) are relative to
+    def __init__(self, root: str) -> None:
+        self.root = root  # what relative names (doit's file deps) are relative to
         self.known: dict[str, tuple[int, int, float, str]] = {}
 
     def add(self, found: dict[str, tuple[int, int, float, str]]) -> None:
@@ -85,14 +105,7 @@ class FileHashes:
                 return ""
             if (st.st_size, st.st_mtime_ns) == known[:2]:
                 return known[3]
-        digest = hashlib.md5()
-        try:
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError:
-            return ""
-        return digest.hexdigest()
+        return file_md5(path)
 
 
 def _make_parent(path: str) -> None:

@@ -102,14 +102,14 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
         return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
     summary = (f"{plural(total, 'definition')} in the files of {_scope(folder)} and its subfolders "
                f"({link('folder index', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}).")
-    if same_as == "keywords":
-        summary += (" They are all the definitions of the repository: their index is "
-                    f"{link('keywords.md', ctx.page_href(page, layout.KEYWORDS))}.")
-        return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
     if same_as:
-        target = layout.folder_page(same_as, layout.FOLDER_SUB)
-        summary += (f" All of them are in {code(same_as)}: their index is "
-                    f"{link(code(same_as) + ' sub.md', ctx.page_href(page, target))}.")
+        if same_as == "keywords":
+            where, label, target = "They are all the definitions of the repository", "keywords.md", \
+                layout.KEYWORDS
+        else:
+            where, label, target = f"All of them are in {code(same_as)}", code(same_as) + " sub.md", \
+                layout.folder_page(same_as, layout.FOLDER_SUB)
+        summary += f" {where}: their index is {link(label, ctx.page_href(page, target))}."
         return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(folder))
