@@ -184,9 +184,14 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
 
 
 def to_task(spec: Spec) -> Any:
-    """A doit Task object for a spec."""
+    """What the runner hands to doit's dependency database for a spec: a doit Task when the spec
+    has an `uptodate` check (doit configures those through the Task), a slim record otherwise."""
     from doit.task import Task
 
+    from .runner import TaskRecord
+
+    if not spec.uptodate:
+        return TaskRecord(spec.name, spec.file_dep, spec.targets)
     return Task(spec.name, [(spec.action, spec.args)], file_dep=list(spec.file_dep),
                 targets=list(spec.targets), uptodate=list(spec.uptodate), verbosity=0,
                 doc=spec.doc)
@@ -244,7 +249,9 @@ class Engine:
 
         self.progress.start(len(specs), f"stage {specs[0].stage}")
 
-        runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector, self._hashes)
+        state = graph.name(self.config.state) + os.sep
+        runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector, self._hashes,
+                             lambda dep: not dep.startswith(state))
         cwd = os.getcwd()
         os.chdir(self.config.root)
         try:

@@ -110,6 +110,7 @@ def sort_key(name: str) -> tuple[str, str]:
     return (name.lstrip("_").lower(), name)
 
 
+@lru_cache(maxsize=1 << 16)
 def key(rel: str) -> str:
     """Collision-free stem for state artefacts of a source path or folder."""
     digest = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest()

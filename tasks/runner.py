@@ -41,20 +41,21 @@ SOLO = 1 << 62
 """Weight of a task that runs alone in a worker, started before the others (the model)."""
 
 
-Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]]]
+Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]], float]
 
 
 def _execute(name: str) -> Outcome:
     action, args = _JOBS[name]
     begin_hashes()
+    began = time.process_time()
     gc.disable()  # an action's objects (an AST, a page's records) form no cycles; see _quiet_gc
     try:
         values = action(*args)
     except Exception:  # noqa: BLE001 - a bug in docgraph fails this task (with its traceback), not the others
-        return name, traceback.format_exc(), None, take_hashes()
+        return name, traceback.format_exc(), None, take_hashes(), time.process_time() - began
     finally:
         gc.enable()
-    return name, None, values if isinstance(values, dict) else {}, take_hashes()
+    return name, None, values if isinstance(values, dict) else {}, take_hashes(), time.process_time() - began
 
 
 def _quiet_gc(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
@@ -82,9 +83,11 @@ class _Checker(MD5Checker):
     """
 
     hashes: FileHashes
+    stats: dict[str, os.stat_result]
+    """Stat data the runner has just taken of the task's inputs (saves a `stat` each)."""
 
     def get_state(self, dep: str, current_state: Any) -> Any:
-        st = os.stat(dep)
+        st = self.stats.get(dep) or os.stat(dep)
         if current_state and current_state[0] == st.st_mtime:
             return None
         return st.st_mtime, st.st_size, self.hashes.md5(dep, st)
@@ -93,15 +96,51 @@ class _Checker(MD5Checker):
 _Checker.__name__ = _Checker.__qualname__ = "MD5Checker"
 
 
-def _inputs(task: Task) -> list[tuple[int, int] | None]:
-    found: list[tuple[int, int] | None] = []
-    for dep in sorted(task.file_dep):
+def _inputs(task: Task, watched: Callable[[str], bool]) -> dict[str, os.stat_result | None]:
+    found: dict[str, os.stat_result | None] = {}
+    for dep in task.file_dep:
+        if not watched(dep):
+            continue
         try:
-            st = os.stat(dep)
-            found.append((st.st_size, st.st_mtime_ns))
+            found[dep] = os.stat(dep)
         except OSError:
-            found.append(None)
+            found[dep] = None
     return found
+
+
+def _same(before: dict[str, os.stat_result | None], after: dict[str, os.stat_result | None]) -> bool:
+    for dep, st in before.items():
+        now = after.get(dep)
+        if st is None or now is None:
+            if st is not now:
+                return False
+        elif st.st_size != now.st_size or st.st_mtime_ns != now.st_mtime_ns:
+            return False
+    return True
+
+
+class TaskRecord:
+    """What doit's :class:`~doit.dependency.Dependency` reads and writes of a task: a doit
+    `Task` costs about 36 µs to build (it checks every attribute), a full build builds 37,000,
+    and only the few tasks with an `uptodate` check need one (see :func:`tasks.engine.to_task`)."""
+
+    __slots__ = ("dep_changed", "executed", "file_dep", "name", "result", "targets", "uptodate",
+                 "value_savers", "values")
+
+    def __init__(self, name: str, file_dep: tuple[str, ...], targets: tuple[str, ...]):
+        self.name = name
+        self.file_dep = set(file_dep)
+        self.targets = list(targets)
+        self.uptodate: list[Any] = []
+        self.values: dict[str, Any] = {}
+        self.result: Any = None
+        self.dep_changed: list[str] = []
+        self.value_savers: list[Callable[[], dict[str, Any]]] = []
+        self.executed = False
+
+    def save_extra_values(self) -> None:
+        for saver in self.value_savers:
+            self.values.update(saver())
 
 
 def _worker_start(parent: int) -> None:
@@ -124,11 +163,15 @@ def _worker_start(parent: int) -> None:
 class StageRunner:
     """Executes task lists against one doit database."""
 
-    def __init__(self, db_path: str, jobs: int, collector: Collector, hashes: FileHashes):
+    def __init__(self, db_path: str, jobs: int, collector: Collector, hashes: FileHashes,
+                 watched: Callable[[str], bool] = lambda dep: True):
         self.db_path = db_path
         self.jobs = jobs
         self.collector = collector
         self.hashes = hashes
+        self.watched = watched
+        """The inputs someone else may change while a task runs (the sources): the others are
+        state files that earlier stages of this build wrote, under its lock."""
 
     def _open(self) -> Dependency:
         try:
@@ -138,6 +181,7 @@ class StageRunner:
             self._discard()
             dep = Dependency(SqliteDB, self.db_path, checker_cls=_Checker, codec_cls=JSONCodec)
         dep.checker.hashes = self.hashes
+        dep.checker.stats = {}
         return dep
 
     def run(self, tasks: list[Task], jobs_of: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]],
@@ -164,6 +208,8 @@ class StageRunner:
         by_name = {t.name: t for t in tasks}
         clock = time.perf_counter()
         checking = saving = 0.0
+        cpu_of: dict[str, float] = {}
+        main_cpu = time.process_time()
         try:
             todo: list[str] = []
             for task in tasks:
@@ -179,18 +225,21 @@ class StageRunner:
                     todo.append(task.name)
             checking = time.perf_counter() - clock
             todo.sort(key=lambda n: (-weight(n), n))
-            # stat data of every input as the task starts: a file rewritten while its task runs
-            # must not be recorded with its new state (doit issue #119)
-            before = {n: _inputs(by_name[n]) for n in todo}
+            # stat data of every source input as the task starts: a file rewritten while its task
+            # runs must not be recorded with its new state (doit issue #119)
+            watched = self.watched
+            before = {n: _inputs(by_name[n], watched) for n in todo}
             _JOBS.clear()
             _JOBS.update({n: jobs_of[n] for n in todo})
             solo = [n for n in todo if weight(n) >= SOLO]
-            for name, error, values, hashes in _quiet_gc(self._execute(todo, solo)):
+            for name, error, values, hashes, cpu in _quiet_gc(self._execute(todo, solo)):
                 task = by_name[name]
+                kind = name.partition(":")[0]
+                cpu_of[kind] = cpu_of.get(kind, 0.0) + cpu
                 collector.executed.append(name)
                 if error is not None:
                     collector.failures.append(Finding(name, 0, "task failed: " + error.strip()))
-                elif _inputs(task) != before[name]:
+                elif not _same(before[name], after := _inputs(task, watched)):
                     collector.changed.append(name)
                     collector.failures.append(Finding(
                         name.partition(":")[2] or name, 0,
@@ -201,6 +250,7 @@ class StageRunner:
                     task.values.update(values or {})
                     task.save_extra_values()
                     began = time.perf_counter()
+                    dep.checker.stats = {d: st for d, st in after.items() if st is not None}
                     try:
                         dep.save_success(task)
                     except FileNotFoundError as exc:
@@ -218,6 +268,10 @@ class StageRunner:
             log.info("runner: %d task(s): %.2f s checking, %.2f s recording, %.2f s committing, "
                      "%.2f s in all", len(tasks), checking, saving, time.perf_counter() - began,
                      time.perf_counter() - clock)
+            log.info("runner: main process CPU %.2f s", time.process_time() - main_cpu)
+            if cpu_of:
+                log.info("runner: CPU time of the actions: %s",
+                         ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
     def _execute(self, names: list[str], solo: list[str]):  # type: ignore[no-untyped-def]
         if self.jobs <= 1 or len(names) < 32:
