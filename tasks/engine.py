@@ -307,6 +307,8 @@ class Engine:
         graph = Graph(config, tree)
         the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
                         check_pages=changed is None)
+        log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree.entries),
+                 len(the_plan.candidates), time.monotonic() - started)
         collector = Collector(progress=self.progress)
         self._hashes = FileHashes(config.root)
         if the_plan.noop:
@@ -319,9 +321,11 @@ class Engine:
         executed_stages = self._stages(graph, stamp, the_plan, collector)
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started)
+        finishing = time.monotonic()
         if not report.failed and not collector.changed:  # a raced task: the stamp must not vouch
             self._store(self._new_stamp(stamp, graph, tree, the_plan, executed_stages))
         write_report(config.state, report)
+        log.info("stamp and report written in %.2f s", time.monotonic() - finishing)
         return report, not collector.changed
 
     def _stages(self, graph: Graph, stamp: Stamp | None, the_plan: Plan,
@@ -441,6 +445,7 @@ class Engine:
         for name in loaded:
             for path in graph.outputs_of(name):
                 owner[path] = name
+        known = self._hashes.known  # what the workers wrote (or found unchanged), as they saw it
         for name in generated:
             old = old_outputs.get(name)
             if old is not None and name not in owner:
@@ -448,6 +453,11 @@ class Engine:
                 new.outputs[name] = [fresh[0], fresh[1], old[2], old[3]] if fresh else old
                 continue
             path = graph.absolute(name)
+            noted = known.get(path)
+            if noted is not None:  # a later change on disk differs from this; the next build sees it
+                task = owner.get(name) or (old[3] if old else graph.producer(name))
+                new.outputs[name] = [noted[0], noted[1], noted[3], task]
+                continue
             now = _stat(path)
             if now is None:
                 continue

@@ -159,6 +159,7 @@ class Graph:
         self._keys: dict[str, tuple[str, str]] | None = None
         self._parts: list[tuple[str, list[str]]] | None = None
         self._part_of: dict[str, str] | None = None
+        self._setting_names: dict[str, str] = {}
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -176,7 +177,10 @@ class Graph:
         return self.paths.name(path)
 
     def setting_file(self, name: str) -> str:
-        return self.name(self.paths.setting(name))
+        found = self._setting_names.get(name)
+        if found is None:
+            found = self._setting_names[name] = self.name(self.paths.setting(name))
+        return found
 
     def _state(self, *parts: str) -> str:
         return self.name(os.path.join(self.paths.state, *parts))
