@@ -87,7 +87,13 @@ class _Checker(MD5Checker):
     """Stat data the runner has just taken of the task's inputs (saves a `stat` each)."""
 
     def get_state(self, dep: str, current_state: Any) -> Any:
-        st = self.stats.get(dep) or os.stat(dep)
+        st = self.stats.get(dep)
+        if st is None:  # a state file: as the worker that last wrote or read it saw it
+            noted = self.hashes.noted(dep)
+            if noted is not None:
+                size, _ns, mtime, md5 = noted
+                return None if current_state and current_state[0] == mtime else (mtime, size, md5)
+            st = os.stat(dep)
         if current_state and current_state[0] == st.st_mtime:
             return None
         return st.st_mtime, st.st_size, self.hashes.md5(dep, st)

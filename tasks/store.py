@@ -93,10 +93,16 @@ class FileHashes:
     def add(self, found: dict[str, tuple[int, int, float, str]]) -> None:
         self.known.update(found)
 
+    def _absolute(self, path: str) -> str:
+        return path if path[:1] == os.sep else f"{self.root}{os.sep}{path}"
+
+    def noted(self, path: str) -> tuple[int, int, float, str] | None:
+        """(size, mtime_ns, mtime, md5) of `path` as a worker last read or wrote it, if one did."""
+        return self.known.get(self._absolute(path))
+
     def md5(self, path: str, st: os.stat_result | None = None) -> str:
         """MD5 of the file at `path` (empty when it cannot be read)."""
-        if not os.path.isabs(path):
-            path = os.path.join(self.root, path)
+        path = self._absolute(path)
         known = self.known.get(path)
         if known is not None:
             try:
