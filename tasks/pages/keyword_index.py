@@ -39,15 +39,19 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
             found = files[path] = (docs, link(code(path), docs), ctx.source_href(page, path))
         return found
 
+    kinds: dict[str, str] = {}  # a dozen kinds over hundreds of thousands of rows
     body = []
     for row in rows:
         docs, defined_in, source = file_links(row.path)
-        refs = ", ".join(link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN])
+        refs = ", ".join([link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN]]) if row.refs else ""
         if len(row.refs) > REFS_SHOWN:
             refs += f" and {len(row.refs) - REFS_SHOWN} more"
+        kind = kinds.get(row.kind)
+        if kind is None:
+            kind = kinds[row.kind] = text(row.kind)
         body.append([
             link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
-            text(row.kind),
+            kind,
             defined_in,
             link(str(row.line), f"{source}#L{row.line}" if row.line else source),
             refs,

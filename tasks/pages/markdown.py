@@ -95,7 +95,7 @@ _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A GFM table; cells are already-rendered Markdown."""
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in rows)
+    out.extend(["| " + " | ".join([c.replace("|", "\\|") for c in row]) + " |" for row in rows])  # cell()
     return "\n".join(out)
 
 
