@@ -65,7 +65,15 @@ _CALL_NOTES = {
     "system": ("security", "`system` call (runs a shell command)"),
     "popen": ("security", "`popen` call (runs a shell command)"),
 }
+_CALL_NOTES_BYTES = {name.encode(): note for name, note in _CALL_NOTES.items()}
+_UNSAFE_C_BYTES = {name.encode() for name in _UNSAFE_C}
 _QUERIES: dict[str, Any] = {}
+_LAUNCHES: dict[str, bool] = {}
+
+
+def query_language(language: str) -> Any:
+    """The tree-sitter Language of a grammar (what queries are compiled for)."""
+    return parser(language).language
 
 
 def blank_macros(data: bytes) -> tuple[bytes, list[tuple[str, int]]]:
@@ -325,7 +333,7 @@ class _Scanner:
         if query is None:
             from tree_sitter import Query
 
-            query = _QUERIES[self.language] = Query(parser(self.language).language, _QUERY_TEXT)
+            query = _QUERIES[self.language] = Query(query_language(self.language), _QUERY_TEXT)
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(query).captures(root)
@@ -358,20 +366,32 @@ class _Scanner:
                     self.notes.append(Note("performance", "nested loop", loop.start_point[0] + 1,
                                            self.symbols[found].qualname))
             open_loops.append(loop)
+        launches = _LAUNCHES.get(self.language)
+        if launches is None:  # only tree-sitter-cuda has `kernel<<<...>>>(...)` calls
+            launches = _LAUNCHES[self.language] = bool(
+                query_language(self.language).id_for_node_kind("kernel_call_syntax", True))
         for callee in captures.get("callee", []):
-            name = text(callee).rsplit("::", 1)[-1].rsplit(".", 1)[-1].rsplit("->", 1)[-1]
+            # most calls are none of the notable ones: decide on the bytes, decode only a hit
+            raw = callee.text or b""
+            name = raw.rsplit(b"::", 1)[-1].rsplit(b".", 1)[-1].rsplit(b"->", 1)[-1]
+            call = callee.parent if launches else None
+            launch = call is not None and any(c.type == "kernel_call_syntax" for c in call.children)
+            noted = _CALL_NOTES_BYTES.get(name)
+            unsafe = noted is None and name in _UNSAFE_C_BYTES
+            thread = noted is None and not unsafe and name == b"thread" and b"std::thread" in raw
+            if not (launch or noted or unsafe or thread):
+                continue
             found = owner(callee)
             where = self.symbols[found].qualname if found >= 0 else ""
             line = callee.start_point[0] + 1
-            call = callee.parent
-            if call is not None and any(c.type == "kernel_call_syntax" for c in call.children):
+            if launch:
                 self.notes.append(Note("performance", "CUDA kernel launch", line, where))
-            if name in _CALL_NOTES:
-                category, topic = _CALL_NOTES[name]
-                self.notes.append(Note(category, topic, line, where))
-            elif name in _UNSAFE_C:
-                self.notes.append(Note("security", f"unbounded C string function `{name}`", line, where))
-            elif name == "thread" and "std::thread" in text(callee):
+            if noted is not None:
+                self.notes.append(Note(noted[0], noted[1], line, where))
+            elif unsafe:
+                self.notes.append(Note("security", f"unbounded C string function `{name.decode()}`",
+                                       line, where))
+            elif thread:
                 self.notes.append(Note("performance", "starts threads", line, where))
         out = list(self.symbols)
         for start, end, index in ranges:
