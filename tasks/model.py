@@ -194,11 +194,19 @@ class Model:
             changed[rel] = (data, stat, digest)
         removed = sorted(set(stored) - set(listing))
         roots = json.dumps(list(include_roots))
-        roots_changed = dict(conn.execute("SELECT key, value FROM meta")).get("include_roots") != roots
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        roots_changed = meta.get("include_roots") != roots
+        # The database commits before the digests are written: a run killed in between (or in
+        # the middle of writing one) leaves digests the next run would take as current.  The
+        # mark, committed first and cleared last, makes the next run rewrite every digest whose
+        # content differs from the database instead.
+        interrupted = meta.get("digests") == "pending"
+        conn.execute("INSERT OR REPLACE INTO meta VALUES('digests', 'pending')")
         folders = {""}
         for rel in listing:
             folders.update(ancestors(rel))
-        if not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing)):
+        bulk = not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing))
+        if bulk:  # writes every digest
             self._bulk(listing, changed, summary_of, include_roots, roots)
             self.digests.write_xrefs([r for r, row in listing.items() if row.kind == "file"])
             self.digests.write_folders(folders)
@@ -211,7 +219,14 @@ class Model:
                               folders)
         else:
             conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
+        if interrupted and not bulk:
+            log.info("the last model update was interrupted; checking every digest")
+            self.digests.write_xrefs([r for r, row in listing.items() if row.kind == "file"])
+            self.digests.write_folders(folders)
+            self.digests.write_subtrees(folders)
+            self.digests.write_globals(folders, listing)
         self._ensure(listing, folders)
+        conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
 
     def _ensure(self, listing: dict[str, TreeRow], folders: set[str]) -> None:

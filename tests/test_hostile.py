@@ -186,6 +186,32 @@ def test_kill_9_then_build_equals_clean_build(tmp_path: Path, delay: float) -> N
     assert build(root)["tasks_executed"] == []
 
 
+def test_model_stopped_between_its_commit_and_its_digests_is_repaired(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model commits its database, then writes the digests: a build stopped in between must
+    not leave the next one trusting digests that the database has moved past."""
+    from tasks.digests import Digests
+
+    build(sample)
+    shapes = sample / "tests" / "test_shapes.py"
+    shapes.write_text(shapes.read_text(encoding="utf-8").replace(
+        "import pytest\n", "import pytest\n\nfrom geometry.io import depth\n", 1), encoding="utf-8")
+
+    def stopped(self: Digests, paths: list[str]) -> None:
+        raise RuntimeError("stopped while writing the digests")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Digests, "write_xrefs", stopped)
+        failed = build(sample)
+    assert any("stopped while writing the digests" in e["message"] for e in failed["errors"])
+    repaired = build(sample)
+    assert "src/geometry/io.py_docs.md" in repaired["pages_written"]  # now imported by the test
+    clean = tmp_path / "clean"
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+
+
 def test_damaged_state_is_rebuilt_with_a_warning(sample: Path) -> None:
     build(sample)
     for name in ("doit.sqlite3", "model.sqlite3"):
