@@ -35,9 +35,11 @@ def render(facts: FileFacts, ctx: RenderContext) -> str:
         by_kind[symbol.kind].append(symbol)
     groups = []
     for kind in sorted(by_kind, key=lambda k: (kind_rank(k), k)):
+        symbols = by_kind[kind]
+        section_label = text(symbol_section(symbols[0]))  # the section follows from the kind
         rows = [[code(s.qualname), link(f"line {s.line}", ctx.source_href(page, facts.path, s.line)),
-                 link(text(symbol_section(s)), ctx.page_href(page, docs, anchor_id("sym", s.qualname)))]
-                for s in sorted(by_kind[kind], key=lambda s: (layout.sort_key(s.qualname), s.line))]
+                 link(section_label, ctx.page_href(page, docs, anchor_id("sym", s.qualname)))]
+                for s in sorted(symbols, key=lambda s: (layout.sort_key(s.qualname), s.line))]
         groups.append(f"### {_group_title(kind)}\n\n"
                       + table(["Identifier", "Defined at", "Documented in"], rows))
     keywords = ""
