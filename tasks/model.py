@@ -291,12 +291,18 @@ class Model:
             for edge in edges:
                 for name in edge.names:
                     refs[(edge.dst, name)].append(edge.src)
-            totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+            # per folder of the defining file first, then once into each ancestor
+            direct: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
             for rel, name, kind, line, bucket in symbols:
                 value = row_hash(KeywordRow(name, kind, rel, line, tuple(sorted(refs.get((rel, name), ())))))
-                for folder in ancestors(rel):
-                    entry = totals[(folder, bucket)]
-                    entry[0] += 1
+                entry = direct[(rel.rpartition("/")[0], bucket)]
+                entry[0] += 1
+                entry[1] += value
+            totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+            for (folder, bucket), (count, value) in direct.items():
+                for above in ancestors(folder + "/"):
+                    entry = totals[(above, bucket)]
+                    entry[0] += count
                     entry[1] += value
             conn.executemany("INSERT INTO subtree VALUES(?,?,?,?)",
                              [(f, b, n, f"{v % MODULUS:032x}") for (f, b), (n, v) in totals.items()])
