@@ -453,15 +453,14 @@ class Engine:
                 new.outputs[name] = [fresh[0], fresh[1], old[2], old[3]] if fresh else old
                 continue
             path = graph.absolute(name)
+            task = owner.get(name) or (old[3] if old else graph.producer(name))
             noted = known.get(path)
             if noted is not None:  # a later change on disk differs from this; the next build sees it
-                task = owner.get(name) or (old[3] if old else graph.producer(name))
                 new.outputs[name] = [noted[0], noted[1], noted[3], task]
                 continue
             now = _stat(path)
             if now is None:
                 continue
-            task = owner.get(name) or (old[3] if old else graph.producer(name))
             if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
                 new.outputs[name] = [now[0], now[1], old[2], old[3]]
                 continue

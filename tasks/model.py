@@ -206,12 +206,9 @@ class Model:
         for rel in listing:
             folders.update(ancestors(rel))
         bulk = not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing))
-        if bulk:  # writes every digest
+        if bulk:
             self._bulk(listing, changed, summary_of, include_roots, roots)
-            self.digests.write_xrefs([r for r, row in listing.items() if row.kind == "file"])
-            self.digests.write_folders(folders)
-            self.digests.write_subtrees(folders)
-            self.digests.write_globals(folders, listing)
+            self._write_all(listing, folders)
         elif changed or removed or roots_changed:
             parsed = {rel: (json.loads(data) if data is not None else None, stat, digest)
                       for rel, (data, stat, digest) in changed.items()}
@@ -221,13 +218,18 @@ class Model:
             conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
         if interrupted and not bulk:
             log.info("the last model update was interrupted; checking every digest")
-            self.digests.write_xrefs([r for r, row in listing.items() if row.kind == "file"])
-            self.digests.write_folders(folders)
-            self.digests.write_subtrees(folders)
-            self.digests.write_globals(folders, listing)
+            self._write_all(listing, folders)
         self._ensure(listing, folders)
         conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
+
+    def _write_all(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
+        """Every digest, each written only where its content differs from the file's."""
+        d = self.digests
+        d.write_xrefs([r for r, row in listing.items() if row.kind == "file"])
+        d.write_folders(folders)
+        d.write_subtrees(folders)
+        d.write_globals(folders, listing)
 
     def _ensure(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
         """Write any digest that is missing on disk (deleted by hand, or a fresh state folder)."""

@@ -52,11 +52,6 @@ def code(value: str) -> str:
     return f"{ticks}{pad}{value}{pad}{ticks}"
 
 
-def cell(markdown: str) -> str:
-    """Make already-rendered Markdown safe inside a table cell (`|` splits cells in GFM)."""
-    return markdown.replace("|", "\\|")
-
-
 def fence(content: str, language: str = "") -> str:
     """A fenced block whose fence is longer than any backtick run inside it."""
     runs = [len(m) for m in _FENCE_RUN.findall(content)] if "```" in content else []
@@ -93,9 +88,10 @@ _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
-    """A GFM table; cells are already-rendered Markdown."""
+    """A GFM table; cells are already-rendered Markdown, with `|` escaped here (it splits cells
+    in GFM; inline, since the keyword indices of torch hold 1.7 million cells)."""
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out.extend(["| " + " | ".join([c.replace("|", "\\|") for c in row]) + " |" for row in rows])  # cell()
+    out.extend(["| " + " | ".join([c.replace("|", "\\|") for c in row]) + " |" for row in rows])
     return "\n".join(out)
 
 
