@@ -9,12 +9,23 @@ written that would read the same on every file of a kind.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from functools import lru_cache
 
 from .. import layout
 from ..facts import FileFacts, FileXref, Link, Note, Symbol
 from . import RenderContext
-from .markdown import anchor_id, bullets, code, fence, fill, link, plural, section, table, text
+from .markdown import (
+    anchor_id,
+    bullets,
+    code,
+    fence,
+    fill,
+    kind_text,
+    link,
+    plural,
+    section,
+    table,
+    text,
+)
 
 FENCE_LANGUAGE = {
     "Python": "python", "C/C++ header": "cpp", "C": "c", "C++": "cpp", "C++ header": "cpp",
@@ -154,17 +165,12 @@ def _overview(facts: FileFacts) -> str:
     return section("High-Level Overview", "\n\n".join(items))
 
 
-@lru_cache(maxsize=256)
-def _kind_text(kind: str) -> str:
-    return text(kind)  # a few dozen kinds, 240,000 symbols on torch
-
-
 def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str:
     name = code(symbol.qualname + (symbol.signature if symbol.kind not in ("class",) else ""))
     if symbol.kind == "class" and symbol.bases:
         name = code(f"{symbol.qualname}({', '.join(symbol.bases)})")
     where = f" in namespace {code(symbol.scope)}" if symbol.scope else ""
-    bits = [(f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {_kind_text(symbol.kind)}{where}, '
+    bits = [(f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {kind_text(symbol.kind)}{where}, '
             f'{_source_link(ctx, page, rel, symbol.line)}')]
     if symbol.decorators:
         bits.append("decorated " + ", ".join(code("@" + d) for d in symbol.decorators))

@@ -14,7 +14,7 @@ from typing import Protocol
 from .. import layout
 from ..digests import KeywordRow
 from . import RenderContext
-from .markdown import anchor_id, code, fill, link, plural, table, text
+from .markdown import anchor_id, code, fill, kind_text, link, plural, table
 
 REFS_SHOWN = 5
 
@@ -39,19 +39,15 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
             found = files[path] = (docs, link(code(path), docs), ctx.source_href(page, path))
         return found
 
-    kinds: dict[str, str] = {}  # a dozen kinds over hundreds of thousands of rows
     body = []
     for row in rows:
         docs, defined_in, source = file_links(row.path)
         refs = ", ".join([link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN]]) if row.refs else ""
         if len(row.refs) > REFS_SHOWN:
             refs += f" and {len(row.refs) - REFS_SHOWN} more"
-        kind = kinds.get(row.kind)
-        if kind is None:
-            kind = kinds[row.kind] = text(row.kind)
         body.append([
             link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
-            kind,
+            kind_text(row.kind),
             defined_in,
             link(str(row.line), f"{source}#L{row.line}" if row.line else source),
             refs,
@@ -108,11 +104,11 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
                f"({link('folder index', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}).")
     if same_as:
         if same_as == "keywords":
-            where, label, target = "They are all the definitions of the repository", "keywords.md", \
-                layout.KEYWORDS
+            where, label, target = ("They are all the definitions of the repository", "keywords.md",
+                                    layout.KEYWORDS)
         else:
-            where, label, target = f"All of them are in {code(same_as)}", code(same_as) + " sub.md", \
-                layout.folder_page(same_as, layout.FOLDER_SUB)
+            where, label, target = (f"All of them are in {code(same_as)}", code(same_as) + " sub.md",
+                                    layout.folder_page(same_as, layout.FOLDER_SUB))
         summary += f" {where}: their index is {link(label, ctx.page_href(page, target))}."
         return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
     if total <= ctx.settings.index_split:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import string
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from urllib.parse import quote
 
@@ -37,6 +37,13 @@ def text(value: str) -> str:
     elif value[:1].isdigit():
         value = _ORDERED.sub(r"\1\\\2", value)
     return value
+
+
+@lru_cache(maxsize=256)
+def kind_text(kind: str) -> str:
+    """:func:`text` of a symbol kind, escaped once per kind (a few dozen kinds label hundreds of
+    thousands of symbols in the pages and keyword tables of a large repository)."""
+    return text(kind)
 
 
 def code(value: str) -> str:
