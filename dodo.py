@@ -10,7 +10,7 @@ The graph is the same one `docgraph build` runs; see tasks/graph.py.
 
 from doit import get_var
 
-from tasks.dodo_tasks import load
+from docgraph.dodo_tasks import load
 
 DOIT_CONFIG, task_docgraph = load(
     root=get_var("root", None), out=get_var("out", None), config=get_var("config", None)

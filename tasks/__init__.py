@@ -4,7 +4,7 @@ The package is a pipeline of stages that return values::
 
     discover -> analyze (per file) -> model (cross-references, aggregates) -> render -> write
 
-Only the doit actions in :mod:`tasks.actions` touch the disk; everything they call is pure.
+Only the doit actions in :mod:`docgraph.actions` touch the disk; everything they call is pure.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The doit actions: the only code that reads sources and writes pages and state.
 
 Each action is a module-level function (picklable by reference) that calls the pure stages and
-writes its results with :func:`tasks.store.write_if_changed`.  It returns a small dict that doit
+writes its results with :func:`docgraph.store.write_if_changed`.  It returns a small dict that doit
 keeps as the task's values and the build report collects: which source it analysed, which files
 it wrote, which it removed.
 

@@ -1,11 +1,11 @@
 """Configuration: the built-in `docgraph.yaml`, overridden by the repository's own, as a frozen Config.
 
 Side effects: reads the YAML files.  A malformed file or a wrong value raises
-:class:`tasks.errors.ConfigError` with one line naming the file, the key and what is expected.
+:class:`docgraph.errors.ConfigError` with one line naming the file, the key and what is expected.
 
 The settings are split into slices (discovery, analysis, pages, watch) so that a change to one
 slice reruns only the tasks whose output depends on it: analysis settings feed every per-file
-analysis task, page settings every render task (see :mod:`tasks.graph`).
+analysis task, page settings every render task (see :mod:`docgraph.graph`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where a build's files are, and what every action receives besides its own arguments.
 
-Kept apart from :mod:`tasks.actions` so that the graph (and a no-op build, which never runs an
+Kept apart from :mod:`docgraph.actions` so that the graph (and a no-op build, which never runs an
 action) does not import the analyzers and page renderers.
 """
 

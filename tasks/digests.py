@@ -4,7 +4,7 @@ A digest is a small file in the state folder whose content is exactly the input 
 a hash of it, for keyword indices), written only when it changes.  Render tasks depend on them,
 so doit reruns a page exactly when what it shows changed.
 
-- `xref/<key>.json`: one text file's cross-references (:class:`tasks.facts.FileXref`);
+- `xref/<key>.json`: one text file's cross-references (:class:`docgraph.facts.FileXref`);
 - `folders/<key>.json`: what `index.md` and `doc.md` of one folder show (:class:`FolderDigest`);
 - `subtree/<key>.json`: per initial letter, the count and an order-independent hash of the
   keyword rows of a folder's subtree (the rows themselves are read from the model when a letter

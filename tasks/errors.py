@@ -3,7 +3,7 @@
 Every error raised on purpose derives from :class:`DocgraphError`.  User errors (a bad config, a
 bad path, a second build on the same state folder) carry an exit code and a one-line message that
 says what to do; the CLI prints the message, never a traceback.  Problems with one input file are
-not exceptions that travel far: analyzers turn them into :class:`tasks.facts.Finding` records, which
+not exceptions that travel far: analyzers turn them into :class:`docgraph.facts.Finding` records, which
 end up in the build report, and the build goes on.  Anything else is a bug and keeps its traceback.
 """
 

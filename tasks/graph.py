@@ -105,7 +105,7 @@ class Spec:
     stage: int
     """Pipeline stage (0-4)."""
     action: Callable[..., Any]
-    """Python action from :mod:`tasks.actions`."""
+    """Python action from :mod:`docgraph.actions`."""
     args: tuple[Any, ...]
     """Its arguments."""
     file_dep: tuple[str, ...]

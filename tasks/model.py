@@ -2,7 +2,7 @@
 
 The model stage is the fan-in point of the graph.  It reads only the summaries whose bytes changed
 since its last run (it keeps their stat data and hashes), folds them into the database, resolves
-references and rewrites the digests (:mod:`tasks.digests`) whose content changed.
+references and rewrites the digests (:mod:`docgraph.digests`) whose content changed.
 
 Two paths, same result (the property tests compare incremental builds with clean ones):
 
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS subtree(folder TEXT, bucket TEXT, count INT, hash TEX
 
 @dataclass(frozen=True)
 class TreeRow:
-    """One entry of the source listing the model receives (see :mod:`tasks.graph`)."""
+    """One entry of the source listing the model receives (see :mod:`docgraph.graph`)."""
 
     rel: str
     """Path relative to ROOT."""

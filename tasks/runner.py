@@ -3,7 +3,7 @@
 Measured on the torch corpus (12k analysis tasks): doit's own `-n 2 -P process` runner was only
 1.24x faster than `-n 1`, because its main process hands out one task at a time and does all
 bookkeeping between two round trips.  The tasks of a stage never depend on each other (see
-:mod:`tasks.graph`), so this runner
+:mod:`docgraph.graph`), so this runner
 
 1. asks doit's :class:`~doit.dependency.Dependency` (same sqlite3 file, same MD5 checker as plain
    `doit`) which tasks are not up to date,
@@ -128,7 +128,7 @@ def _same(before: dict[str, os.stat_result | None], after: dict[str, os.stat_res
 class TaskRecord:
     """What doit's :class:`~doit.dependency.Dependency` reads and writes of a task: a doit
     `Task` costs about 36 µs to build (it checks every attribute), a full build builds 37,000,
-    and only the few tasks with an `uptodate` check need one (see :func:`tasks.engine.to_task`)."""
+    and only the few tasks with an `uptodate` check need one (see :func:`docgraph.engine.to_task`)."""
 
     __slots__ = ("dep_changed", "executed", "file_dep", "name", "result", "targets", "uptodate",
                  "value_savers", "values")

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tasks.config import load
-from tasks.engine import Engine
-from tasks.report import Progress, read_report
+from docgraph.config import load
+from docgraph.engine import Engine
+from docgraph.report import Progress, read_report
 
 # `HYPOTHESIS_PROFILE=thorough pytest tests/test_property.py` for a long run.
 settings.register_profile("default", max_examples=12, deadline=None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tasks.facts import FileFacts
+from docgraph.facts import FileFacts
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DOCGRAPH_UPDATE_GOLDEN") == "1"

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tasks.check import check
-from tasks.config import load
+from docgraph.check import check
+from docgraph.config import load
 
 from .conftest import build, snapshot
 
 
 def run_check(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tasks.cli", "check", str(root)],
+    return subprocess.run([sys.executable, "-m", "docgraph.cli", "check", str(root)],
                           capture_output=True, text=True, check=False)
 
 
@@ -60,7 +60,7 @@ def test_check_config_error_exits_2(sample: Path) -> None:
 
 def test_a_file_rewritten_while_it_is_analysed_is_not_recorded(sample: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasks import actions
+    from docgraph import actions
 
     build(sample)
     target = sample / "src/geometry/shapes.py"

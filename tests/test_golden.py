@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.analyzers import analyze
-from tasks.config import load
-from tasks.discover import BINARY, FILE, discover
+from docgraph.analyzers import analyze
+from docgraph.config import load
+from docgraph.discover import BINARY, FILE, discover
 
 from .conftest import broken_links, build, snapshot
 from .golden import GOLDEN, compare_tree, dump_facts

@@ -128,9 +128,9 @@ def test_strict_makes_findings_fail(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "syntax.py").write_text("def broken(:\n")
-    plain = subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", str(root)],
+    plain = subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", str(root)],
                            capture_output=True, text=True, check=False)
-    strict = subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", "--strict", str(root)],
+    strict = subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", "--strict", str(root)],
                             capture_output=True, text=True, check=False)
     assert plain.returncode == 0 and strict.returncode == 1
 
@@ -173,7 +173,7 @@ def big_sample(root: Path) -> Path:
 def test_kill_9_then_build_equals_clean_build(tmp_path: Path, delay: float) -> None:
     root = big_sample(tmp_path / "repo")
     # -j 2: the pool's workers must die with the build (they would otherwise keep the lock)
-    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "build", "-q", "-j", "2", str(root)],
+    proc = subprocess.Popen([sys.executable, "-m", "docgraph.cli", "build", "-q", "-j", "2", str(root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
@@ -190,7 +190,7 @@ def test_model_stopped_between_its_commit_and_its_digests_is_repaired(
         sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The model commits its database, then writes the digests: a build stopped in between must
     not leave the next one trusting digests that the database has moved past."""
-    from tasks.digests import Digests
+    from docgraph.digests import Digests
 
     build(sample)
     shapes = sample / "tests" / "test_shapes.py"
@@ -218,7 +218,7 @@ def test_damaged_state_is_rebuilt_with_a_warning(sample: Path) -> None:
         (sample / ".docgraph" / name).write_bytes(b"this is not a database" * 100)
     (sample / ".docgraph" / "stamp.marshal").write_bytes(b"\x00garbage")
     expected = snapshot(sample / "repo-docs")
-    result = subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", str(sample)],
+    result = subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", str(sample)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

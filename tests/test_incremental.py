@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import OutputFolderError
-from tasks.workspace import open_workspace
+from docgraph.errors import OutputFolderError
+from docgraph.workspace import open_workspace
 
 from .conftest import build, make_sample, snapshot
 

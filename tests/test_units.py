@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tasks import layout
-from tasks.analyzers import analyze, choose
-from tasks.config import load
-from tasks.discover import discover
-from tasks.errors import ConfigError
-from tasks.facts import FileFacts, SummaryImport, dumps, loads
-from tasks.pages.markdown import code, fence, href, text
-from tasks.sourcetext import decode, is_binary
-from tasks.xref import Resolver
+from docgraph import layout
+from docgraph.analyzers import analyze, choose
+from docgraph.config import load
+from docgraph.discover import discover
+from docgraph.errors import ConfigError
+from docgraph.facts import FileFacts, SummaryImport, dumps, loads
+from docgraph.pages.markdown import code, fence, href, text
+from docgraph.sourcetext import decode, is_binary
+from docgraph.xref import Resolver
 
 SETTINGS = load(str(Path(__file__).parent)).analysis
 
@@ -229,7 +229,7 @@ def test_discovery_honours_nested_gitignore_and_secrets(tmp_path: Path) -> None:
 
 
 def test_map_partition_keeps_folders_together() -> None:
-    from tasks.pages.repo_map import partition
+    from docgraph.pages.repo_map import partition
 
     paths = [f"a/x{i}.py" for i in range(3)] + [f"b/c/y{i}.py" for i in range(4)] + ["top.py"]
     parts = partition(paths, limit=4)
@@ -239,7 +239,7 @@ def test_map_partition_keeps_folders_together() -> None:
 
 
 def test_task_count_matches_the_graph(sample: Path) -> None:
-    from tasks.graph import Graph
+    from docgraph.graph import Graph
 
     config = load(str(sample))
     graph = Graph(config, discover(config))
@@ -248,7 +248,7 @@ def test_task_count_matches_the_graph(sample: Path) -> None:
 
 
 def test_in_place_write_of_a_state_file_replaces_a_dangling_link(tmp_path: Path) -> None:
-    from tasks.store import write_if_changed
+    from docgraph.store import write_if_changed
 
     target = tmp_path / "state" / "facts" / "ab" / "cd.json"
     target.parent.mkdir(parents=True)

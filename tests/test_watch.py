@@ -16,8 +16,8 @@ from typing import Self
 
 import pytest
 
-from tasks.config import load
-from tasks.watch import Debouncer, Watcher, editor_artefact
+from docgraph.config import load
+from docgraph.watch import Debouncer, Watcher, editor_artefact
 
 from .conftest import build, make_sample, snapshot
 
@@ -226,11 +226,11 @@ class Process:
 
 def test_sigterm_stops_cleanly_and_leaves_nothing_to_do(tmp_path: Path) -> None:
     root = make_sample(tmp_path / "repo")
-    with Process([sys.executable, "-m", "tasks.cli", "watch", str(root)]) as watcher:
+    with Process([sys.executable, "-m", "docgraph.cli", "watch", str(root)]) as watcher:
         watcher.until("watching")
         (root / "src/geometry/shapes.py").write_text("SHAPES = 1\n")
         watcher.until("changed")
-        busy = subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", str(root)],
+        busy = subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", str(root)],
                               capture_output=True, text=True, check=False)
         assert busy.returncode == 3 and "in use by docgraph" in busy.stderr
         assert watcher.terminate() == 0
@@ -252,7 +252,7 @@ def test_watch_with_two_jobs_rebuilds_a_burst_like_a_clean_build(tmp_path: Path)
     """`docgraph watch -j 2`: a burst of 100 new files runs in the pool; the pages are those of
     a clean build."""
     root = make_sample(tmp_path / "repo")
-    with Process([sys.executable, "-m", "tasks.cli", "watch", "-j", "2", str(root)]) as watcher:
+    with Process([sys.executable, "-m", "docgraph.cli", "watch", "-j", "2", str(root)]) as watcher:
         watcher.until("watching")
         (root / "many").mkdir()
         for i in range(100):

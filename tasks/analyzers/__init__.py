@@ -1,4 +1,4 @@
-"""Analysis: the bytes of one file -> :class:`tasks.facts.FileFacts` (pure; no disk access).
+"""Analysis: the bytes of one file -> :class:`docgraph.facts.FileFacts` (pure; no disk access).
 
 One module per language family, all with the signature ``analyze(source: Source) -> FileFacts``,
 chosen from :data:`BY_NAME` (exact file names) and :data:`BY_SUFFIX`.  Anything else that is text

@@ -1,7 +1,7 @@
 """Pages: facts and cross-references -> Markdown strings (pure; no parser, no disk).
 
-One module per page kind.  Every function here takes records from :mod:`tasks.facts` (or the
-aggregate records of :mod:`tasks.model`) and returns text; the doit actions write it.
+One module per page kind.  Every function here takes records from :mod:`docgraph.facts` (or the
+aggregate records of :mod:`docgraph.model`) and returns text; the doit actions write it.
 """
 
 from __future__ import annotations

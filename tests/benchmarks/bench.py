@@ -101,7 +101,7 @@ def fresh_copy(source: Path, target: Path) -> Path:
 
 
 def docgraph(root: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "tasks.cli", "build", "-q", str(root), *args]
+    return [sys.executable, "-m", "docgraph.cli", "build", "-q", str(root), *args]
 
 
 def pick_file(root: Path) -> Path:

@@ -53,9 +53,9 @@ def main() -> None:
         subprocess.run(["git", "reset", "-q"], cwd=root, check=True)
         home = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=root, check=True,
                               capture_output=True, text=True).stdout.strip()
-        subprocess.run([sys.executable, "-m", "tasks.cli", "build", "-q", "-j", "2", str(root)],
+        subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", "-j", "2", str(root)],
                        check=True, capture_output=True)
-        proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "watch", "-j", str(args.jobs), str(root)],
+        proc = subprocess.Popen([sys.executable, "-m", "docgraph.cli", "watch", "-j", str(args.jobs), str(root)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         lines: list[tuple[float, str]] = []
         ready = threading.Event()
