@@ -42,6 +42,10 @@ class PageSettings:
     """Keyword pages with more entries are split per initial letter."""
     complex_functions: int
     """How many of the most complex functions a file page lists."""
+    map_part_files: int
+    """`docgraph.json` lists at most this many files; a larger map is split into parts."""
+    book_part_bytes: int
+    """`comprehensive_book.md` is split into parts of about this size."""
 
 
 @dataclass(frozen=True)

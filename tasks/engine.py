@@ -32,12 +32,13 @@ from typing import Any
 from .config import Config
 from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
-from .graph import MANIFEST, Graph, Spec
+from .graph import MANIFEST, Graph, Spec, task_name
 from .report import Collector, Progress, Report, load_findings, write_report
 from .store import (
     BUILDING,
     FileHashes,
     Lock,
+    claim_output,
     file_md5,
     read_bytes,
     read_manifest,
@@ -160,10 +161,10 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
             md5s[entry.rel] = md5
             if md5 == old[3]:
                 continue
-        candidates.add(f"analyze:{entry.rel}")
+        candidates.add(task_name("analyze", entry.rel))
         if entry.kind == FILE:
-            candidates.add(f"page:{entry.rel}")
-            candidates.add(f"kw:{entry.rel}")
+            candidates.add(task_name("page", entry.rel))
+            candidates.add(task_name("kw", entry.rel))
     out = graph.name(graph.config.output) + os.sep
     root = graph.config.root + os.sep
     for name, (size, mtime, md5, task) in stamp.pages.items() if check_pages else ():
@@ -181,6 +182,151 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
                 os.remove(path)  # a generated page edited by hand: ours to replace
             candidates.add(task)
     return Plan(candidates, md5s, False, refreshed)
+
+
+class Session:
+    """One build's plan, widened stage by stage, and the stamp it leaves.
+
+    Shared by :class:`Engine` (which runs each stage in its pool) and by `dodo.py` under plain
+    doit (whose lazy task creators ask for the tasks of one kind when doit reaches them).  A task
+    is loaded when it is a candidate of the plan, or when an input file of it, written by a task
+    loaded in an earlier stage, differs from what the stamp recorded: doit's MD5 check then
+    decides whether it runs.
+    """
+
+    def __init__(self, config: Config, stamp: Stamp | None, tree: SourceTree, graph: Graph,
+                 the_plan: Plan, hashes: FileHashes):
+        self.config, self.stamp, self.tree, self.graph = config, stamp, tree, graph
+        self.plan = the_plan
+        self.hashes = hashes
+        self.loaded: set[str] = set()
+        self._stages: dict[int, set[str]] = defaultdict(set)
+        self._pending: list[str] = []  # loaded, outputs not yet compared with the stamp
+        for name in the_plan.candidates:
+            spec = graph.spec(name)
+            if spec is not None:
+                self._stages[spec.stage].add(name)
+
+    def names(self, stage: int, kind: str | None = None) -> set[str]:
+        """Tasks of `stage` (of one kind, when given) to load now; each name is handed out once.
+
+        Every task of an earlier stage that was handed out must have run before this call."""
+        if not self.plan.full:
+            self._widen(stage)
+        names = {n for n in self._stages.get(stage, set()) - self.loaded
+                 if kind is None or n.partition(":")[0] == kind}
+        self.loaded |= names
+        self._pending.extend(sorted(names))
+        return names
+
+    def _widen(self, stage: int) -> None:
+        """Consumers of the outputs that differ from the stamp (by content when only the stat
+        data differ: a fresh clone gives every state file a new mtime)."""
+        graph = self.graph
+        outputs = self.stamp.outputs if self.stamp else {}
+        keep: list[str] = []
+        for name in self._pending:
+            spec = graph.spec(name)
+            if spec is None:
+                continue
+            if spec.stage >= stage:
+                keep.append(name)
+                continue
+            for target in spec.targets:
+                old = outputs.get(target)
+                if old is not None:
+                    path = graph.absolute(target)
+                    now = _stat(path)
+                    if now == (old[0], old[1]):
+                        continue
+                    if now is not None and now[0] == old[0] and old[2] \
+                            and self.hashes.md5(path) == old[2]:
+                        self.plan.refreshed[target] = now
+                        continue
+                for consumer in graph.consumers_of(target):
+                    found = graph.spec(consumer)
+                    if found is not None and found.stage > spec.stage:
+                        self._stages[found.stage].add(consumer)
+        self._pending = keep
+
+    def refreshed_stamp(self) -> Stamp | None:
+        """After a no-op: the stamp with the new stat data of files whose content is the same
+        (a fresh clone, a `touch`), so the next no-op does not hash them again; None when
+        nothing needs remembering."""
+        stamp, the_plan = self.stamp, self.plan
+        if stamp is None or not (the_plan.source_md5 or the_plan.refreshed):
+            return None
+        for entry in self.tree.entries:
+            if entry.rel in the_plan.source_md5:
+                stamp.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns,
+                                            the_plan.source_md5[entry.rel]]
+        for path, (size, mtime) in the_plan.refreshed.items():
+            stamp.outputs[path][0:2] = [size, mtime]
+        return stamp
+
+    def new_stamp(self) -> Stamp:
+        """What the next build compares against, after this one succeeded."""
+        stamp, graph, tree, the_plan, loaded = self.stamp, self.graph, self.tree, self.plan, self.loaded
+        new = Stamp(graph.fingerprint(), graph.task_count())
+        old_sources = stamp.sources if stamp else {}
+        root = self.config.root
+        for entry in tree.entries:
+            if entry.kind not in (FILE, BINARY):
+                continue
+            old = old_sources.get(entry.rel)
+            md5 = the_plan.source_md5.get(entry.rel)
+            if md5 is None:
+                if old is not None and old[0] == entry.kind and old[1] == entry.size \
+                        and old[2] == entry.mtime_ns:
+                    md5 = old[3]
+                else:
+                    md5 = self.hashes.md5(os.path.join(root, entry.rel))
+                # the hash vouches for the stat data only if the file did not change since discovery
+                if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
+                    md5 = ""
+            new.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
+        old_outputs = stamp.outputs if stamp else {}
+        # the set of generated files changes only when the manifest task ran
+        generated = set(read_manifest(self.config.state)) if "manifest" in loaded or not old_outputs \
+            else old_outputs.keys()
+        owner: dict[str, str] = {}
+        for name in loaded:
+            for path in graph.outputs_of(name):
+                owner[path] = name
+        known = self.hashes.known  # what the workers wrote (or found unchanged), as they saw it
+        for name in generated:
+            old = old_outputs.get(name)
+            if old is not None and name not in owner:
+                fresh = the_plan.refreshed.get(name)  # same bytes, new stat data (a fresh clone)
+                new.outputs[name] = [fresh[0], fresh[1], old[2], old[3]] if fresh else old
+                continue
+            path = graph.absolute(name)
+            task = owner.get(name) or (old[3] if old else graph.producer(name))
+            noted = known.get(path)
+            if noted is not None:  # a later change on disk differs from this; the next build sees it
+                new.outputs[name] = [noted[0], noted[1], noted[3], task]
+                continue
+            now = _stat(path)
+            if now is None:
+                continue
+            if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
+                new.outputs[name] = [now[0], now[1], old[2], old[3]]
+                continue
+            new.outputs[name] = [now[0], now[1], self.hashes.md5(path), task]
+        return new
+
+
+def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | None = None,
+                 changed: set[str] | None = None, full: bool = False) -> Session:
+    """Discovery (unless the caller keeps the tree), the graph and the plan of one build."""
+    if tree is None:
+        tree = discover(config, stamp.entries() if stamp else None)
+    graph = Graph(config, tree)
+    if full:
+        stamp = None
+    the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
+                    check_pages=changed is None)
+    return Session(config, stamp, tree, graph, the_plan, FileHashes(config.root))
 
 
 def to_task(spec: Spec) -> Any:
@@ -285,6 +431,7 @@ class Engine:
                 signal.signal(signal.SIGTERM, old_handler)
 
     def _build(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> Report:
+        claim_output(self.config.state)
         marker = os.path.join(self.config.state, BUILDING)
         if os.path.exists(marker):  # the last build was killed: drop its half-written temp files
             removed = remove_leftovers([self.config.output, self.config.state])
@@ -302,72 +449,35 @@ class Engine:
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
         if self.keep_stamp:
             self._stamp = stamp
-        if tree is None:
-            tree = discover(config, stamp.entries() if stamp else None)
-        graph = Graph(config, tree)
-        the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
-                        check_pages=changed is None)
+        session = open_session(config, stamp, tree, changed)
+        self._hashes = session.hashes
+        graph, tree, the_plan = session.graph, session.tree, session.plan
         log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree.entries),
                  len(the_plan.candidates), time.monotonic() - started)
         collector = Collector(progress=self.progress)
-        self._hashes = FileHashes(config.root)
         if the_plan.noop:
             report = self._report("no-op", collector, graph, tree, started,
                                   total=stamp.tasks if stamp is not None and stamp.tasks else None)
-            if stamp is not None and (the_plan.source_md5 or the_plan.refreshed):
-                self._refresh_stamp(stamp, tree, the_plan)
+            refreshed = session.refreshed_stamp()
+            if refreshed is not None:
+                self._store(refreshed)
             write_report(config.state, report)
             return report, True
-        executed_stages = self._stages(graph, stamp, the_plan, collector)
+        for stage in range(MANIFEST + 1):
+            names = session.names(stage)
+            if names:
+                began = time.monotonic()
+                self._run(graph, names, collector)
+                log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
+                         time.monotonic() - began)
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started)
         finishing = time.monotonic()
         if not report.failed and not collector.changed:  # a raced task: the stamp must not vouch
-            self._store(self._new_stamp(stamp, graph, tree, the_plan, executed_stages))
+            self._store(session.new_stamp())
         write_report(config.state, report)
         log.info("stamp and report written in %.2f s", time.monotonic() - finishing)
         return report, not collector.changed
-
-    def _stages(self, graph: Graph, stamp: Stamp | None, the_plan: Plan,
-                collector: Collector) -> set[str]:
-        stages: dict[int, set[str]] = defaultdict(set)
-        for name in the_plan.candidates:
-            spec = graph.spec(name)
-            if spec is not None:
-                stages[spec.stage].add(name)
-        loaded: set[str] = set()
-        outputs = stamp.outputs if stamp else {}
-        for stage in range(MANIFEST + 1):
-            names = stages.get(stage, set()) - loaded
-            if not names:
-                continue
-            began = time.monotonic()
-            self._run(graph, names, collector)
-            log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
-                     time.monotonic() - began)
-            loaded |= names
-            if the_plan.full:  # every task is a candidate already
-                continue
-            # inputs of later stages that differ from what the stamp recorded (by content when
-            # only the stat data differ: a fresh clone gives every state file a new mtime)
-            for name in names:
-                spec = graph.spec(name)
-                for target in spec.targets if spec else ():
-                    old = outputs.get(target)
-                    if old is not None:
-                        path = graph.absolute(target)
-                        now = _stat(path)
-                        if now == (old[0], old[1]):
-                            continue
-                        if now is not None and now[0] == old[0] and old[2] \
-                                and self._hashes.md5(path) == old[2]:
-                            the_plan.refreshed[target] = now
-                            continue
-                    for consumer in graph.consumers_of(target):
-                        found = graph.spec(consumer)
-                        if found is not None and found.stage > stage:
-                            stages[found.stage].add(consumer)
-        return loaded
 
     # ------------------------------------------------------------------ results
 
@@ -389,17 +499,6 @@ class Engine:
             output=self.config.output,
         )
 
-    def _refresh_stamp(self, stamp: Stamp, tree: SourceTree, the_plan: Plan) -> None:
-        """Same content, new stat data (a fresh clone, a `touch`): remember it, so the next
-        no-op build does not hash those files again."""
-        for entry in tree.entries:
-            if entry.rel in the_plan.source_md5:
-                stamp.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns,
-                                            the_plan.source_md5[entry.rel]]
-        for path, (size, mtime) in the_plan.refreshed.items():
-            stamp.outputs[path][0:2] = [size, mtime]
-        self._store(stamp)
-
     def _store(self, stamp: Stamp) -> None:
         if self.keep_stamp:
             self._stamp, self._unsaved = stamp, True
@@ -416,53 +515,3 @@ class Engine:
         if self._stamp is not None and self._unsaved:
             self._stamp.save(self.config.state, self._page_prefix())
             self._unsaved = False
-
-    def _new_stamp(self, stamp: Stamp | None, graph: Graph, tree: SourceTree, the_plan: Plan,
-                   loaded: set[str]) -> Stamp:
-        new = Stamp(graph.fingerprint(), graph.task_count())
-        old_sources = stamp.sources if stamp else {}
-        root = self.config.root
-        for entry in tree.entries:
-            if entry.kind not in (FILE, BINARY):
-                continue
-            old = old_sources.get(entry.rel)
-            md5 = the_plan.source_md5.get(entry.rel)
-            if md5 is None:
-                if old is not None and old[0] == entry.kind and old[1] == entry.size \
-                        and old[2] == entry.mtime_ns:
-                    md5 = old[3]
-                else:
-                    md5 = self._hashes.md5(os.path.join(root, entry.rel))
-                # the hash vouches for the stat data only if the file did not change since discovery
-                if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
-                    md5 = ""
-            new.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
-        old_outputs = stamp.outputs if stamp else {}
-        # the set of generated files changes only when the manifest task ran
-        generated = set(read_manifest(self.config.state)) if "manifest" in loaded or not old_outputs \
-            else old_outputs.keys()
-        owner: dict[str, str] = {}
-        for name in loaded:
-            for path in graph.outputs_of(name):
-                owner[path] = name
-        known = self._hashes.known  # what the workers wrote (or found unchanged), as they saw it
-        for name in generated:
-            old = old_outputs.get(name)
-            if old is not None and name not in owner:
-                fresh = the_plan.refreshed.get(name)  # same bytes, new stat data (a fresh clone)
-                new.outputs[name] = [fresh[0], fresh[1], old[2], old[3]] if fresh else old
-                continue
-            path = graph.absolute(name)
-            task = owner.get(name) or (old[3] if old else graph.producer(name))
-            noted = known.get(path)
-            if noted is not None:  # a later change on disk differs from this; the next build sees it
-                new.outputs[name] = [noted[0], noted[1], noted[3], task]
-                continue
-            now = _stat(path)
-            if now is None:
-                continue
-            if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
-                new.outputs[name] = [now[0], now[1], old[2], old[3]]
-                continue
-            new.outputs[name] = [now[0], now[1], self._hashes.md5(path), task]
-        return new

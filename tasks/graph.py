@@ -39,6 +39,60 @@ from .store import read_bytes
 SETTINGS, ANALYZE, MODEL, RENDER, MANIFEST = range(5)
 
 
+@dataclass(frozen=True)
+class TaskKind:
+    """One kind of task: the graph's wiring is declared here once, and task names, the lazy
+    creation order of `dodo.py` and the engine's stages all derive from this table."""
+
+    name: str
+    """doit basename; the task is `name` (one task) or `name:<key>` (one per key)."""
+    stage: int
+    """Pipeline stage: tasks of one stage never read each other's outputs."""
+    keyed: bool
+    """One task per key (a file, a folder, a part) rather than one task."""
+    after: str
+    """The kind (or group) whose tasks must have run before these are created lazily."""
+    doc: str
+    """One line for `doit list`."""
+
+
+RENDER_GROUP = "render"
+"""A doit group task over every kind between the analysis and the manifest."""
+
+KINDS: tuple[TaskKind, ...] = (
+    TaskKind("settings", SETTINGS, False, "", "settings slices and source listing"),
+    TaskKind("analyze", ANALYZE, True, "settings", "analyse one source file"),
+    TaskKind("model", MODEL, False, "analyze", "cross-references and aggregates of all files"),
+    TaskKind("kw", MODEL, True, "analyze", "_kw.md of one file"),
+    TaskKind("page", RENDER, True, "model", "_docs.md of one file"),
+    TaskKind("folder", RENDER, True, "model", "index.md and doc.md of one folder"),
+    TaskKind("sub", RENDER, True, "model", "sub.md (keywords of the subtree) of one folder"),
+    TaskKind("keywords", RENDER, False, "model", "the A-Z keyword index"),
+    TaskKind("map", RENDER, True, "model", "docgraph.json (one part, or the list of parts)"),
+    TaskKind("book", RENDER, False, "model", "comprehensive_book.md"),
+    TaskKind("manifest", MANIFEST, False, RENDER_GROUP, "record generated files; delete stale ones"),
+)
+KIND = {kind.name: kind for kind in KINDS}
+
+
+def task_name(kind: str, key: str | None = None) -> str:
+    """The one naming scheme: `kind` for a kind of one task, `kind:key` for a keyed kind.  A kind
+    is never both, so doit's group task of a keyed kind cannot collide with a task of its own."""
+    declared = KIND[kind]
+    if declared.keyed != (key is not None):
+        raise ValueError(f"task kind {kind!r} {'needs' if declared.keyed else 'takes no'} key")
+    return kind if key is None else f"{kind}:{key}"
+
+
+def split_name(name: str) -> tuple[TaskKind, str | None] | None:
+    """(kind, key) of a task name, or None when no kind has that name or shape."""
+    base, colon, key = name.partition(":")
+    kind = KIND.get(base)
+    if kind is None or kind.keyed != bool(colon):
+        return None
+    return kind, (key if colon else None)
+
+
 class _Lazy:
     """`actions` and doit's `config_changed`, imported on first use: a no-op build needs neither."""
 
@@ -101,9 +155,7 @@ class Spec:
     """One doit task, before doit sees it."""
 
     name: str
-    """Task name (`analyze:src/x.py`)."""
-    stage: int
-    """Pipeline stage (0-4)."""
+    """Task name (`analyze:src/x.py`), made by :func:`task_name`."""
     action: Callable[..., Any]
     """Python action from :mod:`docgraph.actions`."""
     args: tuple[Any, ...]
@@ -113,27 +165,43 @@ class Spec:
     targets: tuple[str, ...]
     """Output files."""
     uptodate: tuple[Any, ...] = field(default=())
-    """Extra up-to-date checks (only the settings and manifest tasks have one)."""
-    doc: str = ""
-    """One line for `doit list`."""
+    """Extra up-to-date checks (only the settings, manifest and map-list tasks have one)."""
+    kind: TaskKind = field(init=False, repr=False, compare=False)
+    """Its kind (from the name)."""
+
+    def __post_init__(self) -> None:
+        found = split_name(self.name)
+        if found is None:
+            raise ValueError(f"{self.name!r} is not a task name of the graph")
+        object.__setattr__(self, "kind", found[0])
+
+    @property
+    def stage(self) -> int:
+        return self.kind.stage
 
     @property
     def basename(self) -> str:
-        return self.name.split(":", 1)[0]
+        return self.kind.name
 
-    def doit_dict(self, task_dep: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The task as dodo.py yields it."""
+    @property
+    def doc(self) -> str:
+        return self.kind.doc
+
+    def doit_dict(self, task_dep: tuple[str, ...] = (), clean: Any = None) -> dict[str, Any]:
+        """The task as a doit task creator yields it."""
         base, _, sub = self.name.partition(":")
         data: dict[str, Any] = {
             "basename": base, "actions": [(self.action, self.args)], "file_dep": list(self.file_dep),
             "targets": list(self.targets), "doc": self.doc, "verbosity": 0,
         }
-        if sub:
+        if self.kind.keyed:
             data["name"] = sub
         if self.uptodate:
             data["uptodate"] = list(self.uptodate)
         if task_dep:
             data["task_dep"] = list(task_dep)
+        if clean is not None:
+            data["clean"] = clean
         return data
 
 
@@ -219,43 +287,41 @@ class Graph:
         targets = tuple(self.setting_file(name) for name in sorted(self.settings))
         fingerprints = {name: hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
                         for name, text in self.settings.items()}
-        return Spec("settings", SETTINGS, _lazy.actions.write_settings, (self.context, self.settings), (),
-                    targets, (_lazy.config_changed(fingerprints),), "settings slices and source listing")
+        return Spec(task_name("settings"), _lazy.actions.write_settings, (self.context, self.settings), (),
+                    targets, (_lazy.config_changed(fingerprints),))
 
     def _analyze_spec(self, rel: str) -> Spec:
-        return Spec(f"analyze:{rel}", ANALYZE, _lazy.actions.analyze_file, (self.context, rel),
+        return Spec(task_name("analyze", rel), _lazy.actions.analyze_file, (self.context, rel),
                     (rel, self.setting_file("analysis.json")),
-                    (self.name(self.paths.facts(rel)), self.name(self.paths.summary(rel))),
-                    doc="analyse one source file")
+                    (self.name(self.paths.facts(rel)), self.name(self.paths.summary(rel))))
 
     def xref_file(self, rel: str) -> str:
         return self.name(self.paths.xref(rel))
 
     def _page_spec(self, rel: str) -> Spec:
         n, paths = self.name, self.paths
-        return Spec(f"page:{rel}", RENDER, _lazy.actions.render_file, (self.context, rel),
+        return Spec(task_name("page", rel), _lazy.actions.render_file, (self.context, rel),
                     (rel, n(paths.facts(rel)), self.xref_file(rel), self.setting_file("render.json")),
-                    (n(paths.page(layout.docs_page(rel))),), doc="_docs.md of one file")
+                    (n(paths.page(layout.docs_page(rel))),))
 
     def _kw_spec(self, rel: str) -> Spec:
         # stage 2: it needs only the file's facts, so it runs while the model works
         n, paths = self.name, self.paths
-        return Spec(f"kw:{rel}", MODEL, _lazy.actions.render_keywords_page, (self.context, rel),
+        return Spec(task_name("kw", rel), _lazy.actions.render_keywords_page, (self.context, rel),
                     (n(paths.facts(rel)), self.setting_file("render.json")),
-                    (n(paths.page(layout.kw_page(rel))),), doc="_kw.md of one file")
+                    (n(paths.page(layout.kw_page(rel))),))
 
     def _model_spec(self) -> Spec:
         analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         text = [e.rel for e in self.tree.entries if e.kind == FILE]
         folders = self.tree.folders
-        return Spec("model", MODEL, _lazy.actions.update_model, (self.context,),
+        return Spec(task_name("model"), _lazy.actions.update_model, (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      *(self.name(self.paths.summary(r)) for r in analysed)),
                     (*(self.xref_file(r) for r in text),
                      *(self.name(self.paths.folder_digest(f)) for f in folders),
                      *(self.name(self.paths.subtree_digest(f)) for f in folders),
-                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json"))),
-                    doc="cross-references and aggregates of all files")
+                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json"))))
 
     def _folder_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
@@ -263,34 +329,30 @@ class Graph:
                                  self.setting_file("render.json"))
         if not folder:
             deps += (self._state("stats.json"),)
-        return Spec(f"folder:{folder or '.'}", RENDER, _lazy.actions.render_folder, (self.context, folder), deps,
+        return Spec(task_name("folder", folder or "."), _lazy.actions.render_folder, (self.context, folder), deps,
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_INDEX))),
-                     n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))),
-                    doc="index.md and doc.md of one folder")
+                     n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))))
 
     def _sub_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
-        return Spec(f"sub:{folder or '.'}", RENDER, _lazy.actions.render_sub, (self.context, folder),
+        return Spec(task_name("sub", folder or "."), _lazy.actions.render_sub, (self.context, folder),
                     (self.name(self.paths.subtree_digest(folder)), self.setting_file("render.json")),
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_SUB))),
-                     n(paths.record(f"sub:{folder}")), n(paths.letters(f"sub:{folder}"))),
-                    doc="sub.md (keywords of the subtree) of one folder")
+                     n(paths.record(f"sub:{folder}")), n(paths.letters(f"sub:{folder}"))))
 
     def _keywords_spec(self) -> Spec:
-        return Spec("keywords", RENDER, _lazy.actions.render_keywords, (self.context,),
+        return Spec(task_name("keywords"), _lazy.actions.render_keywords, (self.context,),
                     (self.name(self.paths.subtree_digest("")), self.setting_file("render.json")),
                     (self.name(self.paths.page(layout.KEYWORDS)), self.name(self.paths.record("keywords")),
-                     self.name(self.paths.letters("keywords"))),
-                    doc="the A-Z keyword index")
+                     self.name(self.paths.letters("keywords"))))
 
     def _book_spec(self) -> Spec:
         folders = self.tree.folders
-        return Spec("book", RENDER, _lazy.actions.render_book, (self.context, list(folders)),
+        return Spec(task_name("book"), _lazy.actions.render_book, (self.context, list(folders)),
                     (self._state("book.json"), self._state("stats.json"), self.setting_file("render.json"),
                      self.setting_file("tree.json"),
                      *(self.name(self.paths.folder_digest(f)) for f in folders)),
-                    (self.name(self.paths.page(layout.BOOK)), self.name(self.paths.record("book"))),
-                    doc="comprehensive_book.md")
+                    (self.name(self.paths.page(layout.BOOK)), self.name(self.paths.record("book"))))
 
     @property
     def map_parts(self) -> list[tuple[str, list[str]]]:
@@ -298,7 +360,8 @@ class Graph:
         if self._parts is None:
             from .pages.repo_map import partition
 
-            self._parts = partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)])
+            self._parts = partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)],
+                                    self.config.pages.map_part_files)
         return self._parts
 
     def _map_specs(self) -> list[Spec]:
@@ -317,18 +380,17 @@ class Graph:
         groups = self.map_parts
         if len(groups) <= 1:
             files = groups[0][1] if groups else []
-            return [Spec("map", RENDER, _lazy.actions.render_map, (ctx, layout.MAP, files, []), deps(files),
-                         (n(paths.page(layout.MAP)),), doc="docgraph.json: the machine-readable map")]
+            return [Spec(task_name("map", layout.MAP), _lazy.actions.render_map,
+                         (ctx, layout.MAP, files, []), deps(files), (n(paths.page(layout.MAP)),))]
         parts = [(layout.map_part_page(i), folder, len(files))
                  for i, (folder, files) in enumerate(groups, 1)]
-        specs = [Spec(f"map:{page}", RENDER, _lazy.actions.render_map, (ctx, page, files, parts),
-                      deps(files), (n(paths.page(page)),), doc="one part of the map")
+        specs = [Spec(task_name("map", page), _lazy.actions.render_map, (ctx, page, files, parts),
+                      deps(files), (n(paths.page(page)),))
                  for (page, _folder, _count), (_, files) in zip(parts, groups)]
         listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
-        specs.append(Spec("map", RENDER, _lazy.actions.render_map_index, (ctx, parts),
+        specs.append(Spec(task_name("map", layout.MAP), _lazy.actions.render_map_index, (ctx, parts),
                           (render, self.setting_file("tree.json")),
-                          (n(paths.page(layout.MAP)),), (_lazy.config_changed(listing),),
-                          doc="docgraph.json: the list of map parts"))
+                          (n(paths.page(layout.MAP)),), (_lazy.config_changed(listing),)))
         return specs
 
     def _manifest(self, specs: dict[str, Spec]) -> Spec:
@@ -338,27 +400,61 @@ class Graph:
                          if spec.basename in ("sub", "keywords", "book"))
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
         manifest = self._state("manifest.json")
-        return Spec("manifest", MANIFEST, _lazy.actions.update_manifest, (self.context, generated, records),
-                    (self.setting_file("tree.json"), *records), (manifest,),
-                    (_lazy.config_changed(listing),), "record generated files; delete stale ones")
+        return Spec(task_name("manifest"), _lazy.actions.update_manifest,
+                    (self.context, generated, records), (self.setting_file("tree.json"), *records),
+                    (manifest,), (_lazy.config_changed(listing),))
 
     # ------------------------------------------------------------------ all of them
 
+    def keys(self, kind: str) -> list[str | None]:
+        """The keys of one kind's tasks (`[None]` for a kind of one task), in a stable order."""
+        if kind in ("analyze",):
+            return [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
+        if kind in ("page", "kw"):
+            return [e.rel for e in self.tree.entries if e.kind == FILE]
+        if kind in ("folder", "sub"):
+            return [f or "." for f in self.tree.folders]
+        if kind == "map":
+            return [page for page, _files in self._map_pages()]
+        return [None]
+
+    def _map_pages(self) -> list[tuple[str, list[str]]]:
+        groups = self.map_parts
+        if len(groups) <= 1:
+            return [(layout.MAP, groups[0][1] if groups else [])]
+        return [*((layout.map_part_page(i), files) for i, (_f, files) in enumerate(groups, 1)),
+                (layout.MAP, [])]
+
+    def _make(self, kind: str, key: str | None) -> Spec:
+        """The spec of one task from its kind and key (the key is known to exist)."""
+        if key is None:
+            return {"settings": self._settings_spec, "model": self._model_spec,
+                    "keywords": self._keywords_spec, "book": self._book_spec,
+                    "manifest": lambda: self.specs["manifest"]}[kind]()
+        if kind in ("folder", "sub"):
+            folder = "" if key == "." else key
+            return self._folder_spec(folder) if kind == "folder" else self._sub_spec(folder)
+        if kind == "map":
+            for spec in self._map_specs():
+                self._cache[spec.name] = spec
+            return self._cache[task_name("map", key)]
+        return {"analyze": self._analyze_spec, "page": self._page_spec, "kw": self._kw_spec}[kind](key)
+
     def _build(self) -> Iterator[Spec]:
-        yield self._settings_spec()
-        for entry in self.tree.entries:
-            if entry.kind in (FILE, BINARY):
-                yield self._analyze_spec(entry.rel)
-            if entry.kind == FILE:
-                yield self._page_spec(entry.rel)
-                yield self._kw_spec(entry.rel)
-        yield self._model_spec()
-        for folder in self.tree.folders:
-            yield self._folder_spec(folder)
-            yield self._sub_spec(folder)
-        yield self._keywords_spec()
-        yield from self._map_specs()
-        yield self._book_spec()
+        for kind in KINDS:
+            if kind.name == "manifest":
+                continue  # needs every other task's targets: see `specs`
+            if kind.name == "map":
+                yield from self._map_specs()
+                continue
+            for key in self.keys(kind.name):
+                yield self._make(kind.name, key)
+
+    def specs_of(self, kind: str) -> list[Spec]:
+        """Every task of one kind."""
+        if self._specs is not None or kind == "manifest":
+            return [s for s in self.specs.values() if s.kind.name == kind]
+        return [self.spec(task_name(kind, key)) or self._make(kind, key) for key in self.keys(kind)]
 
     def spec(self, name: str) -> Spec | None:
         """One task by name, built alone when the whole graph was not needed yet."""
@@ -366,30 +462,24 @@ class Graph:
             return self._specs.get(name)
         if name in self._cache:
             return self._cache[name]
-        base, _, arg = name.partition(":")
-        kind = self._kinds.get(arg)
-        folder = "" if arg == "." else arg
-        found: Spec | None = None
-        if base == "analyze" and kind in (FILE, BINARY):
-            found = self._analyze_spec(arg)
-        elif base == "page" and kind == FILE:
-            found = self._page_spec(arg)
-        elif base == "kw" and kind == FILE:
-            found = self._kw_spec(arg)
-        elif base in ("folder", "sub") and folder in self._folder_set():
-            found = self._folder_spec(folder) if base == "folder" else self._sub_spec(folder)
-        elif name in ("settings", "model", "keywords", "book"):
-            found = {"settings": self._settings_spec, "model": self._model_spec,
-                     "keywords": self._keywords_spec, "book": self._book_spec}[name]()
-        elif base == "map":
-            for spec in self._map_specs():
-                self._cache[spec.name] = spec
-            return self._cache.get(name)
-        elif name == "manifest":
-            return self.specs["manifest"]
-        if found is not None:
-            self._cache[name] = found
-        return found
+        found = split_name(name)
+        if found is None:
+            return None
+        kind, key = found
+        if key is not None and not self._has_key(kind.name, key):
+            return None
+        spec = self._make(kind.name, key)
+        self._cache[name] = spec
+        return spec
+
+    def _has_key(self, kind: str, key: str) -> bool:
+        if kind == "analyze":
+            return self._kinds.get(key) in (FILE, BINARY)
+        if kind in ("page", "kw"):
+            return self._kinds.get(key) == FILE
+        if kind in ("folder", "sub"):
+            return ("" if key == "." else key) in self._folder_set()
+        return key in self.keys(kind)
 
     def _folder_set(self) -> set[str]:
         return set(self.tree.folders)
@@ -411,46 +501,43 @@ class Graph:
         kind, _, tail = rest.partition("/")
         if kind == "settings":
             if tail == "analysis.json":
-                return [f"analyze:{e.rel}" for e in self.tree.entries if e.kind in (FILE, BINARY)]
+                return [task_name("analyze", k) for k in self.keys("analyze")]
             if tail == "render.json":
-                return [s.name for s in self.specs.values()
-                        if s.stage == RENDER or s.basename == "kw"]
+                return [task_name(kind.name, key) for kind in KINDS if kind.stage == RENDER
+                        or kind.name == "kw" for key in self.keys(kind.name)]
             if tail == "model.json":
                 return ["model"]
             if tail == "tree.json":
-                parts = len(self.map_parts)
-                maps = ["map"] + ([f"map:{layout.map_part_page(i)}" for i in range(1, parts + 1)]
-                                  if parts > 1 else [])
-                return ["model", "manifest", "book", *maps]
+                return ["model", "manifest", "book", *(task_name("map", k) for k in self.keys("map"))]
             return []
         if kind == "records":
             return ["manifest"]
         if kind in ("stats.json", "book.json") and not tail:
-            return ["book"] + (["folder:."] if kind == "stats.json" else [])
+            return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
         stem = tail.removesuffix(".json")
         owner = self._state_keys().get(stem)
         if owner is None:
             return []
         what, path = owner
         if kind == "facts" and what == "file":
-            return [f"page:{path}", f"kw:{path}"] if self._kinds.get(path) == FILE else []
+            return [task_name("page", path), task_name("kw", path)] if self._kinds.get(path) == FILE else []
         if kind in ("summary", "xref") and what == "file":
-            found = ["model"] if kind == "summary" else [f"page:{path}"]
+            found = ["model"] if kind == "summary" else [task_name("page", path)]
             found += [self._map_part_of(path)]
             return found
         if kind == "folders" and what == "folder":
-            return [f"folder:{path or '.'}", "book"]
+            return [task_name("folder", path or "."), "book"]
         if kind == "subtree" and what == "folder":
-            return [f"sub:{path or '.'}"] + (["keywords"] if not path else [])
+            return [task_name("sub", path or ".")] + (["keywords"] if not path else [])
         return []
 
     def _map_part_of(self, rel: str) -> str:
         if self._part_of is None:
             groups = self.map_parts
             self._part_of = {} if len(groups) <= 1 else {
-                f: f"map:{layout.map_part_page(number)}"
+                f: task_name("map", layout.map_part_page(number))
                 for number, (_folder, files) in enumerate(groups, 1) for f in files}
-        return self._part_of.get(rel, "map")
+        return self._part_of.get(rel, task_name("map", layout.MAP))
 
     def absolute(self, name: str) -> str:
         """Absolute path of a graph name."""
@@ -461,14 +548,10 @@ class Graph:
         return list(self.specs.values())
 
     def task_count(self) -> int:
-        """Number of tasks, without building them."""
+        """Number of tasks, without building them (derived from the kinds and their keys)."""
         if self._specs is not None:
             return len(self._specs)
-        files = sum(1 for e in self.tree.entries if e.kind == FILE)
-        analysed = files + sum(1 for e in self.tree.entries if e.kind == BINARY)
-        parts = len(self.map_parts)
-        # settings, model, keywords, book, manifest + per file + two per folder + the map
-        return 5 + analysed + 2 * files + 2 * len(self.tree.folders) + (1 if parts <= 1 else parts + 1)
+        return sum(len(self.keys(kind.name)) for kind in KINDS)
 
     def all_specs_names(self) -> list[str]:
         """Names of every task."""

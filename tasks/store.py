@@ -224,6 +224,14 @@ def write_manifest(state: str, files: Iterable[str]) -> None:
     write_if_changed(os.path.join(state, MANIFEST), data.encode("utf-8"))
 
 
+def claim_output(state: str) -> None:
+    """Before a build writes its first page: an empty manifest marks the output folder as
+    docgraph's, so a build interrupted before its manifest task (or a run of one page under doit)
+    does not leave a folder the next build would refuse as someone else's."""
+    if not os.path.exists(os.path.join(state, MANIFEST)):
+        write_manifest(state, [])
+
+
 _HELD: set[int] = set()  # descriptors of the locks this process holds
 
 

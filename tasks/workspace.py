@@ -11,7 +11,7 @@ import os
 
 from .config import Config, load
 from .errors import OutputFolderError
-from .store import read_manifest
+from .store import MANIFEST
 
 
 def _inside(child: str, parent: str) -> bool:
@@ -29,7 +29,7 @@ def check_output(config: Config, adopt: bool = False) -> None:
         raise OutputFolderError(f"state folder {state} is ROOT or contains it; use e.g. .docgraph/")
     if _inside(out, state) or _inside(state, out):
         raise OutputFolderError("the output and state folders must be separate folders")
-    if adopt or read_manifest(state):
+    if adopt or os.path.exists(os.path.join(state, MANIFEST)):  # a folder docgraph manages
         return
     if os.path.isdir(out):
         for _folder, _dirs, files in os.walk(out):

@@ -4,7 +4,7 @@ One chapter per top-level folder, in dependency order (a folder that others refe
 before them; cycles are broken by how much each folder is used), preceded by the root folder's
 own files.  Each chapter walks its folders in path order with what their digests know: the
 README or package docstring, the most referenced files with their descriptions, programs and
-tests.  When the book is larger than one comfortable page it is split into numbered parts at
+tests.  When the book is larger than `pages.book_part_bytes` it is split into numbered parts at
 folder boundaries, and the first page keeps the introduction and the table of contents.
 """
 
@@ -18,7 +18,6 @@ from ..digests import FolderDigest
 from . import RenderContext
 from .markdown import anchor_id, bullets, code, fill, link, plural, text
 
-PART_BYTES = 400_000
 KEY_FILES = 5
 
 
@@ -104,18 +103,19 @@ def render(plan: dict[str, Any], digests: dict[str, FolderDigest], stats: dict[s
     if root is not None and root.readme_doc:
         intro += "\n\n" + text(root.readme_doc)
     total = sum(len(s) for _, _, sections in blocks for s in sections)
-    if total <= PART_BYTES:
+    limit = ctx.settings.book_part_bytes
+    if total <= limit:
         toc = bullets([link(text(title), "#" + anchor) for anchor, title, _ in blocks])
         body = "\n\n".join(s for _, _, sections in blocks for s in sections)
         return {main: fill("book.md", title="Comprehensive Book", intro=intro,
                            contents="## Contents\n\n" + toc if blocks else "", chapters=body)}
-    # pack sections into parts of about PART_BYTES, never splitting a folder's section
+    # pack sections into parts of about `limit` bytes, never splitting a folder's section
     parts: list[list[str]] = [[]]
     starts: list[tuple[int, str, str]] = []  # (part number, anchor, title)
     size = 0
     for anchor, title, sections in blocks:
         for index, piece in enumerate(sections):
-            if size + len(piece) > PART_BYTES and parts[-1]:
+            if size + len(piece) > limit and parts[-1]:
                 parts.append([])
                 size = 0
             if index == 0:

@@ -3,7 +3,7 @@
 For editors, scripts and code assistants that want the repository without parsing Markdown: every
 file with its language, one-line description, indexed identifiers (name, kind, line) and the
 files it depends on (resolved references; external ones by name).  Repositories with more than
-:data:`PART_FILES` files are split into parts along folder boundaries, so an edit rewrites one
+`pages.map_part_files` files are split into parts along folder boundaries, so an edit rewrites one
 part; `docgraph.json` then lists the parts and the folders each covers.
 """
 
@@ -14,11 +14,10 @@ from typing import Any
 
 from ..facts import FileSummary, FileXref
 
-PART_FILES = 500
 VERSION = 1
 
 
-def partition(paths: list[str], limit: int = PART_FILES) -> list[tuple[str, list[str]]]:
+def partition(paths: list[str], limit: int) -> list[tuple[str, list[str]]]:
     """Split paths into (first folder, paths) parts of at most `limit` files: folders are never
     split unless one alone holds more, and neighbouring small folders share a part."""
     packed: list[tuple[str, list[str]]] = []
