@@ -59,7 +59,9 @@ class Symbol:
     complexity: int = 0
     """Cyclomatic complexity for functions and methods; 0 when not measured."""
     scope: str = ""
-    """Enclosing namespace (C++), empty at file level."""
+    """Enclosing namespace (C++, C#, PHP), empty at file level."""
+    visibility: str = ""
+    """Visibility as the language states it (`pub`, `public`, `exported`); empty when not stated."""
 
 
 @dataclass(frozen=True)

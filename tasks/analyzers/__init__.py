@@ -1,8 +1,9 @@
 """Analysis: the bytes of one file -> :class:`docgraph.facts.FileFacts` (pure; no disk access).
 
 One module per language family, all with the signature ``analyze(source: Source) -> FileFacts``,
-chosen from :data:`BY_NAME` (exact file names) and :data:`BY_SUFFIX`.  Anything else that is text
-goes to :mod:`.generic`, which claims only what it measured.  Binary files get facts that say so.
+chosen by the file's language declaration (:mod:`docgraph.languages`); languages with a tags query
+share :mod:`.tags`.  Anything else that is text goes to :mod:`.generic`, which claims only what it
+measured.  Binary files get facts that say so.
 
 Parser failures never escape: an analyzer that raises is a bug in docgraph, but the build still
 goes on: the file gets the generic facts plus a finding naming the failure.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from .. import credentials
 from ..config import AnalysisSettings
 from ..facts import FileFacts, Finding, Note
+from ..languages import display_name, for_path, registry
 from ..sourcetext import count_lines, decode, is_binary, media_type
 
 
@@ -51,66 +53,24 @@ class Source:
 Analyzer = Callable[[Source], FileFacts]
 
 
-def _table() -> tuple[dict[str, Analyzer], dict[str, Analyzer]]:
-    from . import build, cfamily, data, generic, javascript, markup, python, shell
-
-    by_suffix: dict[str, Analyzer] = {
-        **{suffix: cfamily.analyze for suffix in (
-            ".c", ".h", ".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp",
-            ".inl", ".tcc", ".cu", ".cuh")},
-        **{suffix: javascript.analyze for suffix in (
-            ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts")},
-        ".sh": shell.analyze,
-        ".bash": shell.analyze,
-        ".cmake": build.analyze_cmake,
-        ".bzl": build.analyze_bazel,
-        ".bazel": build.analyze_bazel,
-        ".mk": build.analyze_make,
-        ".dockerfile": build.analyze_docker,
-        ".py": python.analyze,
-        ".pyi": python.analyze,
-        ".pyw": python.analyze,
-        ".md": markup.analyze_markdown,
-        ".markdown": markup.analyze_markdown,
-        ".rst": markup.analyze_rst,
-        ".yaml": data.analyze_yaml,
-        ".yml": data.analyze_yaml,
-        ".json": data.analyze_json,
-        ".toml": data.analyze_toml,
-    }
-    by_name: dict[str, Analyzer] = {
-        "CMakeLists.txt": build.analyze_cmake, "BUILD": build.analyze_bazel,
-        "BUILD.bazel": build.analyze_bazel, "WORKSPACE": build.analyze_bazel,
-        "WORKSPACE.bazel": build.analyze_bazel, "MODULE.bazel": build.analyze_bazel,
-        "Makefile": build.analyze_make, "makefile": build.analyze_make,
-        "GNUmakefile": build.analyze_make, "Dockerfile": build.analyze_docker,
-        "Containerfile": build.analyze_docker,
-    }
-    return by_name, by_suffix | {"": generic.analyze}
+_BY_SPEC: dict[str, Analyzer] = {}
 
 
-_TABLES: tuple[dict[str, Analyzer], dict[str, Analyzer]] | None = None
+def _analyzer(spec: str) -> Analyzer:
+    """The function a language declaration names (`module:function` under this package)."""
+    found = _BY_SPEC.get(spec)
+    if found is None:
+        import importlib
+
+        module, _, function = (spec or "generic:analyze").partition(":")
+        found = _BY_SPEC[spec] = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return found
 
 
 def choose(path: str) -> Analyzer:
-    """The analyzer for a path: exact file name first, then the longest known suffix."""
-    global _TABLES
-    if _TABLES is None:
-        _TABLES = _table()
-    by_name, by_suffix = _TABLES
-    name = path.rpartition("/")[2]
-    if name in by_name:
-        return by_name[name]
-    if name.startswith("Dockerfile."):
-        return by_name["Dockerfile"]
-    lower = name.lower()
-    dot = lower.find(".", 1)
-    while dot != -1:
-        found = by_suffix.get(lower[dot:])
-        if found is not None:
-            return found
-        dot = lower.find(".", dot + 1)
-    return by_suffix[""]
+    """The analyzer for a path, as its language declares (:mod:`docgraph.languages`)."""
+    language = for_path(path)
+    return _analyzer(language.analyzer if language is not None else "")
 
 
 def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
@@ -171,22 +131,12 @@ def analyze(path: str, data: bytes, settings: AnalysisSettings) -> FileFacts:
 
 def _by_interpreter(text: str, fallback: Analyzer) -> Analyzer:
     """An extension-less script goes to the analyzer of the interpreter its `#!` line names."""
-    from . import python, shell
     from .generic import shebang
 
-    program = shebang(text)
-    if program.startswith("python"):
-        return python.analyze
-    if program in ("sh", "bash", "dash", "ksh", "zsh"):
-        return shell.analyze
-    return fallback
+    language = registry().for_interpreter(shebang(text))
+    return _analyzer(language.analyzer) if language is not None and language.analyzer else fallback
 
 
 def choose_language(path: str) -> str:
     """Format name of a file from its name (for files with no content to parse)."""
-    from .generic import language_of
-
-    name = path.rpartition("/")[2]
-    if name.endswith((".py", ".pyi")):
-        return "Python"
-    return language_of(name)
+    return display_name(path)

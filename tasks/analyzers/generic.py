@@ -10,38 +10,12 @@ from __future__ import annotations
 import re
 
 from ..facts import FileFacts
+from ..languages import ANY_COMMENTS, C_COMMENTS, HASH_COMMENTS, display_name, for_path
 from . import Source
 
-# File-name conventions -> format name.  Naming only; the page says the format was taken from the name.
-LANGUAGE_BY_SUFFIX = {
-    ".c": "C", ".h": "C/C++ header", ".hpp": "C++ header", ".hh": "C++ header", ".hxx": "C++ header",
-    ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".cu": "CUDA", ".cuh": "CUDA header",
-    ".js": "JavaScript", ".mjs": "JavaScript", ".cjs": "JavaScript", ".ts": "TypeScript",
-    ".tsx": "TypeScript (TSX)", ".jsx": "JavaScript (JSX)",
-    ".sh": "shell script", ".bash": "shell script", ".zsh": "zsh script",
-    ".cmake": "CMake", ".bzl": "Starlark (Bazel)", ".bazel": "Bazel",
-    ".txt": "text", ".cfg": "INI configuration", ".ini": "INI configuration",
-    ".in": "template", ".jinja": "Jinja template", ".j2": "Jinja template",
-    ".html": "HTML", ".htm": "HTML", ".css": "CSS", ".xml": "XML", ".svg": "SVG image",
-    ".proto": "Protocol Buffers", ".thrift": "Thrift IDL", ".go": "Go", ".rs": "Rust",
-    ".java": "Java", ".kt": "Kotlin", ".swift": "Swift", ".m": "Objective-C", ".mm": "Objective-C++",
-    ".rb": "Ruby", ".pl": "Perl", ".lua": "Lua", ".r": "R", ".sql": "SQL", ".csv": "CSV",
-    ".tsv": "TSV", ".ld": "linker script", ".s": "assembly", ".asm": "assembly",
-    ".bat": "batch file", ".ps1": "PowerShell", ".typed": "marker file", ".lock": "lock file",
-    ".diff": "diff", ".patch": "patch", ".log": "log", ".ipynb": "Jupyter notebook",
-}
-LANGUAGE_BY_NAME = {
-    "Makefile": "Makefile", "makefile": "Makefile", "GNUmakefile": "Makefile",
-    "Dockerfile": "Dockerfile", "CMakeLists.txt": "CMake", "BUILD": "Bazel", "BUILD.bazel": "Bazel",
-    "WORKSPACE": "Bazel", "LICENSE": "licence text", "COPYING": "licence text",
-    "requirements.txt": "pip requirements", ".gitignore": "gitignore rules",
-    ".gitattributes": "gitattributes", ".editorconfig": "EditorConfig",
-}
+__all__ = ["C_COMMENTS", "HASH_COMMENTS", "analyze", "first_paragraph", "first_sentence",
+           "language_of", "n_lines", "shebang"]
 
-PROSE = {"text", "licence text"}
-C_LIKE = {"C", "C/C++ header", "C++ header", "C++", "CUDA", "CUDA header", "JavaScript",
-          "TypeScript", "TypeScript (TSX)", "JavaScript (JSX)", "Java", "Kotlin", "Swift", "Go",
-          "Rust", "CSS", "Protocol Buffers", "Thrift IDL", "Objective-C", "Objective-C++"}
 _LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(c\)", re.IGNORECASE)
 _COMMENT = re.compile(r"^\s*(#+|//+|/\*+|\*+/?|--|;+|%+|<!--|-->|\"\"\"|''')\s?")
 
@@ -53,13 +27,7 @@ def n_lines(count: int) -> str:
 
 def language_of(name: str) -> str:
     """Format name of a file from its name alone (`text` when unknown)."""
-    if name in LANGUAGE_BY_NAME:
-        return LANGUAGE_BY_NAME[name]
-    if name.startswith("Dockerfile"):
-        return "Dockerfile"
-    lower = name.lower()
-    dot = lower.rfind(".")
-    return LANGUAGE_BY_SUFFIX.get(lower[dot:], "text") if dot > 0 else "text"
+    return display_name(name)
 
 
 def shebang(text: str) -> str:
@@ -80,12 +48,8 @@ _DIRECTIVE = re.compile(r"^\s*(-\*-.*-\*-|(mypy|flake8|pylint|noqa|type|isort|ru
                         r"pragma|vim|eslint|prettier|clang-format|NOLINT\w*)\b[\w-]*:?.*)$", re.IGNORECASE)
 
 
-HASH_COMMENTS = ("#",)
-C_COMMENTS = ("//", "/*", "*")
-
-
 def first_paragraph(text: str, limit: int = 400, comments_only: bool = False,
-                    markers: tuple[str, ...] = HASH_COMMENTS + C_COMMENTS + ("--", ";", "%")) -> str:
+                    markers: tuple[str, ...] = ANY_COMMENTS) -> str:
     """The first paragraph of a file's own words: comment markers stripped, licence blocks and
     tool directives (`mypy: ...`, `-*- coding -*-`) skipped.  With `comments_only`, only the
     leading comment block counts (code and data lines are not prose); `markers` says which line
@@ -138,10 +102,11 @@ def first_sentence(text: str, limit: int = 160) -> str:
 
 def analyze(source: Source) -> FileFacts:
     """Generic text facts."""
-    language = language_of(source.name)
+    declared = for_path(source.path)
+    language = declared.name if declared is not None else "text"
     interpreter = shebang(source.text)
-    doc = first_paragraph(source.text, comments_only=language not in PROSE,
-                          markers=C_COMMENTS if language in C_LIKE else HASH_COMMENTS + C_COMMENTS + ("--", ";", "%"))
+    doc = first_paragraph(source.text, comments_only=declared is None or not declared.prose,
+                          markers=declared.comments if declared is not None else ANY_COMMENTS)
     if doc:
         description = first_sentence(doc)
     elif source.line_count == 0:

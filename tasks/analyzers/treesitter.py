@@ -15,27 +15,19 @@ from typing import Any
 from ..facts import Import, Symbol
 
 _PARSERS: dict[str, Any] = {}
-# language -> (PyPI package module, function returning the grammar)
-_GRAMMARS = {
-    "python": ("tree_sitter_python", "language"), "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"), "cuda": ("tree_sitter_cuda", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"), "bash": ("tree_sitter_bash", "language"),
-}
 
 
 def parser(language: str) -> Any:
-    """A cached `tree_sitter.Parser` for `python`, `c`, `cpp`, `cuda`, `javascript`, `typescript`,
-    `tsx` or `bash`."""
+    """A cached `tree_sitter.Parser` for a grammar key that a language declares (`python`, `cpp`,
+    `tsx`, `go`, ...; see :mod:`docgraph.languages`)."""
     found = _PARSERS.get(language)
     if found is not None:
         return found
     from tree_sitter import Language, Parser
 
-    if language not in _GRAMMARS:
-        raise KeyError(language)
-    package, function = _GRAMMARS[language]
+    from ..languages import grammar_module
+
+    package, _, function = grammar_module(language).partition(":")
     capsule = getattr(importlib.import_module(package), function)()
     made = _PARSERS[language] = Parser(Language(capsule))
     return made

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from .. import layout
+from .. import languages, layout
 from ..facts import FileFacts, FileXref, Link, Note, Symbol
 from . import RenderContext
 from .markdown import (
@@ -27,17 +27,11 @@ from .markdown import (
     text,
 )
 
-FENCE_LANGUAGE = {
-    "Python": "python", "C/C++ header": "cpp", "C": "c", "C++": "cpp", "C++ header": "cpp",
-    "CUDA": "cuda", "CUDA header": "cuda", "JavaScript": "javascript", "TypeScript": "typescript",
-    "shell script": "bash", "Markdown": "markdown", "reStructuredText": "rst", "YAML": "yaml",
-    "JSON": "json", "TOML": "toml", "CMake": "cmake", "Dockerfile": "dockerfile",
-    "Makefile": "makefile", "HTML": "html", "XML": "xml", "CSS": "css", "SQL": "sql",
-}
-KIND_ORDER = ("namespace", "class", "struct", "union", "enum", "interface", "protocol",
-              "function", "function declaration", "kernel", "kernel declaration", "fixture",
+KIND_ORDER = ("namespace", "module", "class", "struct", "union", "enum", "interface", "protocol",
+              "trait", "record", "object", "extension", "actor", "annotation type", "type",
+              "delegate", "impl", "test", "function", "function declaration", "kernel", "kernel declaration", "fixture",
               "method", "property", "nested function", "constructor", "destructor", "macro", "typedef", "type alias", "type variable", "constant",
-              "variable", "field", "job", "script", "target", "stage")
+              "variable", "static", "field", "event", "case", "singleton method", "job", "script", "target", "stage")
 NOTES_SHOWN = 8
 
 
@@ -46,19 +40,22 @@ def kind_rank(kind: str) -> int:
     return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
 
 
-_TYPES = {"class", "struct", "union", "enum", "interface", "protocol", "namespace"}
-_MEMBERS = {"method", "property", "constructor", "destructor", "field"}
+_TYPES = {"class", "struct", "union", "enum", "interface", "protocol", "namespace", "module",
+          "trait", "record", "object", "extension", "actor", "annotation type", "type", "delegate"}
+_MEMBERS = {"method", "property", "constructor", "destructor", "field", "event", "case",
+            "singleton method"}
 _FUNCTIONS = {"function", "function declaration", "kernel", "kernel declaration", "fixture",
               "nested function", "test"}
 
 
-def symbol_section(symbol: Symbol) -> str:
-    """Heading (in the docs page) under which a symbol is described."""
+def symbol_section(symbol: Symbol, language: str = "") -> str:
+    """Heading (in the docs page) under which a symbol is described (the last one is worded by
+    the file's language: Python's "Module-level names", Go's "Package-level names")."""
     if symbol.kind in _TYPES or symbol.kind in _MEMBERS:
         return "Classes and types"
     if symbol.kind in _FUNCTIONS:
         return "Functions"
-    return "Module-level names"
+    return languages.wording(language).top_level
 
 
 def _source_link(ctx: RenderContext, page: str, rel: str, line: int, label: str = "") -> str:
@@ -95,18 +92,19 @@ def _purpose(facts: FileFacts, page: str, ctx: RenderContext) -> str:
     parts = []
     if facts.doc:
         parts.append(text(facts.doc))
+    wording = languages.wording(facts.language)
     facts_lines = []
     if facts.interpreter:
         facts_lines.append(f"Runs as a program under {code(facts.interpreter)} (its `#!` line).")
-    elif facts.entry_point:
-        facts_lines.append("Runs as a program: it has an `if __name__ == \"__main__\":` block.")
+    elif facts.entry_point and wording.entry_point:
+        facts_lines.append(wording.entry_point)
     if facts.tests:
         kinds = Counter("fixture" if any(s.qualname == t and s.kind == "fixture"
                                          for s in facts.symbols) else "test" for t in facts.tests)
         described = ", ".join(plural(n, k) for k, n in sorted(kinds.items()))
-        facts_lines.append(f"Test module: defines {described} that the test runners collect.")
-    if facts.exports:
-        facts_lines.append(f"Declares {plural(len(facts.exports), 'public name')} in `__all__`.")
+        facts_lines.append(f"{wording.tests}: defines {described} that the test runners collect.")
+    if facts.exports and wording.exports:
+        facts_lines.append(f"Declares {plural(len(facts.exports), 'public name')} {wording.exports}.")
     if facts_lines:
         parts.append(" ".join(facts_lines))
     return section("File Purpose", *parts)
@@ -130,7 +128,7 @@ def _source(facts: FileFacts, source_text: str | None, ctx: RenderContext, page:
                 f"{link('source file', ctx.source_href(page, facts.path, shown_lines + 1))}.")
     if not data and not note:
         return section("Original Source", "The file is empty.")
-    language = FENCE_LANGUAGE.get(facts.language, "")
+    language = languages.fence(facts.language)
     return section("Original Source", fence(data, language) if data else "", note)
 
 
@@ -170,6 +168,7 @@ def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str
     if symbol.kind == "class" and symbol.bases:
         name = code(f"{symbol.qualname}({', '.join(symbol.bases)})")
     where = f" in namespace {code(symbol.scope)}" if symbol.scope else ""
+    where += f", {text(symbol.visibility)}" if symbol.visibility else ""
     bits = [(f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {kind_text(symbol.kind)}{where}, '
             f'{_source_link(ctx, page, rel, symbol.line)}')]
     if symbol.decorators:
@@ -183,9 +182,9 @@ def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str
 def _structure(facts: FileFacts, ctx: RenderContext, page: str) -> str:
     groups: dict[str, list[Symbol]] = defaultdict(list)
     for symbol in facts.symbols:
-        groups[symbol_section(symbol)].append(symbol)
+        groups[symbol_section(symbol, facts.language)].append(symbol)
     parts = []
-    for title in ("Classes and types", "Functions", "Module-level names"):
+    for title in ("Classes and types", "Functions", languages.wording(facts.language).top_level):
         symbols = groups.get(title)
         if symbols:
             parts.append(f"### {title}\n\n" + bullets(
@@ -223,10 +222,11 @@ def _architecture(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: st
     if internal or xref.external:
         items.append(f"Builds on {plural(internal, 'repository file')} and "
                      f"{plural(len({e.module for e in xref.external}), 'external module')}.")
-    if facts.exports:
+    exports = languages.wording(facts.language).exports
+    if facts.exports and exports:
         shown = ", ".join(code(n) for n in facts.exports[:20])
         more = f" and {len(facts.exports) - 20} more" if len(facts.exports) > 20 else ""
-        items.append(f"Public API (`__all__`): {shown}{more}.")
+        items.append(f"Public API (declared {exports}): {shown}{more}.")
     if not items:
         return ""
     folder = layout.split(facts.path)[0]

@@ -36,7 +36,7 @@ def render(facts: FileFacts, ctx: RenderContext) -> str:
     groups = []
     for kind in sorted(by_kind, key=lambda k: (kind_rank(k), k)):
         symbols = by_kind[kind]
-        section_label = text(symbol_section(symbols[0]))  # the section follows from the kind
+        section_label = text(symbol_section(symbols[0], facts.language))  # the section follows from the kind
         rows = [[code(s.qualname), link(f"line {s.line}", ctx.source_href(page, facts.path, s.line)),
                  link(section_label, ctx.page_href(page, docs, anchor_id("sym", s.qualname)))]
                 for s in sorted(symbols, key=lambda s: (layout.sort_key(s.qualname), s.line))]
