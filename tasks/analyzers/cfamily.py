@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from ..facts import FileFacts, Import, Note, Symbol
-from . import Source
+from . import Source, prose
 from .generic import C_COMMENTS, first_paragraph, first_sentence, language_of, n_lines
 from .treesitter import parser, text
 
@@ -108,15 +108,7 @@ def _doc(comments: list[Any]) -> str:
         for raw in text(node).splitlines():
             line = _DOC_MARK.sub("", raw).rstrip("*/ ").strip()
             lines.append(line)
-    paragraph: list[str] = []
-    for line in lines:
-        if not line:
-            if paragraph:
-                break
-            continue
-        paragraph.append(line)
-    joined = " ".join(paragraph)
-    return joined if len(joined) <= 300 else joined[:299] + "…"
+    return prose.doxygen(lines, 300)
 
 
 def _declarator_name(node: Any) -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..facts import FileFacts, Heading, Import
-from . import Source
+from . import Source, prose
 from .generic import first_sentence
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
@@ -38,20 +38,11 @@ def is_internal(target: str) -> bool:
     return bool(target) and not _SCHEME.match(target)
 
 
-def _paragraph_after(lines: list[str], start: int) -> str:
-    para: list[str] = []
-    for line in lines[start:start + 60]:
-        stripped = line.strip()
-        if not stripped:
-            if para:
-                break
-            continue
-        if stripped.startswith(("#", "```", "~~~", "<", "|", "!", "[![", "..", "=", "-" * 3)):
-            if para:
-                break
-            continue
-        para.append(stripped)
-    return " ".join(para)
+def _paragraph_after(lines: list[str], start: int, language: str) -> str:
+    """The first prose paragraph after the title, as clean prose (links to web pages kept)."""
+    if language == "Markdown":
+        return prose.markdown(lines[start:start + 200])
+    return prose.rst(lines[start:start + 200])
 
 
 def analyze_markdown(source: Source) -> FileFacts:
@@ -134,7 +125,7 @@ def _facts(source: Source, language: str, headings: list[Heading], links: list[I
            blocks: list[str], lines: list[str]) -> FileFacts:
     title = next((h.title for h in headings if h.level == 1), headings[0].title if headings else "")
     start = headings[0].line if headings else 0
-    doc = _paragraph_after(lines, start)
+    doc = _paragraph_after(lines, start, language)
     if title:
         description = title if not doc else f"{title}: {first_sentence(doc, 120)}"
     elif doc:

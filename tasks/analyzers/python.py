@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..facts import Example, FileFacts, Finding, Import, Note, Symbol
-from . import Source
+from . import Source, prose
 from .generic import HASH_COMMENTS, first_paragraph, first_sentence, n_lines, shebang
 
 _CONSTANT = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
@@ -121,11 +121,7 @@ def dotted(node: ast.AST) -> str:
 
 
 def _doc_paragraph(doc: str | None, limit: int = 300) -> str:
-    if not doc:
-        return ""
-    para = doc.strip().split("\n\n", 1)[0]
-    text = " ".join(para.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return prose.docstring(doc, limit)
 
 
 class _Scanner:

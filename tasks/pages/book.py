@@ -16,7 +16,7 @@ from typing import Any
 from .. import layout
 from ..digests import FolderDigest
 from . import RenderContext
-from .markdown import anchor_id, bullets, code, fill, link, plural, text
+from .markdown import anchor_id, bullets, code, fill, link, plural, prose, text
 
 KEY_FILES = 5
 
@@ -26,7 +26,7 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
     lines = [f'{level} <a id="{anchor_id("folder", folder or ".")}"></a>{code(folder or "(repository root)")}']
     about = digest.readme_doc or digest.package_doc
     if about:
-        lines.append(text(about))
+        lines.append(prose(about))
     text_files = [f for f in digest.files if f.kind == "file"]
     if text_files:
         langs = Counter(f.language for f in text_files)
@@ -41,13 +41,13 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
         entry = by_name.get(name)
         if entry is None or entry.kind != "file":
             continue
-        description = f": {text(entry.description)}" if entry.description else ""
+        description = f": {prose(entry.description)}" if entry.description else ""
         items.append(f"{link(code(name), ctx.page_href(page, layout.docs_page(ranked.path)))} "
                      f"(referenced by {plural(ranked.count, 'file')}){description}")
     programs = [f for f in text_files if f.entry_point][:KEY_FILES]
     for entry in programs:
         rel = f"{folder}/{entry.name}" if folder else entry.name
-        description = f": {text(entry.description)}" if entry.description else ""
+        description = f": {prose(entry.description)}" if entry.description else ""
         items.append(f"program {link(code(entry.name), ctx.page_href(page, layout.docs_page(rel)))}{description}")
     tests = sum(1 for f in text_files if f.is_test)
     if tests:
@@ -101,7 +101,7 @@ def render(plan: dict[str, Any], digests: dict[str, FolderDigest], stats: dict[s
              "build on comes first. " + link("Entry index", ctx.page_href(main, layout.FOLDER_INDEX))
              + " · " + link("A–Z keywords", ctx.page_href(main, layout.KEYWORDS)) + ".")
     if root is not None and root.readme_doc:
-        intro += "\n\n" + text(root.readme_doc)
+        intro += "\n\n" + prose(root.readme_doc)
     total = sum(len(s) for _, _, sections in blocks for s in sections)
     limit = ctx.settings.book_part_bytes
     if total <= limit:

@@ -13,7 +13,7 @@ from collections import Counter
 from .. import layout
 from ..digests import FolderDigest, Ranked
 from . import RenderContext
-from .markdown import bullets, code, fill, link, plural, section, text
+from .markdown import bullets, code, fill, link, plural, prose, section, text
 
 
 def _ranked_folders(items: tuple[Ranked, ...], page: str, ctx: RenderContext) -> str:
@@ -29,9 +29,9 @@ def render(digest: FolderDigest, ctx: RenderContext) -> str:
     role_parts = []
     if digest.readme_doc:
         readme = f"{folder}/{digest.readme}" if folder else digest.readme
-        role_parts.append(f"{text(digest.readme_doc)}\n\n— from {link(code(digest.readme), ctx.page_href(page, layout.docs_page(readme)))}")
+        role_parts.append(f"{prose(digest.readme_doc)}\n\n— from {link(code(digest.readme), ctx.page_href(page, layout.docs_page(readme)))}")
     if digest.package_doc:
-        role_parts.append(f"Package docstring: {text(digest.package_doc)}")
+        role_parts.append(f"Package docstring: {prose(digest.package_doc)}")
     role = section("Role", *role_parts)
 
     text_files = [f for f in digest.files if f.kind == "file"]
@@ -74,7 +74,7 @@ def render(digest: FolderDigest, ctx: RenderContext) -> str:
     for ranked in digest.main_modules:
         name = ranked.path.rpartition("/")[2]
         entry = by_name.get(name)
-        description = f" — {text(entry.description)}" if entry and entry.description else ""
+        description = f" — {prose(entry.description)}" if entry and entry.description else ""
         target = layout.docs_page(ranked.path) if entry is None or entry.kind == "file" else None
         label = link(code(name), ctx.page_href(page, target)) if target else code(name)
         important_items.append(f"{label}: referenced by {plural(ranked.count, 'file')}{description}")

@@ -14,7 +14,7 @@ from collections import Counter
 from .. import layout
 from ..digests import FolderDigest, FolderFile
 from . import RenderContext
-from .markdown import bullets, code, fill, link, plural, section, table, text
+from .markdown import bullets, code, fill, link, plural, prose, section, table, text
 
 
 def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> list[str]:
@@ -25,7 +25,7 @@ def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> 
         links = " · ".join([link("source", ctx.source_href(page, rel)),
                             link("docs", ctx.page_href(page, docs)),
                             link("keywords", ctx.page_href(page, layout.kw_page(rel)))])
-        return [name, text(entry.description), text(entry.language), links]
+        return [name, prose(entry.description), text(entry.language), links]
     if entry.kind == "binary":
         return [code(entry.name), f"{text(entry.media_type)}, {entry.size:,} bytes", "binary",
                 link("source", ctx.source_href(page, rel))]
@@ -44,7 +44,7 @@ def _subfolder_rows(digest: FolderDigest, page: str, ctx: RenderContext) -> list
     for sub in digest.subfolders:
         path = f"{digest.path}/{sub.name}" if digest.path else sub.name
         rows.append([link(code(sub.name), ctx.page_href(page, layout.folder_page(path, layout.FOLDER_INDEX))),
-                     f"{sub.files:,}", f"{sub.folders:,}", text(sub.description)])
+                     f"{sub.files:,}", f"{sub.folders:,}", prose(sub.description)])
     return rows
 
 
@@ -91,7 +91,7 @@ def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | 
             title = readme.description.split(":", 1)[0]
         intro = [f"Documented: {'; '.join(parts)}."]
         if digest.readme_doc:
-            intro.append(text(digest.readme_doc))
+            intro.append(prose(digest.readme_doc))
         root_summary = f"The repository root holds {summary}"
         return fill("entry_index.md", title=text(title), summary="\n\n".join(intro),
                     navigation=section("Start here", bullets(nav)), subfolders=subfolders,

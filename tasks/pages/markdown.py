@@ -1,8 +1,15 @@
-"""Safe Markdown building blocks: escaping, code spans, fences, links, tables, templates.
+r"""Safe Markdown building blocks: escaping, code spans, fences, links, tables, templates.
 
 Names from the repository are data, not markup: every name that reaches a page goes through
 :func:`code` or :func:`text`, every path through :func:`href`, so a file called ``[x](y)`` or
 ``<script>`` cannot inject Markdown or HTML, and a newline in a name cannot break a table.
+Descriptions and doc strings are clean prose (:mod:`docgraph.analyzers.prose`) and go through
+:func:`prose`, which keeps their code spans and web links.
+
+Escapes are the ones GitHub's cmark-gfm and MkDocs' Python-Markdown read alike: a backslash only
+before the characters both treat as escapable; ``<``, ``>``, ``&``, ``~`` and ``|`` as character
+references (Python-Markdown shows ``\<``, ``\~`` and ``\|`` literally); nothing inside a URL
+(GitHub's autolinker would put ``%5C`` into it), which is written as an autolink instead.
 """
 
 from __future__ import annotations
@@ -25,18 +32,72 @@ def visible(value: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
-_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_{}[]()#+!|<>~"}, "&": "&amp;"})
+_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_{}[]()#+!"}, "&": "&amp;", "<": "&lt;",
+                         ">": "&gt;", "~": "&#126;", "|": "&#124;"})
 _ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
 
 
 def text(value: str) -> str:
-    """Plain text with Markdown and HTML metacharacters escaped."""
-    value = visible(value).translate(_ESCAPES)
+    """Plain text with Markdown and HTML metacharacters escaped (URLs in it become autolinks)."""
+    value = visible(value)
+    if "://" in value:
+        return _with_urls(value)
+    value = value.translate(_ESCAPES)  # (the body of _escaped, inline: a hot path)
     if value[:1] in ("-", "=") and value:
         value = "\\" + value
     elif value[:1].isdigit():
         value = _ORDERED.sub(r"\1\\\2", value)
     return value
+
+
+def _escaped(value: str) -> str:
+    value = value.translate(_ESCAPES)
+    if value[:1] in ("-", "=") and value:
+        value = "\\" + value
+    elif value[:1].isdigit():
+        value = _ORDERED.sub(r"\1\\\2", value)
+    return value
+
+
+_URL = re.compile(r"\bhttps?://[^\s<>`\[\]()\"']*[^\s<>`\[\]()\"'.,;:!?*_~]")
+
+
+def _with_urls(value: str) -> str:
+    out = []
+    last = 0
+    for match in _URL.finditer(value):
+        out.append(_escaped(value[last:match.start()]) if match.start() > last else "")
+        out.append(f"<{match.group()}>")
+        last = match.end()
+    out.append(_escaped(value[last:]) if last < len(value) else "")
+    return "".join(out)
+
+
+_PROSE = re.compile(r"(?P<ticks>`+)(?P<code>.+?)(?<!`)(?P=ticks)(?!`)"
+                    r"|\[(?P<label>[^\[\]]+)\]\((?P<url>https?://[^\s()<>]+)\)")
+
+
+def prose(value: str) -> str:
+    """Clean prose (:mod:`docgraph.analyzers.prose`) as Markdown: its `code` spans and
+    `[label](https://...)` links kept, everything else escaped by :func:`text`."""
+    if "`" not in value and "[" not in value:
+        return text(value)
+    out = []
+    last = 0
+    for match in _PROSE.finditer(value):
+        if match.start() > last:
+            out.append(text(value[last:match.start()]))
+        body = match.group("code")
+        if body is not None:
+            out.append(code(body.strip() or body))
+        else:
+            out.append(link(text(match.group("label")), match.group("url")))
+        last = match.end()
+    if not out:
+        return text(value)
+    if last < len(value):
+        out.append(text(value[last:]))
+    return "".join(out)
 
 
 @lru_cache(maxsize=256)
@@ -95,11 +156,34 @@ _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
-    """A GFM table; cells are already-rendered Markdown, with `|` escaped here (it splits cells
-    in GFM; inline, since the keyword indices of torch hold 1.7 million cells)."""
+    """A GFM table; cells are already-rendered Markdown.  A `|` left in a cell (in a code span:
+    text escapes its own) is made safe here, for the few cells that hold one (the keyword indices
+    of torch hold 1.7 million cells)."""
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out.extend(["| " + " | ".join([c.replace("|", "\\|") for c in row]) + " |" for row in rows])
+    out.extend(["| " + " | ".join([_cell(c) if "|" in c else c for c in row]) + " |" for row in rows])
     return "\n".join(out)
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+
+
+def _cell(value: str) -> str:
+    """A table cell whose pipes neither split it nor show a backslash: a code span holding a pipe
+    becomes a `<code>` element with the pipe as a character reference (cmark-gfm splits a code
+    span at a bare pipe, Python-Markdown shows the `\\|` that GFM wants), other pipes `\\|`."""
+    out = []
+    last = 0
+    for match in _CODE_SPAN.finditer(value):
+        if "|" in match.group(2):
+            out.append(value[last:match.start()].replace("|", "\\|"))
+            body = match.group(2)
+            if match.group(1) != "`" and body.startswith(" ") and body.endswith(" "):
+                body = body[1:-1]
+            out.append("<code>" + body.replace("&", "&amp;").replace("<", "&lt;").replace(
+                ">", "&gt;").replace("|", "&#124;") + "</code>")
+            last = match.end()
+    out.append(value[last:].replace("|", "\\|"))
+    return "".join(out)
 
 
 def bullets(items: list[str]) -> str:

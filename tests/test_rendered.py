@@ -1,0 +1,146 @@
+"""Pages as readers see them: every page of the sample rendered by cmark-gfm (GitHub's renderer)
+and by Python-Markdown (MkDocs'), and the HTML checked.
+
+- no backtick and no backslash escape shows in the visible text outside code;
+- every `id` is unique on its page;
+- every relative link resolves: the file exists and, for a `#fragment` into a generated page,
+  that page has the id.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from html.parser import HTMLParser
+
+import cmarkgfm
+import markdown as python_markdown
+import pytest
+from cmarkgfm.cmark import Options
+
+from .conftest import build
+
+_ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]")
+
+
+class _Page(HTMLParser):
+    """Visible text outside code, ids, and link targets of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.in_code = 0
+        self.text: list[str] = []
+        self.ids: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("code", "pre"):
+            self.in_code += 1
+        if values.get("id"):
+            self.ids.append(values["id"] or "")
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("code", "pre"):
+            self.in_code -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.in_code:
+            self.text.append(data)
+
+
+def gfm(text: str) -> str:
+    """GitHub's rendering (raw HTML kept, as github.com keeps the anchors docgraph writes)."""
+    return cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
+
+
+def mkdocs(text: str) -> str:
+    """MkDocs' default rendering."""
+    return python_markdown.markdown(text, extensions=["toc", "tables", "fenced_code"])
+
+
+def parse(rendered: str) -> _Page:
+    page = _Page()
+    page.feed(rendered)
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from .conftest import make_sample
+
+    root = make_sample(tmp_path_factory.mktemp("rendered") / "repo")
+    build(root)
+    out = root / "repo-docs"
+    return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in sorted(out.rglob("*.md"))}
+
+
+@pytest.mark.parametrize("render", [gfm, mkdocs], ids=["cmark-gfm", "python-markdown"])
+def test_no_markup_shows_in_visible_text(pages: dict[str, str], render: object) -> None:
+    shown = []
+    for name, text in pages.items():
+        visible = "".join(parse(render(text)).text)  # type: ignore[operator]
+        for bad in ("`", "&#", "&lt;", "&amp;"):
+            if bad in visible:
+                shown.append(f"{name}: {bad!r} in {visible[max(0, visible.index(bad) - 40):][:80]!r}")
+        match = _ESCAPE.search(visible)
+        if match:
+            shown.append(f"{name}: escape {match.group()!r} in "
+                         f"{visible[max(0, match.start() - 40):][:80]!r}")
+    assert shown == []
+
+
+def test_ids_are_unique_per_page(pages: dict[str, str]) -> None:
+    duplicated = []
+    for name, text in pages.items():
+        ids = parse(gfm(text)).ids
+        duplicated += [f"{name}: {i}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    assert duplicated == []
+
+
+def test_every_link_and_anchor_resolves(pages: dict[str, str]) -> None:
+    ids = {name: set(parse(gfm(text)).ids) for name, text in pages.items()}
+    broken = []
+    for name, text in pages.items():
+        for target in parse(gfm(text)).links:
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, fragment = html.unescape(target).partition("#")
+            path = path.split("?", 1)[0]
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), path)) if path else name
+            if resolved.startswith(".."):
+                continue  # a source file: outside the output folder (test_golden checks those)
+            if resolved not in pages:
+                broken.append(f"{name} -> {target} (no such page)")
+            elif fragment and fragment not in ids[resolved]:
+                broken.append(f"{name} -> {target} (no such id)")
+    assert broken == []
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("Defines `a_b`, `c`", "Defines <code>a_b</code>, <code>c</code>"),
+    ("See [the docs](https://x.org/a_b) now", 'See <a href="https://x.org/a_b">the docs</a> now'),
+    ("Visit https://x.org/a_b_c.", 'Visit <a href="https://x.org/a_b_c">https://x.org/a_b_c</a>.'),
+    ("a < b | c ~ d & e * f_g", "a &lt; b | c ~ d &amp; e * f_g"),
+    ("an `unclosed span", "an `unclosed span"),
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+])
+@pytest.mark.parametrize("render", [gfm, mkdocs], ids=["cmark-gfm", "python-markdown"])
+def test_prose_renders_alike(value: str, shown: str, render: object) -> None:
+    from docgraph.pages.markdown import prose
+
+    rendered = render(prose(value)).strip()  # type: ignore[operator]
+    assert html.unescape(rendered.removeprefix("<p>").removesuffix("</p>")) == html.unescape(shown)
+
+
+@pytest.mark.parametrize("render", [gfm, mkdocs], ids=["cmark-gfm", "python-markdown"])
+def test_table_cell_with_a_pipe_in_code(render: object) -> None:
+    from docgraph.pages.markdown import code, table, text
+
+    rendered = render(table(["A", "B"], [[code("x | y"), text("p|q")]]))  # type: ignore[operator]
+    cells = re.findall(r"<td>(.*?)</td>", rendered)
+    assert [html.unescape(c) for c in cells] == ["<code>x | y</code>", "p|q"]
