@@ -11,7 +11,7 @@ import re
 
 from ..facts import FileFacts
 from ..languages import ANY_COMMENTS, C_COMMENTS, HASH_COMMENTS, display_name, for_path
-from . import Source
+from . import Source, prose
 
 __all__ = ["C_COMMENTS", "HASH_COMMENTS", "analyze", "first_paragraph", "first_sentence",
            "language_of", "n_lines", "shebang"]
@@ -86,18 +86,15 @@ def first_paragraph(text: str, limit: int = 400, comments_only: bool = False,
     for para in paragraphs:
         joined = " ".join(para)
         if joined and not _LICENSE.search(joined) and any(c.isalpha() for c in joined):
-            return joined[:limit].rstrip() + ("…" if len(joined) > limit else "")
+            cleaned = prose.comment(joined, limit)
+            if any(c.isalpha() for c in cleaned):
+                return cleaned
     return ""
 
 
 def first_sentence(text: str, limit: int = 160) -> str:
-    """First sentence (or line) of a paragraph, for one-line descriptions."""
-    text = " ".join(text.split())
-    for end in (". ", "? ", "! "):
-        cut = text.find(end)
-        if 0 < cut < limit:
-            return text[: cut + 1]
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """First sentence (or line) of a paragraph of clean prose, for one-line descriptions."""
+    return prose.first_sentence(text, limit)
 
 
 def analyze(source: Source) -> FileFacts:

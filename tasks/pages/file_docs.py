@@ -22,6 +22,7 @@ from .markdown import (
     kind_text,
     link,
     plural,
+    prose,
     section,
     table,
     text,
@@ -91,7 +92,7 @@ def _metadata(facts: FileFacts, ctx: RenderContext, page: str) -> str:
 def _purpose(facts: FileFacts, page: str, ctx: RenderContext) -> str:
     parts = []
     if facts.doc:
-        parts.append(text(facts.doc))
+        parts.append(prose(facts.doc))
     wording = languages.wording(facts.language)
     facts_lines = []
     if facts.interpreter:
@@ -136,7 +137,7 @@ def _overview(facts: FileFacts) -> str:
     counts = Counter(s.kind for s in facts.symbols)
     items = []
     if facts.description:
-        items.append(text(facts.description))
+        items.append(prose(facts.description))
     if counts:
         ordered = sorted(counts.items(), key=lambda kv: (kind_rank(kv[0]), kv[0]))
         items.append("Defines " + ", ".join(plural(n, k, k + "es" if k.endswith(("s", "sh", "ch"))
@@ -175,7 +176,7 @@ def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str
         bits.append("decorated " + ", ".join(code("@" + d) for d in symbol.decorators))
     line = "; ".join(bits)
     if symbol.doc:
-        line += f"  \n  {text(symbol.doc)}"
+        line += f"  \n  {prose(symbol.doc)}"
     return line
 
 
@@ -265,15 +266,8 @@ def _notes_list(notes: list[Note], ctx: RenderContext, page: str, rel: str) -> s
         shown = ", ".join(f"{code(n.subject) if n.subject else 'module level'} "
                           f"({_source_link(ctx, page, rel, n.line)})" for n in group[:NOTES_SHOWN])
         more = f", and {len(group) - NOTES_SHOWN} more" if len(group) > NOTES_SHOWN else ""
-        items.append(f"**{_topic(topic)}** ×{len(group)}: {shown}{more}")
+        items.append(f"**{prose(topic)}** ×{len(group)}: {shown}{more}")
     return bullets(items)
-
-
-def _topic(topic: str) -> str:
-    """A note's topic: analyzer-written text whose backtick spans are code, the rest plain text."""
-    parts = topic.split("`")
-    return "".join(code(part) if index % 2 else text(part) for index, part in enumerate(parts)
-                   if part or index % 2)
 
 
 def _testing(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) -> str:
