@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import layout
 from .config import Config
-from .pages import RenderContext
+
+if TYPE_CHECKING:  # the analysis and the model never render: their code fingerprint leaves pages out
+    from .pages import RenderContext
 
 
 def state_file(state: str, kind: str, name: str) -> str:

@@ -24,8 +24,6 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from . import layout
@@ -33,6 +31,7 @@ from .config import Config
 from .context import ActionContext, Paths
 from .discover import BINARY, FILE, SourceTree
 from .facts import to_plain
+from .fingerprint import fingerprints
 from .pages import RenderContext
 from .store import read_bytes
 
@@ -52,6 +51,12 @@ class TaskKind:
     """One task per key (a file, a folder, a part) rather than one task."""
     after: str
     """The kind (or group) whose tasks must have run before these are created lazily."""
+    step: str
+    """Module of :mod:`docgraph.actions` holding its action: its code fingerprint is that
+    module's import closure (:mod:`docgraph.fingerprint`)."""
+    slice: str
+    """The settings slice file it reads (`settings/<slice>.json`: its settings and the code
+    fingerprint of its step), or "" for none."""
     doc: str
     """One line for `doit list`."""
 
@@ -60,17 +65,21 @@ RENDER_GROUP = "render"
 """A doit group task over every kind between the analysis and the manifest."""
 
 KINDS: tuple[TaskKind, ...] = (
-    TaskKind("settings", SETTINGS, False, "", "settings slices and source listing"),
-    TaskKind("analyze", ANALYZE, True, "settings", "analyse one source file"),
-    TaskKind("model", MODEL, False, "analyze", "cross-references and aggregates of all files"),
-    TaskKind("kw", MODEL, True, "analyze", "_kw.md of one file"),
-    TaskKind("page", RENDER, True, "model", "_docs.md of one file"),
-    TaskKind("folder", RENDER, True, "model", "index.md and doc.md of one folder"),
-    TaskKind("sub", RENDER, True, "model", "sub.md (keywords of the subtree) of one folder"),
-    TaskKind("keywords", RENDER, False, "model", "the A-Z keyword index"),
-    TaskKind("map", RENDER, True, "model", "docgraph.json (one part, or the list of parts)"),
-    TaskKind("book", RENDER, False, "model", "comprehensive_book.md"),
-    TaskKind("manifest", MANIFEST, False, RENDER_GROUP, "record generated files; delete stale ones"),
+    TaskKind("settings", SETTINGS, False, "", "settings", "", "settings slices and source listing"),
+    TaskKind("analyze", ANALYZE, True, "settings", "analysis", "analysis", "analyse one source file"),
+    TaskKind("model", MODEL, False, "analyze", "model", "model",
+             "cross-references and aggregates of all files"),
+    TaskKind("kw", MODEL, True, "analyze", "render", "render", "_kw.md of one file"),
+    TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file"),
+    TaskKind("folder", RENDER, True, "model", "render", "render", "index.md and doc.md of one folder"),
+    TaskKind("sub", RENDER, True, "model", "render", "render",
+             "sub.md (keywords of the subtree) of one folder"),
+    TaskKind("keywords", RENDER, False, "model", "render", "render", "the A-Z keyword index"),
+    TaskKind("map", RENDER, True, "model", "render", "render",
+             "docgraph.json (one part, or the list of parts)"),
+    TaskKind("book", RENDER, False, "model", "render", "render", "comprehensive_book.md"),
+    TaskKind("manifest", MANIFEST, False, RENDER_GROUP, "manifest", "manifest",
+             "record generated files; delete stale ones"),
 )
 KIND = {kind.name: kind for kind in KINDS}
 
@@ -94,13 +103,13 @@ def split_name(name: str) -> tuple[TaskKind, str | None] | None:
 
 
 class _Lazy:
-    """`actions` and doit's `config_changed`, imported on first use: a no-op build needs neither."""
+    """Actions and doit's `config_changed`, imported on first use: a no-op build needs neither."""
 
-    @property
-    def actions(self) -> Any:
-        from . import actions
+    @staticmethod
+    def action(kind: str, function: str) -> Callable[..., Any]:
+        import importlib
 
-        return actions
+        return getattr(importlib.import_module(f".actions.{KIND[kind].step}", __package__), function)
 
     @staticmethod
     def config_changed(value: Any) -> Any:
@@ -111,43 +120,16 @@ class _Lazy:
 
 _lazy = _Lazy()
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-_CODE = {
-    "analysis": ("analyzers", "facts.py", "sourcetext.py", "credentials.py", "actions.py", "context.py"),
-    "model": ("model.py", "xref.py", "facts.py", "layout.py"),
-    "render": ("pages", "facts.py", "layout.py", "model.py", "credentials.py", "actions.py", "context.py"),
-}
 
-
-@cache
-def code_hash(part: str) -> str:
-    """Hash of the source of the modules that produce one kind of output (and of the templates)."""
-    digest = hashlib.sha1()
-    for item in _CODE[part]:
-        path = os.path.join(_PACKAGE, item)
-        files = [os.path.join(path, f) for f in sorted(os.listdir(path)) if f.endswith(".py")] \
-            if os.path.isdir(path) else [path]
-        for name in files:
-            with open(name, "rb") as handle:
-                digest.update(name[len(_PACKAGE):].encode() + b"\0" + handle.read())
-    if part == "render":
-        templates = resources.files("docgraph_config").joinpath("templates")
-        for entry in sorted(templates.iterdir(), key=lambda e: e.name):
-            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
-    return digest.hexdigest()
-
-
-@cache
-def tool_hash() -> str:
-    """Hash of the whole package (the stamp falls through to doit when docgraph changed)."""
-    digest = hashlib.sha1()
-    for folder, _dirs, files in sorted(os.walk(_PACKAGE)):
-        for name in sorted(files):
-            if name.endswith(".py"):
-                with open(os.path.join(folder, name), "rb") as handle:
-                    digest.update(name.encode() + handle.read())
-    digest.update(code_hash("render").encode())
-    return digest.hexdigest()
+def step_modules() -> dict[str, str]:
+    """Settings slice -> the action module whose code fingerprint it carries (from KINDS)."""
+    found: dict[str, str] = {}
+    for kind in KINDS:
+        if kind.slice:
+            module = f"{__package__}.actions.{kind.step}"
+            if found.setdefault(kind.slice, module) != module:
+                raise ValueError(f"slice {kind.slice!r} is read by kinds of two steps")
+    return found
 
 
 @dataclass(frozen=True)
@@ -219,6 +201,7 @@ class Graph:
         self.paths = Paths(config.root, config.output, config.state)
         to_root = os.path.relpath(config.root, config.output).replace(os.sep, "/")
         self.context = ActionContext(config, self.paths, RenderContext(to_root, config.pages))
+        self._tool = ""  # hash of all of docgraph's files, set with the settings
         self.settings = self._settings()
         self._specs: dict[str, Spec] | None = None
         self._cache: dict[str, Spec] = {}
@@ -263,20 +246,24 @@ class Graph:
         def dump(data: object) -> str:
             return json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
 
+        tool, code = fingerprints(step_modules().values(), self.config.state)
+        self._tool = tool
+        steps = step_modules()
         return {
             # include_roots only matter to the model (model.json), not to per-file analysis
             "analysis.json": dump({"settings": {"max_bytes": config.analysis.max_bytes},
-                                   "code": code_hash("analysis")}),
+                                   "code": code[steps["analysis"]]}),
             "model.json": dump({"include_roots": list(config.analysis.include_roots),
-                                "code": code_hash("model")}),
-            "render.json": dump({"settings": to_plain(config.pages), "code": code_hash("render"),
+                                "code": code[steps["model"]]}),
+            "render.json": dump({"settings": to_plain(config.pages), "code": code[steps["render"]],
                                  "to_root": self.context.render.to_root}),
+            "manifest.json": dump({"code": code[steps["manifest"]]}),
             "tree.json": dump({"entries": listing}),
         }
 
     def fingerprint(self) -> str:
         """Hash of everything but the sources' content: settings, tool, listing."""
-        digest = hashlib.sha1(tool_hash().encode())
+        digest = hashlib.sha1(self._tool.encode())
         for name, text in sorted(self.settings.items()):
             digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
@@ -287,11 +274,11 @@ class Graph:
         targets = tuple(self.setting_file(name) for name in sorted(self.settings))
         fingerprints = {name: hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
                         for name, text in self.settings.items()}
-        return Spec(task_name("settings"), _lazy.actions.write_settings, (self.context, self.settings), (),
+        return Spec(task_name("settings"), _lazy.action("settings", "write_settings"), (self.context, self.settings), (),
                     targets, (_lazy.config_changed(fingerprints),))
 
     def _analyze_spec(self, rel: str) -> Spec:
-        return Spec(task_name("analyze", rel), _lazy.actions.analyze_file, (self.context, rel),
+        return Spec(task_name("analyze", rel), _lazy.action("analyze", "analyze_file"), (self.context, rel),
                     (rel, self.setting_file("analysis.json")),
                     (self.name(self.paths.facts(rel)), self.name(self.paths.summary(rel))))
 
@@ -300,14 +287,14 @@ class Graph:
 
     def _page_spec(self, rel: str) -> Spec:
         n, paths = self.name, self.paths
-        return Spec(task_name("page", rel), _lazy.actions.render_file, (self.context, rel),
+        return Spec(task_name("page", rel), _lazy.action("page", "render_file"), (self.context, rel),
                     (rel, n(paths.facts(rel)), self.xref_file(rel), self.setting_file("render.json")),
                     (n(paths.page(layout.docs_page(rel))),))
 
     def _kw_spec(self, rel: str) -> Spec:
         # stage 2: it needs only the file's facts, so it runs while the model works
         n, paths = self.name, self.paths
-        return Spec(task_name("kw", rel), _lazy.actions.render_keywords_page, (self.context, rel),
+        return Spec(task_name("kw", rel), _lazy.action("kw", "render_keywords_page"), (self.context, rel),
                     (n(paths.facts(rel)), self.setting_file("render.json")),
                     (n(paths.page(layout.kw_page(rel))),))
 
@@ -315,7 +302,7 @@ class Graph:
         analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         text = [e.rel for e in self.tree.entries if e.kind == FILE]
         folders = self.tree.folders
-        return Spec(task_name("model"), _lazy.actions.update_model, (self.context,),
+        return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      *(self.name(self.paths.summary(r)) for r in analysed)),
                     (*(self.xref_file(r) for r in text),
@@ -329,26 +316,26 @@ class Graph:
                                  self.setting_file("render.json"))
         if not folder:
             deps += (self._state("stats.json"),)
-        return Spec(task_name("folder", folder or "."), _lazy.actions.render_folder, (self.context, folder), deps,
+        return Spec(task_name("folder", folder or "."), _lazy.action("folder", "render_folder"), (self.context, folder), deps,
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_INDEX))),
                      n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))))
 
     def _sub_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
-        return Spec(task_name("sub", folder or "."), _lazy.actions.render_sub, (self.context, folder),
+        return Spec(task_name("sub", folder or "."), _lazy.action("sub", "render_sub"), (self.context, folder),
                     (self.name(self.paths.subtree_digest(folder)), self.setting_file("render.json")),
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_SUB))),
                      n(paths.record(f"sub:{folder}")), n(paths.letters(f"sub:{folder}"))))
 
     def _keywords_spec(self) -> Spec:
-        return Spec(task_name("keywords"), _lazy.actions.render_keywords, (self.context,),
+        return Spec(task_name("keywords"), _lazy.action("keywords", "render_keywords"), (self.context,),
                     (self.name(self.paths.subtree_digest("")), self.setting_file("render.json")),
                     (self.name(self.paths.page(layout.KEYWORDS)), self.name(self.paths.record("keywords")),
                      self.name(self.paths.letters("keywords"))))
 
     def _book_spec(self) -> Spec:
         folders = self.tree.folders
-        return Spec(task_name("book"), _lazy.actions.render_book, (self.context, list(folders)),
+        return Spec(task_name("book"), _lazy.action("book", "render_book"), (self.context, list(folders)),
                     (self._state("book.json"), self._state("stats.json"), self.setting_file("render.json"),
                      self.setting_file("tree.json"),
                      *(self.name(self.paths.folder_digest(f)) for f in folders)),
@@ -380,15 +367,15 @@ class Graph:
         groups = self.map_parts
         if len(groups) <= 1:
             files = groups[0][1] if groups else []
-            return [Spec(task_name("map", layout.MAP), _lazy.actions.render_map,
+            return [Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map"),
                          (ctx, layout.MAP, files, []), deps(files), (n(paths.page(layout.MAP)),))]
         parts = [(layout.map_part_page(i), folder, len(files))
                  for i, (folder, files) in enumerate(groups, 1)]
-        specs = [Spec(task_name("map", page), _lazy.actions.render_map, (ctx, page, files, parts),
+        specs = [Spec(task_name("map", page), _lazy.action("map", "render_map"), (ctx, page, files, parts),
                       deps(files), (n(paths.page(page)),))
                  for (page, _folder, _count), (_, files) in zip(parts, groups)]
         listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
-        specs.append(Spec(task_name("map", layout.MAP), _lazy.actions.render_map_index, (ctx, parts),
+        specs.append(Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map_index"), (ctx, parts),
                           (render, self.setting_file("tree.json")),
                           (n(paths.page(layout.MAP)),), (_lazy.config_changed(listing),)))
         return specs
@@ -400,8 +387,9 @@ class Graph:
                          if spec.basename in ("sub", "keywords", "book"))
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
         manifest = self._state("manifest.json")
-        return Spec(task_name("manifest"), _lazy.actions.update_manifest,
-                    (self.context, generated, records), (self.setting_file("tree.json"), *records),
+        return Spec(task_name("manifest"), _lazy.action("manifest", "update_manifest"),
+                    (self.context, generated, records),
+                    (self.setting_file("tree.json"), self.setting_file("manifest.json"), *records),
                     (manifest,), (_lazy.config_changed(listing),))
 
     # ------------------------------------------------------------------ all of them
@@ -500,13 +488,10 @@ class Graph:
         rest = target[len(state):]
         kind, _, tail = rest.partition("/")
         if kind == "settings":
-            if tail == "analysis.json":
-                return [task_name("analyze", k) for k in self.keys("analyze")]
-            if tail == "render.json":
-                return [task_name(kind.name, key) for kind in KINDS if kind.stage == RENDER
-                        or kind.name == "kw" for key in self.keys(kind.name)]
-            if tail == "model.json":
-                return ["model"]
+            slice_name = tail.removesuffix(".json")
+            if slice_name in step_modules():  # every task of the kinds that read the slice
+                return [task_name(k.name, key) for k in KINDS if k.slice == slice_name
+                        for key in self.keys(k.name)]
             if tail == "tree.json":
                 return ["model", "manifest", "book", *(task_name("map", k) for k in self.keys("map"))]
             return []

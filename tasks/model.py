@@ -159,12 +159,18 @@ class Model:
     # ---------------------------------------------------------------- change detection
 
     def update(self, tree: list[TreeRow], summary_of: dict[str, str],
-               include_roots: tuple[str, ...]) -> list[str]:
+               include_roots: tuple[str, ...], code: str = "") -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
-        `summary_of` maps every analysed source (text and binary) to its summary file.
+        `summary_of` maps every analysed source (text and binary) to its summary file; `code` is
+        the fingerprint of the model's code: when it differs from the one that built the
+        database, everything is rebuilt from the summaries (and every digest compared).
         """
         conn = self.conn
+        built_by = conn.execute("SELECT value FROM meta WHERE key='code'").fetchone()
+        if built_by is not None and built_by[0] != code:
+            log.info("docgraph's model code changed; rebuilding the model")
+            conn.executescript("".join(f"DELETE FROM {t};" for t in _TABLES))
         stored = {path: (kind, stat, digest) for path, kind, stat, digest in
                   conn.execute("SELECT path, kind, stat, hash FROM files")}
         listing = {row.rel: row for row in tree}
@@ -220,6 +226,7 @@ class Model:
             log.info("the last model update was interrupted; checking every digest")
             self._write_all(listing, folders)
         self._ensure(listing, folders)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES('code', ?)", (code,))
         conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
 

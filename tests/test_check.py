@@ -60,7 +60,7 @@ def test_check_config_error_exits_2(sample: Path) -> None:
 
 def test_a_file_rewritten_while_it_is_analysed_is_not_recorded(sample: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from docgraph import actions
+    from docgraph.actions import analysis as actions
 
     build(sample)
     target = sample / "src/geometry/shapes.py"

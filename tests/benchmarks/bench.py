@@ -104,6 +104,11 @@ def docgraph(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "docgraph.cli", "build", "-q", str(root), *args]
 
 
+def plain_doit() -> list[str]:
+    """`doit` as a user runs it in the repository (its dodo.py: `from docgraph.dodo import *`)."""
+    return [sys.executable, "-m", "doit"]
+
+
 def pick_file(root: Path) -> Path:
     preferred = root / "torch" / "nn" / "modules" / "linear.py"
     if preferred.exists():
@@ -122,12 +127,21 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
             continue
         if not (target / ".docgraph").exists():
             fresh_copy(root, target)
+            (target / "dodo.py").write_text("from docgraph.dodo import *  # noqa: F403\n")
             run(docgraph(target, "-j", "2"))
         victim = pick_file(target)
         original = victim.read_bytes()
         if name == "noop":
             run(docgraph(target))
             results.append(run(docgraph(target))[:2])
+        elif name == "doit-user-noop":  # plain doit in the repository, after docgraph build
+            run(plain_doit(), cwd=target)
+            results.append(run(plain_doit(), cwd=target)[:2])
+        elif name == "doit-user-edit-body":
+            victim.write_bytes(original + b"\n# benchmark edit\n")
+            results.append(run(plain_doit(), cwd=target)[:2])
+            victim.write_bytes(original)
+            run(plain_doit(), cwd=target)
         elif name == "edit-body":
             victim.write_bytes(original + b"\n# benchmark edit\n")
             results.append(run(docgraph(target))[:2])
@@ -212,7 +226,8 @@ def main() -> None:
     parser.add_argument("--dest", default=os.environ.get("DOCGRAPH_CORPORA", str(REPO.parent / "corpora")))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scenarios",
-                        default="full-j1,full-j2,noop,edit-body,edit-identifier,fresh-clone,memory-j2")
+                        default="full-j1,full-j2,noop,doit-user-noop,edit-body,doit-user-edit-body,"
+                                "edit-identifier,fresh-clone,memory-j2")
     parser.add_argument("--baselines", default="doit,ctags")
     args = parser.parse_args()
     root = corpus(Path(args.dest), args.corpus)
@@ -250,7 +265,8 @@ def main() -> None:
     print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
     print("|---|---|---|---|---|---|")
     for name, values in results.items():
-        reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone") else full_ref
+        reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone",
+                                         "doit-user-noop", "doit-user-edit-body") else full_ref
         print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
     if memory_line:
         print(f"\n{memory_line}")

@@ -1,0 +1,178 @@
+"""Stage 3: pages, from facts, cross-references and digests (never from a scan of the disk)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+
+from .. import credentials, layout
+from ..context import ActionContext
+from ..digests import FolderDigest, read_digest
+from ..facts import FileFacts, FileXref, loads
+from ..model import Model, open_model
+from ..pages import (
+    book,
+    file_docs,
+    file_keywords,
+    folder_doc,
+    folder_index,
+    keyword_index,
+    repo_map,
+)
+from ..sourcetext import decode
+from ..store import read_bytes, remove, write_text
+from . import Result, page_result
+
+PageSet = tuple[dict[str, str], dict[str, tuple[str, str]]]
+
+
+def render_file(ctx: ActionContext, rel: str) -> Result:
+    """Render the `_docs.md` page of one text file (it shows cross-references: after the model)."""
+    facts = loads(FileFacts, read_bytes(ctx.paths.facts(rel)) or b"{}")
+    xref_raw = read_bytes(ctx.paths.xref(rel))
+    xref = loads(FileXref, xref_raw) if xref_raw else FileXref(rel)
+    source_text = None
+    if not facts.skipped and not facts.binary:
+        try:
+            data = read_bytes(ctx.paths.source(rel))
+        except OSError:  # unreadable now: the analysis already recorded why
+            data = None
+        if data is not None:
+            text = decode(data).text
+            source_text = credentials.redact(text, credentials.find(text)) if facts.redacted else text
+    path = ctx.paths.page(layout.docs_page(rel))
+    written = [path] if write_text(path, file_docs.render(facts, xref, source_text, ctx.render)) else []
+    return page_result(ctx, written)
+
+
+def render_keywords_page(ctx: ActionContext, rel: str) -> Result:
+    """Render the `_kw.md` page of one text file (from its facts alone: it runs beside the model)."""
+    facts = loads(FileFacts, read_bytes(ctx.paths.facts(rel)) or b"{}")
+    path = ctx.paths.page(layout.kw_page(rel))
+    written = [path] if write_text(path, file_keywords.render(facts, ctx.render)) else []
+    return page_result(ctx, written)
+
+
+def _digest(ctx: ActionContext, folder: str) -> FolderDigest:
+    return read_digest(ctx.paths.folder_digest(folder))
+
+
+def render_folder(ctx: ActionContext, folder: str) -> Result:
+    """Render `index.md` and `doc.md` of one folder (the root's `index.md` is the entry page)."""
+    digest = _digest(ctx, folder)
+    stats = json.loads(read_bytes(ctx.paths.digest("stats.json")) or b"{}") \
+        if not folder else None
+    pages = {
+        layout.folder_page(folder, layout.FOLDER_INDEX): folder_index.render(digest, ctx.render, stats),
+        layout.folder_page(folder, layout.FOLDER_DOC): folder_doc.render(digest, ctx.render),
+    }
+    written = [ctx.paths.page(p) for p, text in pages.items() if write_text(ctx.paths.page(p), text)]
+    return page_result(ctx, written)
+
+
+def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]],
+                  overview: Callable[[Model], PageSet], letter: Callable[[Model, str], str]) -> Result:
+    """Shared by `sub.md` and `keywords.md`: rerender only the letter pages whose hash changed.
+
+    The task's records (targets) remember the pages it wrote and the hash each letter page was
+    rendered from, so a letter that vanished has its page removed and nothing else is touched.
+    """
+    record_path = ctx.paths.record(name)
+    hashes_path = ctx.paths.letters(name)
+    previous_pages: dict[str, str] = json.loads(read_bytes(record_path) or b"{}").get("pages", {})
+    recorded = json.loads(read_bytes(hashes_path) or b"{}")
+    # a letter page is rendered from its rows and from the render settings and code: when those
+    # differ (a page setting, a new docgraph), every letter page is rendered again
+    render = hashlib.sha1(read_bytes(ctx.paths.setting("render.json")) or b"").hexdigest()
+    previous: dict[str, str] = recorded.get("letters", {}) if recorded.get("render") == render else {}
+    written: list[str] = []
+    removed: list[str] = []
+    conn = open_model(ctx.paths.model)
+    try:
+        model = Model(conn, ctx.paths.state)
+        pages, letters = overview(model)
+        for page, text in pages.items():
+            if write_text(ctx.paths.page(page), text):
+                written.append(ctx.paths.page(page))
+        for bucket, (digest, page) in letters.items():
+            path = ctx.paths.page(page)
+            if previous.get(bucket) == digest and previous_pages.get(bucket) == page \
+                    and os.path.exists(path):
+                continue
+            if write_text(path, letter(model, bucket)):
+                written.append(path)
+    finally:
+        conn.close()
+    current_pages = {page for _, page in letters.values()}
+    for bucket, page in previous_pages.items():
+        if page not in current_pages and remove(ctx.paths.page(page)):
+            removed.append(ctx.paths.page(page))
+    # two records: the pages (read by the manifest, changes only when a letter page comes or
+    # goes) and the hashes they were rendered from (changes with every re-rendered letter)
+    write_text(record_path, json.dumps(
+        {"pages": {b: p for b, (_, p) in sorted(letters.items())}}, sort_keys=True) + "\n")
+    write_text(hashes_path, json.dumps(
+        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "render": render},
+        sort_keys=True) + "\n")
+    return page_result(ctx, written, removed)
+
+
+def render_sub(ctx: ActionContext, folder: str) -> Result:
+    """Render `sub.md` (and its letter pages) of one folder."""
+    digest = json.loads(read_bytes(ctx.paths.subtree_digest(folder)) or b"{}")
+    buckets = digest.get("buckets", {})
+    same_as = digest.get("same_as", "")
+    return _render_split(
+        ctx, f"sub:{folder}", buckets,
+        lambda model: keyword_index.subtree_pages(folder, buckets, model, ctx.render, same_as),
+        lambda model, bucket: keyword_index.subtree_letter(folder, bucket, model, ctx.render))
+
+
+def render_keywords(ctx: ActionContext) -> Result:
+    """Render the global A-Z `keywords.md` (and its letter pages)."""
+    raw = read_bytes(ctx.paths.subtree_digest(""))
+    buckets = json.loads(raw or b'{"buckets": {}}')["buckets"]
+    return _render_split(
+        ctx, "keywords", buckets,
+        lambda model: keyword_index.global_pages(buckets, model, ctx.render),
+        lambda model, bucket: keyword_index.global_letter(bucket, model, ctx.render))
+
+
+def render_book(ctx: ActionContext, folders: list[str]) -> Result:
+    """Render `comprehensive_book.md` (split into parts when large)."""
+    plan = json.loads(read_bytes(ctx.paths.digest("book.json")) or b"{}")
+    digests = {folder: _digest(ctx, folder) for folder in folders}
+    stats = json.loads(read_bytes(ctx.paths.digest("stats.json")) or b"{}")
+    pages = book.render(plan, digests, stats, ctx.render)
+    record_path = ctx.paths.record("book")
+    previous = json.loads(read_bytes(record_path) or b"{}").get("pages", [])
+    written = [ctx.paths.page(p) for p, text in pages.items() if write_text(ctx.paths.page(p), text)]
+    removed = [ctx.paths.page(p) for p in previous if p not in pages and remove(ctx.paths.page(p))]
+    write_text(record_path, json.dumps({"pages": sorted(pages)}) + "\n")
+    return page_result(ctx, written, removed)
+
+
+def render_map(ctx: ActionContext, page: str, files: list[str], parts: list[tuple[str, str, int]]) -> Result:
+    """Write one part of the machine-readable map (or the whole map when it has one part)."""
+    from ..facts import FileSummary
+
+    entries = {}
+    for rel in files:
+        raw = read_bytes(ctx.paths.summary(rel))
+        if raw is None:
+            continue
+        xref_raw = read_bytes(ctx.paths.xref(rel))
+        entries[rel] = repo_map.file_entry(loads(FileSummary, raw),
+                                           loads(FileXref, xref_raw) if xref_raw else None)
+    text = repo_map.render_part(entries) if parts else repo_map.render_index([], entries)
+    written = [ctx.paths.page(page)] if write_text(ctx.paths.page(page), text) else []
+    return page_result(ctx, written)
+
+
+def render_map_index(ctx: ActionContext, parts: list[tuple[str, str, int]]) -> Result:
+    """`docgraph.json` listing the parts of a split map."""
+    path = ctx.paths.page(layout.MAP)
+    written = [path] if write_text(path, repo_map.render_index(parts, None)) else []
+    return page_result(ctx, written)
