@@ -349,7 +349,7 @@ def doit_config(state: str, reporter: type) -> dict[str, Any]:
             "reporter": reporter, "check_file_uptodate": "md5"}
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+def sigterm_as_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # doit saves its database on KeyboardInterrupt, not on SIGTERM
 
 
@@ -418,7 +418,7 @@ class Engine:
         os.makedirs(config.state, exist_ok=True)
         old_handler = signal.getsignal(signal.SIGTERM)
         try:
-            signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+            signal.signal(signal.SIGTERM, sigterm_as_interrupt)
         except ValueError:  # not the main thread (tests drive watch mode from threads)
             old_handler = None
         try:

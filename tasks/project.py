@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from .discover import discover
-from .engine import STAMP, Session, Stamp, doit_config, open_session
+from .engine import STAMP, Session, Stamp, doit_config, open_session, sigterm_as_interrupt
 from .errors import DocgraphError
 from .graph import KIND, KINDS, RENDER_GROUP, SETTINGS, Graph, Spec
 from .report import Collector, Report, load_findings, reporter_for, write_report
@@ -154,6 +155,10 @@ class DoitProject:
         else:
             with open(marker, "w", encoding="ascii") as handle:
                 handle.write(str(os.getpid()))
+        try:  # doit saves its database on KeyboardInterrupt, not on SIGTERM
+            signal.signal(signal.SIGTERM, sigterm_as_interrupt)
+        except ValueError:  # not the main thread
+            pass
         whole = list(selected) == list(tasks)
         if whole:
             self.session = open_session(self.config, self.stamp, self.tree)
