@@ -144,3 +144,24 @@ def test_table_cell_with_a_pipe_in_code(render: object) -> None:
     rendered = render(table(["A", "B"], [[code("x | y"), text("p|q")]]))  # type: ignore[operator]
     cells = re.findall(r"<td>(.*?)</td>", rendered)
     assert [html.unescape(c) for c in cells] == ["<code>x | y</code>", "p|q"]
+
+
+@pytest.mark.parametrize("render", [gfm, mkdocs], ids=["cmark-gfm", "python-markdown"])
+def test_file_pages_open_with_the_analysis_and_end_with_the_collapsed_source(
+        pages: dict[str, str], render: object) -> None:
+    checked = 0
+    for name, text in pages.items():
+        if not name.endswith("_docs.md") or "Original Source" not in text:
+            continue
+        rendered = render(text)  # type: ignore[operator]
+        first = re.search(r"<p>(.*?)</p>", rendered, re.DOTALL)
+        assert first and ">repository</a> › " in first.group(1), name  # the breadcrumb
+        source = rendered.index("Original Source</h2>")
+        for heading in ("High-Level Overview", "File Purpose", "Detailed Analysis", "Dependencies"):
+            if f"{heading}</h2>" in rendered:
+                assert rendered.index(f"{heading}</h2>") < source, (name, heading)
+        tail = rendered[source:]
+        if "<details>" in tail:
+            assert re.search(r"<details>\s*<summary>[^<]+</summary>\s*<pre", tail), name
+            checked += 1
+    assert checked >= 10

@@ -1,8 +1,9 @@
 """The `<file>_docs.md` page: every section filled from the file's facts and cross-references.
 
-Sections follow the old system's order (metadata, purpose, original source, overview, detailed
-analysis, architecture, dependencies, patterns, performance, security, testing & usage, related
-files, cross-references).  A section with nothing true to say is left out entirely; no sentence is
+A breadcrumb line opens the page (repository › folders › file, the folder guide, the keyword
+page); the analysis follows (purpose, overview, detailed analysis, architecture, dependencies,
+patterns, performance, security, testing & usage, related files, metadata, cross-references), and
+the original source comes last, collapsed, so a long file does not bury it.  A section with nothing true to say is left out entirely; no sentence is
 written that would read the same on every file of a kind.
 """
 
@@ -130,14 +131,34 @@ def _source(facts: FileFacts, source_text: str | None, ctx: RenderContext, page:
     if not data and not note:
         return section("Original Source", "The file is empty.")
     language = languages.fence(facts.language)
-    return section("Original Source", fence(data, language) if data else "", note)
+    # collapsed, so the analysis above is what a reader meets; both renderers read the fence
+    # inside the HTML block (cmark-gfm ends the block at the blank line, Python-Markdown's
+    # fenced_code runs before its raw-HTML stage)
+    shown = (f"<details>\n<summary>{plural(data.count(chr(10)), 'line')}</summary>\n\n"
+             f"{fence(data, language)}\n\n</details>") if data else ""
+    return section("Original Source", shown, note)
+
+
+def _breadcrumb(facts: FileFacts, ctx: RenderContext, page: str) -> str:
+    """repository › folders › file, then the folder guide and the keyword page."""
+    *folders, name = facts.path.split("/")
+    trail = [link("repository", ctx.page_href(page, layout.FOLDER_INDEX))]
+    for depth in range(len(folders)):
+        folder = "/".join(folders[:depth + 1])
+        trail.append(link(code(folders[depth]),
+                          ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX))))
+    trail.append(code(name))
+    folder = "/".join(folders)
+    return (" › ".join(trail) + " · "
+            + link("folder guide", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC)))
+            + " · " + link("keywords", ctx.page_href(page, layout.kw_page(facts.path))))
 
 
 def _overview(facts: FileFacts) -> str:
     counts = Counter(s.kind for s in facts.symbols)
     items = []
-    if facts.description:
-        items.append(prose(facts.description))
+    if facts.description and not facts.doc.startswith(facts.description.rstrip("…")):
+        items.append(prose(facts.description))  # (else the purpose above already says it)
     if counts:
         ordered = sorted(counts.items(), key=lambda kv: (kind_rank(kv[0]), kv[0]))
         items.append("Defines " + ", ".join(plural(n, k, k + "es" if k.endswith(("s", "sh", "ch"))
@@ -324,6 +345,7 @@ def render(facts: FileFacts, xref: FileXref, source_text: str | None, ctx: Rende
     return fill(
         "file_docs.md",
         title=code(facts.path),
+        breadcrumb=_breadcrumb(facts, ctx, page),
         metadata=_metadata(facts, ctx, page),
         purpose=_purpose(facts, page, ctx),
         source=_source(facts, source_text, ctx, page),
