@@ -267,3 +267,51 @@ def test_watch_with_two_jobs_rebuilds_a_burst_like_a_clean_build(tmp_path: Path)
     build(clean)
     assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
     assert (root / "repo-docs/many/m99.py_docs.md").exists()
+
+
+def test_watches_leave_out_the_output_state_and_git_folders(tmp_path: Path) -> None:
+    from docgraph.watch import watch_roots
+
+    root = tmp_path / "repo"
+    for folder in ("src/a", "docs", "repo-docs/src", ".docgraph/facts", ".git/objects", "build/out"):
+        (root / folder).mkdir(parents=True)
+    excluded = [str(root / "repo-docs"), str(root / ".docgraph"), str(root / ".git"),
+                str(root / "build" / "out")]
+    assert watch_roots(str(root), excluded) == [
+        (str(root), False), (str(root / "build"), False), (str(root / "docs"), True),
+        (str(root / "src"), True)]
+    assert watch_roots(str(root), [str(tmp_path / "elsewhere")]) == [(str(root), True)]
+
+
+def test_a_queue_overflow_is_one_line_and_one_rescan(sample: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel dropped the events of an edit (watchdog then only logs the overflow): the
+    watcher says so in one line, rescans once and rebuilds what differs."""
+    import logging
+
+    from docgraph import watch
+
+    target = sample / "src/geometry/io.py"
+    dispatch = watch._Handler.dispatch
+
+    def lossy(self, event):  # type: ignore[no-untyped-def]
+        if os.fsdecode(event.src_path) != str(target):  # the kernel lost this file's events
+            dispatch(self, event)
+
+    monkeypatch.setattr(watch._Handler, "dispatch", lossy)
+    build(sample)
+    running = Running(sample)
+    try:
+        target.write_text(target.read_text() + "\n\ndef lost_event_function():\n    return 1\n")
+        assert running.quiet(1.0)  # no event reached the watcher
+        logging.getLogger("watchdog.observers.inotify").warning(
+            "Inotify queue overflowed; reconciling recursive watches below %r", str(sample))
+        report, _rels = running.next()
+        assert report.sources_analyzed == ("src/geometry/io.py",)  # type: ignore[attr-defined]
+        assert "lost_event_function" in (sample / "repo-docs/src/geometry/io.py_kw.md").read_text()
+        assert running.quiet(1.5)  # one rescan, no loop
+        said = running.watcher.out.getvalue()  # type: ignore[attr-defined]
+        assert said.count("inotify queue overflow") == 1
+    finally:
+        running.watcher.stop.set()
+        running.thread.join(TIMEOUT)
