@@ -23,6 +23,7 @@ fresh clone does not pay.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import statistics
@@ -104,16 +105,29 @@ def docgraph(root: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "docgraph.cli", "build", "-q", str(root), *args]
 
 
+WALK = """
+import os, sys
+skip = {".git", "repo-docs", ".docgraph"}
+for folder, dirs, files in os.walk(sys.argv[1]):
+    dirs[:] = [d for d in dirs if d not in skip]
+    for name in files:
+        os.stat(os.path.join(folder, name), follow_symlinks=False)
+"""
+
+
 def plain_doit() -> list[str]:
     """`doit` as a user runs it in the repository (its dodo.py: `from docgraph.dodo import *`)."""
     return [sys.executable, "-m", "doit"]
 
 
+@functools.cache
 def pick_file(root: Path) -> Path:
-    preferred = root / "torch" / "nn" / "modules" / "linear.py"
-    if preferred.exists():
-        return preferred
-    return sorted(root.rglob("*.py"))[len(list(root.rglob("*.py"))) // 2]
+    for preferred in (root / "torch" / "nn" / "modules" / "linear.py",
+                      root / "t2" / "torch" / "nn" / "modules" / "linear.py"):  # torch4x
+        if preferred.exists():
+            return preferred
+    found = sorted(root.rglob("*.py"))
+    return found[len(found) // 2]
 
 
 def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, int]]:
@@ -131,7 +145,9 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
             run(docgraph(target, "-j", "2"))
         victim = pick_file(target)
         original = victim.read_bytes()
-        if name == "noop":
+        if name == "walk-stat":  # the floor of a no-op: a bare walk and stat of the sources
+            results.append(run([sys.executable, "-c", WALK, str(target)])[:2])
+        elif name == "noop":
             run(docgraph(target))
             results.append(run(docgraph(target))[:2])
         elif name == "doit-user-noop":  # plain doit in the repository, after docgraph build
@@ -222,7 +238,9 @@ def row(name: str, values: list[tuple[float, int]], reference: float | None) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default="torch", choices=["torch", "cpython"])
+    parser.add_argument("--corpus", default="torch", choices=["torch", "torch4x", "cpython"])
+    parser.add_argument("--root", help="benchmark this tree instead of a named corpus "
+                        "(tests/benchmarks/synthetic.py makes one)")
     parser.add_argument("--dest", default=os.environ.get("DOCGRAPH_CORPORA", str(REPO.parent / "corpora")))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scenarios",
@@ -230,7 +248,7 @@ def main() -> None:
                                 "edit-identifier,fresh-clone,memory-j2")
     parser.add_argument("--baselines", default="doit,ctags")
     args = parser.parse_args()
-    root = corpus(Path(args.dest), args.corpus)
+    root = Path(args.root).resolve() if args.root else corpus(Path(args.dest), args.corpus)
     # pip compiles a package's bytecode when it installs it, and an editable install writes it on
     # first import, unless PYTHONDONTWRITEBYTECODE is set (as on the machine these figures come
     # from); then every run would compile docgraph's 40 modules again, about 0.05-0.1 s a run.
@@ -260,13 +278,14 @@ def main() -> None:
                 results["ctags -R"] = tags
     full_ref = statistics.median(v[0] for v in results["doit-full"]) if "doit-full" in results else None
     noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
-    print(f"\n{args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
+    print(f"\n{root.name if args.root else args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
           f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
     print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
     print("|---|---|---|---|---|---|")
     for name, values in results.items():
         reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone",
-                                         "doit-user-noop", "doit-user-edit-body") else full_ref
+                                         "doit-user-noop", "doit-user-edit-body", "walk-stat") \
+            else full_ref
         print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
     if memory_line:
         print(f"\n{memory_line}")
