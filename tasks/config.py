@@ -11,6 +11,7 @@ analysis task, page settings every render task (see :mod:`docgraph.graph`).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -46,6 +47,9 @@ class PageSettings:
     """`docgraph.json` lists at most this many files; a larger map is split into parts."""
     book_part_bytes: int
     """`comprehensive_book.md` is split into parts of about this size."""
+    source_url: str = ""
+    """URL prefix of the sources (`https://github.com/ORG/REPO/blob/main/`): when set, links to
+    source files are absolute; when empty they are relative to the page."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,14 @@ def _positive(value: Any, name: str, origin: str) -> int:
     return int(value)
 
 
+def _url_prefix(value: Any, name: str, origin: str) -> str:
+    _expect(value, str, name, origin)
+    if value and not re.match(r"https?://[^\s/]+/\S*$", value):
+        raise ConfigError(f"{origin}: '{name}' must be empty or an http(s) URL prefix such as "
+                          f"https://github.com/ORG/REPO/blob/main/, not {value!r}")
+    return value if not value or value.endswith("/") else value + "/"
+
+
 def _inside(root: str, value: Any, name: str, origin: str) -> str:
     _expect(value, str, name, origin)
     if not value.strip():
@@ -192,6 +204,8 @@ def load(root: str, config_file: str | None = None, output: str | None = None,
             full = f"{key}.{name}"
             if name == "include_roots":
                 values[name] = _patterns(val, full, origin)
+            elif name == "source_url":
+                values[name] = _url_prefix(val, full, origin)
             else:
                 values[name] = _positive(val, full, origin)
         sections[key] = cls(**values)

@@ -13,6 +13,7 @@ import html
 import posixpath
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import cmarkgfm
 import markdown as python_markdown
@@ -165,3 +166,59 @@ def test_file_pages_open_with_the_analysis_and_end_with_the_collapsed_source(
             assert re.search(r"<details>\s*<summary>[^<]+</summary>\s*<pre", tail), name
             checked += 1
     assert checked >= 10
+
+
+def test_source_links_follow_pages_source_url(tmp_path: Path) -> None:
+    from .conftest import make_sample
+
+    root = make_sample(tmp_path / "repo")
+    with (root / "docgraph.yaml").open("a") as handle:
+        handle.write("pages:\n  source_url: https://github.com/ORG/REPO/blob/main\n")
+    build(root)
+    page = (root / "repo-docs/docs/guide.md_docs.md").read_text(encoding="utf-8")
+    assert "](https://github.com/ORG/REPO/blob/main/docs/guide.md)" in page
+    # GitHub renders Markdown: a line link needs ?plain=1 to land on the line
+    assert "](https://github.com/ORG/REPO/blob/main/docs/guide.md?plain=1#L1)" in page
+    code_page = (root / "repo-docs/src/geometry/shapes.py_docs.md").read_text(encoding="utf-8")
+    assert "](https://github.com/ORG/REPO/blob/main/src/geometry/shapes.py#L16)" in code_page
+    assert "](../../../src/" not in code_page  # no relative link into the sources is left
+
+
+@pytest.mark.slow
+def test_mkdocs_builds_the_output_strictly(tmp_path: Path) -> None:
+    """`mkdocs build --strict` over the output folder, with `pages.source_url` set and a
+    two-line mkdocs.yml, finishes without a warning."""
+    import subprocess
+    import sys
+
+    from .conftest import make_sample
+
+    root = make_sample(tmp_path / "repo")
+    with (root / "docgraph.yaml").open("a") as handle:
+        handle.write("pages:\n  source_url: https://github.com/ORG/REPO/blob/main/\n")
+    build(root)
+    (root / "mkdocs.yml").write_text("site_name: sample\ndocs_dir: repo-docs\n")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d",
+                             str(tmp_path / "site")], cwd=root, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr + result.stdout
+    assert (tmp_path / "site" / "src" / "geometry" / "shapes.py_docs" / "index.html").exists()
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    ("", ""),
+    ("https://github.com/ORG/REPO/blob/main", "https://github.com/ORG/REPO/blob/main/"),
+    ("github.com/ORG/REPO", None),
+    ("https://", None),
+])
+def test_source_url_setting(tmp_path: Path, value: str, accepted: str | None) -> None:
+    from docgraph.config import load
+    from docgraph.errors import ConfigError
+
+    (tmp_path / "docgraph.yaml").write_text(f"pages:\n  source_url: {value!r}\n")
+    if accepted is None:
+        with pytest.raises(ConfigError, match="source_url"):
+            load(str(tmp_path))
+    else:
+        assert load(str(tmp_path)).pages.source_url == accepted

@@ -24,9 +24,15 @@ class RenderContext:
     """Page settings."""
 
     def source_href(self, page: str, rel: str, line: int = 0) -> str:
-        """Link target from `page` (relative to the output root) to source `rel`, at `line`."""
-        base = _source_href(page, self.to_root, rel)
-        return f"{base}#L{line}" if line else base
+        """Link target from `page` (relative to the output root) to source `rel`, at `line`:
+        relative, or absolute under `pages.source_url` when that is set."""
+        if line:
+            return _line_href(page, self.to_root, self.settings.source_url, rel) + str(line)
+        return _source_href(page, self.to_root, self.settings.source_url, rel)
+
+    def line_href(self, page: str, rel: str) -> str:
+        """:meth:`source_href` without the line number, for a caller that appends many."""
+        return _line_href(page, self.to_root, self.settings.source_url, rel)
 
     def page_href(self, page: str, other: str, fragment: str = "") -> str:
         """Link target from one page to another (both relative to the output root)."""
@@ -36,8 +42,24 @@ class RenderContext:
 
 # pages link the same few targets many times (every definition links its line of the source)
 @lru_cache(maxsize=65536)
-def _source_href(page: str, to_root: str, rel: str) -> str:
+def _source_href(page: str, to_root: str, source_url: str, rel: str) -> str:
+    if source_url:
+        return source_url + href(rel)
     return href("../" * page.count("/") + to_root + "/" + rel)
+
+
+# GitHub shows these rendered, where `#L12` lands nowhere; `?plain=1` shows their lines.  Only for
+# absolute links: a relative link keeps to plain file paths, which every viewer resolves.
+RENDERED_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".rst", ".ipynb", ".adoc", ".asciidoc",
+                     ".org", ".textile", ".rdoc", ".creole", ".mediawiki", ".wiki", ".pod", ".svg",
+                     ".geojson", ".topojson", ".csv", ".tsv")
+
+
+@lru_cache(maxsize=65536)
+def _line_href(page: str, to_root: str, source_url: str, rel: str) -> str:
+    base = _source_href(page, to_root, source_url, rel)
+    plain = source_url and rel.lower().endswith(RENDERED_SUFFIXES)
+    return base + ("?plain=1#L" if plain else "#L")
 
 
 @lru_cache(maxsize=65536)

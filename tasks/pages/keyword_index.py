@@ -30,18 +30,18 @@ def _label(bucket: str) -> str:
 
 
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
-    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, link to it, source href)
+    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, link to it, line href)
 
     def file_links(path: str) -> tuple[str, str, str]:
         found = files.get(path)
         if found is None:
             docs = ctx.page_href(page, layout.docs_page(path))
-            found = files[path] = (docs, link(code(path), docs), ctx.source_href(page, path))
+            found = files[path] = (docs, link(code(path), docs), ctx.line_href(page, path))
         return found
 
     body = []
     for row in rows:
-        docs, defined_in, source = file_links(row.path)
+        docs, defined_in, line_href = file_links(row.path)
         refs = ", ".join([link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN]]) if row.refs else ""
         if len(row.refs) > REFS_SHOWN:
             refs += f" and {len(row.refs) - REFS_SHOWN} more"
@@ -49,7 +49,8 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
             link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
             kind_text(row.kind),
             defined_in,
-            link(str(row.line), f"{source}#L{row.line}" if row.line else source),
+            link(str(row.line), line_href + str(row.line) if row.line
+                 else ctx.source_href(page, row.path)),
             refs,
         ])
     return table(["Identifier", "Kind", "Defined in", "Line", "Imported by"], body)
