@@ -164,6 +164,9 @@ class FileFacts:
     """Usage examples from docstrings."""
     tests: tuple[str, ...] = ()
     """Test functions and test classes found by the parser; non-empty marks a test file."""
+    own_tests: bool = False
+    """The tests test the file itself (Rust's `#[cfg(test)]` modules in a source file), so it is
+    not a test file of the files it uses."""
     entry_point: bool = False
     """The file runs as a program (`if __name__ == "__main__":`, a shebang script)."""
     interpreter: str = ""
@@ -193,7 +196,7 @@ class FileFacts:
                 SummaryImport(i.module, i.kind, i.names, i.level, i.system) for i in self.imports
             ),
             exports=self.exports,
-            is_test=bool(self.tests),
+            is_test=bool(self.tests) and not self.own_tests,
             entry_point=self.entry_point,
             findings=self.findings,
         )

@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
@@ -110,21 +111,29 @@ def open_model(path: str) -> sqlite3.Connection:
     raise AssertionError("unreachable")
 
 
+_PATH_KINDS = ("use", "mod", "package", "subject")  # Rust/PHP paths; a test file's subject
+_PATH_PARTS = re.compile(r"::|\\|\.")
+
+
 def tails(imp: SummaryImport) -> set[str]:
     """Names by which an import could be satisfied by a file added later."""
     if imp.kind in ("import", "from") and "/" not in imp.module:
         return {p for p in imp.module.split(".") if p} | set(imp.names)
     base = imp.module.rstrip("/").rpartition("/")[2]
-    return {base, base.rpartition(".")[0] or base}
+    found = {base, base.rpartition(".")[0] or base}
+    if imp.kind in _PATH_KINDS:
+        found |= {p for p in _PATH_PARTS.split(imp.module) if p} | set(imp.names)
+    return found
 
 
 def file_tails(rel: str) -> set[str]:
-    """The names under which file `rel` can be imported (see :func:`tails`)."""
+    """The names under which file `rel` can be imported (see :func:`tails`); a Go file also by
+    its folder (a Go import names a package folder), a Rust `mod.rs` by its folder."""
     folder, _, base = rel.rpartition("/")
     stem = base.partition(".")[0]
     found = {base, stem, base.rpartition(".")[0] or base}
-    if stem in ("index", "__init__", "CMakeLists"):
-        found.add(folder.rpartition("/")[2])
+    if stem in ("index", "__init__", "CMakeLists", "mod") or base.endswith(".go"):
+        found.add(folder.rpartition("/")[2] or ".")
     return found
 
 

@@ -10,6 +10,19 @@
   roots, then by a suffix match that must be unique.
 - Markdown/RST links and other path references: relative to the referring file (a leading `/`
   means ROOT), with `#fragment` and `?query` removed and %-escapes decoded.
+- Go: an import path names a package folder.  The module path of `go.mod` is not read (the
+  resolver sees paths only), so the folder is found by the import path's ending: the longest
+  folder path holding `.go` files that the import path ends with (unique, or nothing) — a stated
+  heuristic.  The edge goes to every non-test `.go` file of the folder; a `_test.go` file also
+  links to the other files of its own folder (its package).
+- Rust: `mod name;` to `name.rs` or `name/mod.rs` beside the declaring module; `use crate::a::b`
+  (and `self::`, `super::`) to the file of module `a::b` under the crate's `src/`.
+- Java and Kotlin: `import a.b.C` to the file `a/b/C.java` or `a/b/C.kt` under any source root
+  (the path's unique ending).
+- PHP: `use A\\B\\C` to the file whose path ends with `A/B/C.php`, else `B/C.php` (PSR-4 maps a
+  namespace prefix to a folder; `composer.json` is not read, so the longest unique ending wins).
+- Ruby: `require_relative` beside the file; `require "x/y"` to `lib/x/y.rb` in any `lib/` folder.
+- C# `using` and Swift `import` name namespaces and modules, not files: they stay external.
 
 Anything not resolved is external (a third-party module, a system header, a missing file).
 """
@@ -23,9 +36,11 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from .facts import SummaryImport
+from .languages import for_path, suffixes_of
 
-PY_SUFFIXES = (".py", ".pyi", ".pyw")
-JS_SUFFIXES = (".js", ".ts", ".tsx", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+PY_SUFFIXES = suffixes_of("python")
+JS_SUFFIXES = suffixes_of("javascript")
+_BY_LANGUAGE = ("go", "rust", "jvm", "php", "ruby", "csharp", "swift")
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,10 @@ class Resolver:
                     break
                 self.secondary[".".join(longer)].append(path)
         self.by_name = by_name
+        self.go_folders: dict[str, list[str]] = defaultdict(list)  # folder -> non-test .go files
+        for path in sorted(self.paths):
+            if path.endswith(".go") and not path.endswith("_test.go"):
+                self.go_folders[path.rpartition("/")[0]].append(path)
         self._include_cache: dict[tuple[str, str], str | None] = {}
         self._module_cache: dict[tuple[str, str | None, str], str] = {}
 
@@ -211,13 +230,143 @@ class Resolver:
                     return candidate + suffix
         return None
 
+    # ------------------------------------------------------------------ other languages
+
+    def _ending(self, ending: str) -> str | None:
+        """The one repository file whose path ends with `/ending` (or is `ending`)."""
+        name = ending.rpartition("/")[2]
+        matches = [p for p in self.by_name.get(name, ()) if p == ending or p.endswith("/" + ending)]
+        return matches[0] if len(matches) == 1 else None
+
+    def resolve_go(self, importer: str, imp: SummaryImport) -> list[str]:
+        """Files of the package folder an import path names (see the module docstring)."""
+        if imp.kind == "package":  # a test file's own package
+            return [p for p in self.go_folders.get(importer.rpartition("/")[0], ()) if p != importer]
+        parts = imp.module.strip("/").split("/")
+        for start in range(len(parts)):
+            folder = "/".join(parts[start:])
+            if folder in self.go_folders:
+                return self.go_folders[folder]
+        return []
+
+    def resolve_rust(self, importer: str, imp: SummaryImport) -> list[str]:
+        """The file of a `mod` declaration or of the module a `use` path names."""
+        folder, _, base = importer.rpartition("/")
+        stem = base[:-3] if base.endswith(".rs") else base
+        own = folder if stem in ("lib", "main", "mod") else f"{folder}/{stem}" if folder else stem
+        if imp.kind == "mod":
+            return [c for c in (f"{own}/{imp.module}.rs", f"{own}/{imp.module}/mod.rs")
+                    if c.lstrip("/") in self.paths][:1]
+        parts = [p for p in imp.module.split("::") if p]
+        crate_src = ""
+        if parts and parts[0] not in ("crate", "self", "super"):
+            parts, crate_src = self._own_crate(importer, parts)
+        if not parts or parts[0] not in ("crate", "self", "super"):
+            return []
+        if crate_src:
+            base_folder = crate_src
+        elif parts[0] == "crate":  # the crate's root module lives in the nearest `src/` above
+            folders = importer.split("/")[:-1]
+            if "src" not in folders:
+                return []
+            base_folder = "/".join(folders[:len(folders) - folders[::-1].index("src")])
+        else:
+            base_folder = own
+            while parts and parts[0] == "super":
+                base_folder = base_folder.rpartition("/")[0]
+                parts = parts[1:]
+            if parts and parts[0] == "self":
+                parts = parts[1:]
+        if parts and parts[0] == "crate":
+            parts = parts[1:]
+        for end in range(len(parts), 0, -1):
+            module = "/".join(parts[:end])
+            for candidate in (f"{base_folder}/{module}.rs", f"{base_folder}/{module}/mod.rs"):
+                candidate = candidate.lstrip("/")
+                if candidate in self.paths:
+                    return [candidate]
+        if imp.names:  # `use crate::{a, b}`, `use crate::Item`: names of the crate's root module
+            for root in ("lib.rs", "main.rs"):
+                candidate = f"{base_folder}/{root}".lstrip("/")
+                if candidate in self.paths:
+                    return [candidate]
+        return []
+
+    def _own_crate(self, importer: str, parts: list[str]) -> tuple[list[str], str]:
+        """`use name::x` in `tests/`, `benches/` or `examples/` of a crate: `crate::x` when `name`
+        is the crate folder's name (`-` read as `_`; Cargo.toml's package name is not read, so this
+        is a stated heuristic) and the crate has `src/lib.rs`."""
+        folders = importer.split("/")[:-1]
+        for marker in ("tests", "benches", "examples"):
+            if marker in folders:
+                root = folders[:folders.index(marker)]
+                name = (root[-1] if root else "").replace("-", "_")
+                if name and parts[0] == name and "/".join(root + ["src", "lib.rs"]) in self.paths:
+                    return ["crate", *parts[1:]], "/".join(root + ["src"])
+        return parts, ""
+
+    def resolve_named(self, importer: str, imp: SummaryImport, separator: str,
+                      suffixes: tuple[str, ...]) -> list[str]:
+        """Java/Kotlin (`.`) and PHP (`\\`): a type name to the file named after it."""
+        parts = [p for p in imp.module.split(separator) if p]
+        found = []
+        for name in imp.names or ((parts.pop(),) if parts else ()):
+            if name == "*":
+                continue
+            for start in range(len(parts) + 1):
+                hits = [h for s in suffixes if (h := self._ending("/".join(parts[start:] + [name]) + s))]
+                if len(hits) == 1:
+                    found.append(hits[0])
+                    break
+        return found
+
+    def resolve_ruby(self, importer: str, imp: SummaryImport) -> list[str]:
+        """`require_relative` beside the file; `require` under a `lib/` folder."""
+        target = imp.module if imp.module.endswith(".rb") else imp.module + ".rb"
+        if imp.kind == "require_relative":
+            found = self.resolve_path(importer, target)
+            return [found] if found else []
+        if imp.kind == "require":
+            hits = [p for p in self.by_name.get(target.rpartition("/")[2], ())
+                    if p == f"lib/{target}" or p.endswith(f"/lib/{target}")]
+            return hits[:1] if len(hits) == 1 else []
+        return []
+
+    def resolve_language(self, importer: str, imp: SummaryImport, style: str) -> list[str]:
+        """Files a reference of a language in :data:`_BY_LANGUAGE` names (empty: external)."""
+        if style == "go":
+            return self.resolve_go(importer, imp)
+        if style == "rust":
+            return self.resolve_rust(importer, imp)
+        if style == "jvm":
+            return self.resolve_named(importer, imp, ".", (".java", ".kt"))
+        if style == "php":
+            return self.resolve_named(importer, imp, "\\", (".php",))
+        if style == "ruby":
+            return self.resolve_ruby(importer, imp)
+        if imp.kind == "subject":  # C#, Swift: a test file's subject, by file name
+            found = self.by_name.get(imp.module, [])
+            return found[:1] if len(found) == 1 else []
+        return []  # C# `using`, Swift `import`: namespaces and modules, not files
+
     # ------------------------------------------------------------------ all
 
     def resolve(self, importer: str, imports: Iterable[SummaryImport]) -> tuple[list[Edge], list[tuple[str, str]]]:
         """Edges and external references `(module, kind)` of one file, deduplicated, sorted."""
         edges: dict[tuple[str, str], set[str]] = {}
         external: set[tuple[str, str]] = set()
+        language = for_path(importer)
+        style = language.imports if language is not None else ""
         for imp in imports:
+            if style in _BY_LANGUAGE:
+                targets = [t for t in self.resolve_language(importer, imp, style) if t != importer]
+                for target in targets:
+                    edges.setdefault((target, imp.kind), set()).update(
+                        n for n in imp.names if n != "*")
+                if not targets and imp.kind not in ("package", "subject") and not (
+                        style == "rust" and imp.module.split("::")[0] in ("crate", "self", "super")):
+                    external.add((imp.module, imp.kind))  # (a Rust path inside the crate is not)
+                continue
             if importer.endswith(PY_SUFFIXES) and imp.kind in ("import", "from"):
                 found, missing = self.resolve_python(importer, imp)
                 for edge in found:

@@ -31,6 +31,8 @@ def dump_facts(facts: FileFacts) -> str:
             lines.append(f"{label}: {value}")
     if facts.entry_point:
         lines.append("entry_point: yes")
+    if facts.own_tests:
+        lines.append("own_tests: yes")
     if facts.exports:
         lines.append("exports: " + ", ".join(facts.exports))
     if facts.keys:
@@ -44,6 +46,8 @@ def dump_facts(facts: FileFacts) -> str:
                      + (f" @{','.join(s.decorators)}" if s.decorators else "")
                      + (" indexed" if s.indexed else "")
                      + (f" cx={s.complexity}" if s.complexity else "")
+                     + (f" vis={s.visibility}" if s.visibility else "")
+                     + (f" scope={s.scope}" if s.scope else "")
                      + (f" doc={s.doc!r}" if s.doc else "") for s in facts.symbols]),
         ("imports", [f"{i.kind} {'.' * i.level}{i.module} @{i.line}"
                      + (f" names={','.join(i.names)}" if i.names else "")

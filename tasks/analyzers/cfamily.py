@@ -5,8 +5,9 @@ classes/structs/unions/enums with their members, functions and methods (declarat
 definitions, with signatures and template parameters), typedefs and `using` aliases, CUDA
 `__global__` kernels, and the comment block directly above a declaration as its documentation.
 Per function: cyclomatic complexity, nested loops, and notable calls (CUDA streams and kernel
-launches, threads, unbounded C string functions, `system`), found with one tree-sitter query per
-file rather than a walk in Python.
+launches, threads, unbounded C string functions, `system`), and classes, structs, unions and
+enums defined inside function bodies, found with one tree-sitter query per file rather than a
+walk in Python.
 
 One heuristic, stated here and on the page: export and attribute macros such as `TORCH_API`,
 `C10_API` or `C10_HOST_DEVICE` make tree-sitter read `class TORCH_API Tensor` as a class named
@@ -50,6 +51,19 @@ _QUERY_TEXT = """
 (binary_expression operator: "&&") @branch (binary_expression operator: "||") @branch
 (call_expression function: (_) @callee)
 """
+# Definitions inside function bodies (local classes in googletest `TEST(...) {}` bodies, binding
+# modules): a narrow pattern over compound statements, run in the same query as the metrics, rather
+# than a walk of every statement.  C has no classes.
+_LOCAL_KINDS = ("struct_specifier", "union_specifier", "enum_specifier", "class_specifier")
+
+
+def _local_text(language: str) -> str:
+    kinds = " ".join(f"({k} name: (_) body: (_))" for k in _LOCAL_KINDS
+                     if language != "c" or k != "class_specifier")
+    return (f"(compound_statement [{kinds}] @local)\n"
+            f"(compound_statement (declaration type: [{kinds}] @local))\n")
+
+
 _TEST_MACROS = {"TEST", "TEST_F", "TEST_P", "TYPED_TEST", "TYPED_TEST_P", "BENCHMARK"}
 _UNSAFE_C = {"strcpy", "strcat", "sprintf", "vsprintf", "gets", "scanf"}
 _CALL_NOTES = {
@@ -325,7 +339,8 @@ class _Scanner:
         if query is None:
             from tree_sitter import Query
 
-            query = _QUERIES[self.language] = Query(query_language(self.language), _QUERY_TEXT)
+            query = _QUERIES[self.language] = Query(query_language(self.language),
+                                                    _QUERY_TEXT + _local_text(self.language))
         from tree_sitter import QueryCursor
 
         captures = QueryCursor(query).captures(root)
@@ -391,6 +406,13 @@ class _Scanner:
             out[index] = Symbol(symbol.name, symbol.qualname, symbol.kind, symbol.line,
                                 symbol.end_line, symbol.signature, symbol.doc, symbol.bases,
                                 symbol.decorators, symbol.indexed, 1 + complexity[index], symbol.scope)
+        for node in captures.get("local", []):
+            name = text(node.child_by_field_name("name"))
+            found = owner(node)
+            qual = f"{self.symbols[found].qualname}.{name}" if found >= 0 else name
+            out.append(Symbol(name, qual, _CLASSLIKE[node.type], node.start_point[0] + 1,
+                              node.end_point[0] + 1,
+                              scope=self.symbols[found].scope if found >= 0 else ""))
         return out
 
 

@@ -43,10 +43,15 @@ _BODIES = frozenset({"block", "body", "function_body", "class_body", "declaratio
                      "enum_class_body", "body_statement", "statement_block"})
 _NAMESPACES = frozenset({"namespace"})
 _INDEXED_PARENTS = frozenset({"namespace", "module"})
+_NOT_INDEXED = frozenset({"test", "extension"})  # a test's description; more of a type defined elsewhere
 _DOC_MARK = re.compile(r"^\s*(///?!?|//!|/\*\*?!?|\*/|\*|#+)[ \t]?")
 _XML_REF = re.compile(r"<(?:see|seealso|paramref|typeparamref)\s+\w+=\"([^\"]*)\"\s*/>")
 _XML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _INNER_DOC = re.compile(r"(?m)^([ \t]*)//!")  # Rust's file documentation, read as plain `//`
+# directives for compilers and tools, not prose: Ruby's magic comments, Go build constraints,
+# Swift's tools version (blanked before the file's leading comment is read)
+_MAGIC = re.compile(r"(?m)^[ \t]*(#[ \t]*(frozen_string_literal|encoding|coding|warn_indent|"
+                    r"shareable_constant_value):.*|//[ \t]*(swift-tools-version:|\+build ).*|//go:.*)$")
 
 
 def _text(node: Any) -> str:
@@ -247,7 +252,8 @@ def analyze(source: Source) -> FileFacts:
             qualname = f"{parent[1]}.{name}"
         else:
             qualname = name
-        indexed = not owner and (parent is None or (parent[2] in _INDEXED_PARENTS and parent[3]))
+        indexed = not owner and kind not in _NOT_INDEXED and (
+            parent is None or (parent[2] in _INDEXED_PARENTS and parent[3]))
         doc, annotations = _leading(node, spec)
         signature = _signature(node, name_node, data) if kind in spec.signature_kinds else ""
         visibility = spec.visibility(node, name) if spec.visibility is not None else ""
@@ -270,10 +276,10 @@ def analyze(source: Source) -> FileFacts:
             subject = max(inside, key=lambda s: s[0])[2] if inside else ""
             notes.add(Note(found[0], found[1], node.start_point[0] + 1, subject))
     imports = [Import(module, kind, line, names)
-               for module, kind, line, names in (spec.imports(root, data) if spec.imports else [])]
+               for module, kind, line, names in (spec.imports(root, source.path) if spec.imports else [])]
     symbols.sort(key=lambda s: (s.line, s.qualname))
-    doc = first_paragraph(_INNER_DOC.sub(r"\1// ", source.text), comments_only=True,
-                          markers=language.comments)
+    doc = first_paragraph(_MAGIC.sub("", _INNER_DOC.sub(r"\1// ", source.text)),
+                          comments_only=True, markers=language.comments)
     top = [s for s in symbols if s.indexed]
     if doc:
         description = first_sentence(doc)
@@ -290,5 +296,6 @@ def analyze(source: Source) -> FileFacts:
         symbols=tuple(symbols), imports=tuple(imports),
         notes=tuple(sorted(notes, key=lambda n: (n.category, n.topic, n.line, n.subject))),
         tests=tuple(dict.fromkeys(tests)),
+        own_tests=bool(tests) and spec.own_tests is not None and spec.own_tests(source.path),
         entry_point=bool(spec.entry_point(root, tuple(symbols))) if spec.entry_point else False,
     )

@@ -8,16 +8,15 @@ resolved and what makes a file of it a test.  Discovery, the analyzers, the page
 cross-reference stage all ask this registry (models: GitHub Linguist's `languages.yml`, Pygments'
 `lexers/_mapping.py`).
 
-The modules are found with :func:`pkgutil.iter_modules` and imported once per process, on first
-use, in name order (modules starting with `_` hold shared helpers); adding a language is adding
-one module that defines ``LANGUAGES``.  Two
+The modules are listed in :func:`modules` and imported once per process, on first use, in name
+order (modules starting with `_` hold shared helpers); adding a language is adding one module
+that defines ``LANGUAGES`` and naming it there.  Two
 declarations that claim the same suffix, file name or display name are a bug, reported at load.
 Declarations import no parser: grammars and queries are loaded by the analyzers, lazily.
 """
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -75,10 +74,12 @@ class Tags:
     """Kinds whose signature (the text between name and body) is shown."""
     test: Callable[[str, str, tuple[str, ...], str], bool] | None = None
     """(path, kind, annotations, name) -> whether the definition is a test the runner collects."""
-    imports: Callable[[Any, bytes], list[tuple[str, str, int, tuple[str, ...]]]] | None = None
-    """(root node, source bytes) -> (module, kind, line, names) of the file's imports."""
+    imports: Callable[[Any, str], list[tuple[str, str, int, tuple[str, ...]]]] | None = None
+    """(root node, file path) -> (module, kind, line, names) of the file's imports."""
     calls: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Callee as written (`exec.Command`, `eval`) -> (note category, topic) for notable calls."""
+    own_tests: Callable[[str], bool] | None = None
+    """path -> whether tests found in the file test the file itself (Rust unit tests in `src/`)."""
     entry_point: Callable[[Any, tuple[Any, ...]], bool] | None = None
     """(root node, symbols) -> whether the file runs as a program (Go `package main` + `main`)."""
 
@@ -175,10 +176,26 @@ def grammar_module(grammar: str) -> str:
     raise KeyError(grammar)
 
 
+def modules() -> tuple[Any, ...]:
+    """The declaring modules, in name order.  Imported by name (not found with `pkgutil`) so that
+    the code fingerprint of everything that reads the registry covers every declaration; a test
+    checks that the list names every module of the package."""
+    from . import (build, cfamily, csharp, data, formats, go, java, javascript, kotlin, markup, php,
+                   python, ruby, rust, shell, swift)
+
+    return (build, cfamily, csharp, data, formats, go, java, javascript, kotlin, markup, php,
+            python, ruby, rust, shell, swift)
+
+
+def declared_modules() -> list[str]:
+    """Names of this package's modules that declare languages (those not starting with `_`)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
 def _collect() -> Registry:
     declared: list[Language] = []
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")):
-        declared.extend(importlib.import_module(f"{__name__}.{module}").LANGUAGES)
+    for module in modules():
+        declared.extend(module.LANGUAGES)
     by_suffix: dict[str, Language] = {}
     by_filename: dict[str, Language] = {}
     by_display: dict[str, Language] = {}

@@ -46,3 +46,25 @@ def annotated_test(marks: frozenset[str], prefix: str = "") -> Callable[[str, st
         return bool(prefix) and name.startswith(prefix)
 
     return test
+
+
+def jvm_subject(path: str, package: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
+    """A JUnit-style test file's subject by convention: `src/test/.../FooTest.java` tests `Foo`
+    of the same package (same-package classes need no import, so none would link them)."""
+    folder, _, base = path.rpartition("/")
+    stem = base.rpartition(".")[0]
+    if "/src/test/" not in f"/{folder}/" or not stem.endswith(("Test", "Tests")) or not package:
+        return []
+    subject = stem[:-5] if stem.endswith("Tests") else stem[:-4]
+    return [(package, "subject", 1, (subject,))] if subject else []
+
+
+def named_subject(path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
+    """A test file's subject by its name (`WidgetTests.cs` tests `Widget`), for languages whose
+    imports name namespaces or modules rather than files (C#, Swift)."""
+    base = path.rpartition("/")[2]
+    stem, _, suffix = base.rpartition(".")
+    if not stem.endswith(("Test", "Tests")):
+        return []
+    subject = stem[:-5] if stem.endswith("Tests") else stem[:-4]
+    return [(f"{subject}.{suffix}", "subject", 1, ())] if subject else []

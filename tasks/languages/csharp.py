@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import Language, Tags, Wording
-from ._common import annotated_test, modifier_visibility, text
+from ._common import annotated_test, modifier_visibility, named_subject, text
 
 _QUERY = """
 (namespace_declaration name: (_) @name) @definition.module
@@ -36,7 +36,7 @@ TEST_MARKS = frozenset({"Fact", "Theory", "Test", "TestCase", "TestCaseSource", 
                         "DataTestMethod"})
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     out = []
     stack = [root]
     while stack:
@@ -49,7 +49,7 @@ def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...
                     out.append((text(name), "using", child.start_point[0] + 1, ()))
             elif child.type in ("namespace_declaration", "declaration_list"):
                 stack.append(child)
-    return sorted(out, key=lambda i: i[2])
+    return sorted(out, key=lambda i: i[2]) + named_subject(path)
 
 
 LANGUAGES = (

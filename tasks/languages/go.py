@@ -41,7 +41,7 @@ def _receiver(node: Any, name: str) -> str:
     return ""
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     out = []
     for declaration in root.named_children:
         if declaration.type != "import_declaration":
@@ -52,12 +52,15 @@ def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...
             if spec.type == "import_spec_list":
                 stack = list(spec.named_children) + stack
             elif spec.type == "import_spec":
-                path = spec.child_by_field_name("path")
+                target = spec.child_by_field_name("path")
                 alias = spec.child_by_field_name("name")
-                value = path.text.decode("utf-8", "replace").strip('"`') if path is not None else ""
+                value = target.text.decode("utf-8", "replace").strip('"`') if target is not None else ""
                 names = (alias.text.decode("utf-8", "replace"),) if alias is not None and alias.text else ()
                 if value:
                     out.append((value, "import", spec.start_point[0] + 1, names))
+    if path.endswith("_test.go"):  # a test file belongs to (and tests) its folder's package
+        folder = path.rpartition("/")[0]
+        out.append((folder.rpartition("/")[2] or ".", "package", 1, ()))
     return out
 
 

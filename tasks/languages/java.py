@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import Language, Tags, Wording
-from ._common import annotated_test, modifier_visibility, text
+from ._common import annotated_test, jvm_subject, modifier_visibility, text
 
 _EXTRA = """
 (enum_declaration name: (identifier) @name) @definition.enum
@@ -25,14 +25,18 @@ _EXTRA = """
 TEST_MARKS = frozenset({"Test", "ParameterizedTest", "RepeatedTest", "TestFactory", "TestTemplate"})
 
 
-def imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     """`import a.b.C;` -> ("a.b", "import", line, ("C",)); static and wildcard imports alike."""
     out = []
+    package = ""
     for node in root.named_children:
+        if node.type == "package_declaration":
+            package = text(next((c for c in node.named_children
+                                 if c.type in ("scoped_identifier", "identifier")), None))
         if node.type != "import_declaration":
             continue
-        path = next((c for c in node.named_children if c.type in ("scoped_identifier", "identifier")), None)
-        full = text(path)
+        target = next((c for c in node.named_children if c.type in ("scoped_identifier", "identifier")), None)
+        full = text(target)
         star = any(c.type == "asterisk" for c in node.named_children)
         static = any(c.type == "static" for c in node.children)
         if star:
@@ -42,7 +46,7 @@ def imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]
             if static and module:  # import static a.b.C.m: the type is a.b.C
                 module, _, name = module.rpartition(".")
             out.append((module, "import", node.start_point[0] + 1, (name,)))
-    return out
+    return out + jvm_subject(path, package)
 
 
 LANGUAGES = (

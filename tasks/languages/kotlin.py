@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import Language, Tags, Wording
-from ._common import annotated_test, modifier_visibility, text
+from ._common import annotated_test, jvm_subject, modifier_visibility, text
 from .java import TEST_MARKS
 
 _QUERY = """
@@ -36,12 +36,16 @@ def _kind(node: Any) -> str:
     return "class"
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     out = []
+    package = ""
     for node in root.named_children:
+        if node.type == "package_header":
+            package = text(next((c for c in node.named_children
+                                 if c.type in ("qualified_identifier", "identifier")), None))
         if node.type in ("import", "import_header"):
-            path = next((c for c in node.named_children if c.type in ("qualified_identifier", "identifier")), None)
-            full = text(path)
+            target = next((c for c in node.named_children if c.type in ("qualified_identifier", "identifier")), None)
+            full = text(target)
             if not full:
                 continue
             if text(node).rstrip().endswith("*"):
@@ -49,7 +53,7 @@ def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...
             else:
                 module, _, name = full.rpartition(".")
                 out.append((module or full, "import", node.start_point[0] + 1, (name,) if module else ()))
-    return out
+    return out + jvm_subject(path, package)
 
 
 def _main(root: Any, symbols: tuple[Any, ...]) -> bool:

@@ -25,10 +25,10 @@ def _clause(node: Any, prefix: str, line: int, out: list[tuple[str, str, int, tu
     full = f"{prefix}\\{full}" if prefix and full else full
     module, _, name = full.lstrip("\\").rpartition("\\")
     if name:
-        out.append((module, "use", line, (name,)))
+        out.append((module, "use", line, (name,)) if module else (name, "use", line, ()))
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     out: list[tuple[str, str, int, tuple[str, ...]]] = []
     stack = [root]
     while stack:

@@ -25,7 +25,7 @@ _EXTRA = """
 """
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     out = []
     stack = [root]
     while stack:

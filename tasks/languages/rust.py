@@ -3,7 +3,8 @@ trait method signatures and `impl` blocks (the owners of methods).
 
 Documentation is `///` and `/** */` (outer doc comments) above an item, attributes skipped;
 visibility is the item's `pub`, `pub(crate)`... modifier.  Tests are functions marked `#[test]`
-(or `#[tokio::test]`, `#[rstest]`...).  `mod name;` resolves to `name.rs` or `name/mod.rs`
+(or `#[tokio::test]`, `#[rstest]`...); in a file outside `tests/` and `benches/` they are unit
+tests of that file (a `#[cfg(test)]` module), which does not make it a test file of what it uses.  `mod name;` resolves to `name.rs` or `name/mod.rs`
 beside the declaring file; `use crate::a::b` to the file of module `a::b` of the same crate.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from . import Language, Tags, Wording
 
 _EXTRA = """
+(associated_type name: (type_identifier) @name) @definition.type
 (const_item name: (identifier) @name) @definition.constant
 (static_item name: (identifier) @name) @definition.variable
 (function_signature_item name: (identifier) @name) @definition.method
@@ -64,7 +66,7 @@ def _use_tree(node: Any, prefix: str, line: int, out: list[tuple[str, str, int, 
         out.append((module or full, "use", line, (name,) if module else ()))
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     out: list[tuple[str, str, int, tuple[str, ...]]] = []
     stack = [root]
     while stack:
@@ -109,13 +111,14 @@ LANGUAGES = (
         tags=Tags(
             package="tree_sitter_rust", extra=_EXTRA,
             kinds={"struct_item": "struct", "enum_item": "enum", "union_item": "union",
-                   "type_item": "type alias", "trait_item": "trait", "mod_item": "module",
+                   "type_item": "type alias", "associated_type": "type alias", "trait_item": "trait", "mod_item": "module",
                    "macro_definition": "macro", "function_signature_item": "method",
                    "const_item": "constant", "static_item": "static"},
             containers=frozenset({"trait", "impl"}),
             doc_comments=lambda text: text.startswith(("///", "/**")) and not text.startswith("////"),
             doc_skip=frozenset({"attribute_item"}),
             visibility=_visibility, imports=_imports, test=_test, entry_point=_main,
+            own_tests=lambda path: not {"tests", "benches"} & set(path.split("/")[:-1]),
             calls={"Command::new": ("security", "`Command::new` call (runs a program)"),
                    "panic": ("pattern", "`panic!`"), "todo": ("pattern", "`todo!` (unfinished code)"),
                    "unimplemented": ("pattern", "`unimplemented!` (unfinished code)"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import Language, Tags, Wording
-from ._common import modifier_visibility, text
+from ._common import modifier_visibility, named_subject, text
 
 _QUERY = """
 (class_declaration name: (type_identifier) @name) @definition.class
@@ -39,10 +39,10 @@ def _kind(node: Any) -> str:
     return word if word in ("struct", "enum", "extension", "actor") else "class"
 
 
-def _imports(root: Any, data: bytes) -> list[tuple[str, str, int, tuple[str, ...]]]:
+def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     return [(text(next((c for c in node.named_children if c.type == "identifier"), None)), "import",
              node.start_point[0] + 1, ()) for node in root.named_children
-            if node.type == "import_declaration"]
+            if node.type == "import_declaration"] + named_subject(path)
 
 
 def _test(path: str, kind: str, annotations: tuple[str, ...], name: str) -> bool:

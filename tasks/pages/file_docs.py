@@ -167,7 +167,10 @@ def _overview(facts: FileFacts) -> str:
         kinds = Counter(i.kind for i in facts.imports)
         label = {"import": "import statement", "from": "from-import", "include": "include",
                  "link": "link to a repository file", "source": "sourced script",
-                 "subdirectory": "subdirectory"}
+                 "subdirectory": "subdirectory", "use": "use declaration",
+                 "mod": "module declaration", "using": "using directive", "require": "require",
+                 "require_relative": "require_relative", "package": "own package (test file)",
+                 "subject": "tested class named by convention"}
         items.append("References: " + ", ".join(
             plural(n, label.get(k, k), "links to repository files" if k == "link" else None)
             for k, n in sorted(kinds.items())) + ".")
@@ -233,7 +236,10 @@ def _architecture(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: st
     if xref.used_by:
         kinds = Counter(link_.kind for link_ in xref.used_by)
         verb = {"import": "imported", "from": "imported", "include": "included",
-                "link": "linked", "source": "sourced", "subdirectory": "added as a subdirectory"}
+                "link": "linked", "source": "sourced", "subdirectory": "added as a subdirectory",
+                "use": "used", "mod": "declared as a module", "require": "required",
+                "require_relative": "required", "package": "tested in its package",
+                "subject": "tested (by file name)"}
         described = ", ".join(f"{verb.get(k, k)} by {plural(n, 'file')}"
                               for k, n in sorted(kinds.items()) if k != "from")
         imported = kinds.get("import", 0) + kinds.get("from", 0)
@@ -319,7 +325,10 @@ def _related(xref: FileXref, ctx: RenderContext, page: str) -> str:
         return ""
     groups: dict[str, dict[str, None]] = defaultdict(dict)  # insertion-ordered sets
     label = {"import": "Imported by", "from": "Imported by", "include": "Included by",
-             "link": "Linked from", "source": "Sourced by", "subdirectory": "Added by"}
+             "link": "Linked from", "source": "Sourced by", "subdirectory": "Added by",
+             "use": "Used by", "mod": "Declared as a module by", "require": "Required by",
+             "require_relative": "Required by", "package": "Tested in its package by",
+             "subject": "Tested (by file name) by"}
     for user in xref.used_by:
         groups[label.get(user.kind, "Referenced by")][_file_link(ctx, page, user)] = None
     parts = [f"**{title}** ({len(items)}): " + ", ".join(items)

@@ -1,0 +1,171 @@
+"""Languages: the registry, the tags-query analyzer and cross-references of Go, Rust, Java, Kotlin,
+C#, Ruby, PHP and Swift, on the hand-checked fixture `tests/fixtures/polyglot` (one small project
+per language, written the way its community writes it).
+
+Golden files: `tests/golden/polyglot/` (facts and pages); regenerate with
+`DOCGRAPH_UPDATE_GOLDEN=1 python -m pytest tests/test_languages.py` and read the diff.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from docgraph import languages
+from docgraph.analyzers import analyze, choose
+from docgraph.analyzers.tags import query
+from docgraph.config import load
+from docgraph.discover import BINARY, FILE, discover
+from docgraph.facts import SummaryImport
+from docgraph.xref import Resolver
+
+from .conftest import broken_links, build, make_sample, snapshot
+from .golden import GOLDEN, compare_tree, dump_facts
+
+POLYGLOT = Path(__file__).parent / "fixtures" / "polyglot"
+
+
+@pytest.fixture
+def polyglot(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(POLYGLOT, tmp_path / "repo"))
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize(("path", "name", "analyzer"), [
+    ("cmd/main.go", "Go", "tags"), ("src/lib.rs", "Rust", "tags"), ("A.java", "Java", "tags"),
+    ("build.gradle.kts", "Kotlin", "tags"), ("x/Widget.cs", "C#", "tags"),
+    ("lib/a.rb", "Ruby", "tags"), ("Rakefile", "Ruby", "tags"), ("src/Cart.php", "PHP", "tags"),
+    ("Sources/P.swift", "Swift", "tags"), ("m.py", "Python", "python"),
+    ("a/b.h", "C/C++ header", "cfamily"), ("k.cu", "CUDA", "cfamily"), ("x.inl", "C++ header", "cfamily"),
+    ("web/a.tsx", "TypeScript (TSX)", "javascript"), ("a.mts", "TypeScript", "javascript"),
+    ("CMakeLists.txt", "CMake", "build"), ("Dockerfile.dev", "Dockerfile", "build"),
+    ("docs/a.md", "Markdown", "markup"), ("c.yml", "YAML", "data"), ("go.mod", "Go module file", "generic"),
+    ("notes.txt", "text", "generic"), ("LICENSE", "licence text", "generic"), ("x.unknown", "text", "generic"),
+])
+def test_registry_names_language_and_analyzer(path: str, name: str, analyzer: str) -> None:
+    assert languages.display_name(path) == name
+    assert choose(path).__module__ == f"docgraph.analyzers.{analyzer}"
+
+
+def test_registry_declarations_are_consistent() -> None:
+    assert [m.__name__.rpartition(".")[2] for m in languages.modules()] == languages.declared_modules()
+    registry = languages.registry()
+    for language in registry.languages:
+        assert all(s.startswith(".") and s == s.lower() for s in language.suffixes), language.name
+        if language.tags is not None:  # every tags query compiles against its grammar
+            assert language.grammar_module and query(language).pattern_count > 0
+    assert registry.for_interpreter("python3.11").name == "Python"
+    assert registry.for_interpreter("ruby").name == "Ruby"
+    assert registry.for_interpreter("perl") is None
+
+
+@pytest.mark.parametrize(("language", "wording"), [
+    ("Python", "Module-level names"), ("Go", "Package-level names"), ("Rust", "Items"),
+    ("JavaScript", "Module-level names"), ("C++", "File-scope names"),
+])
+def test_page_wording_comes_from_the_language(language: str, wording: str) -> None:
+    assert languages.wording(language).top_level == wording
+    assert (languages.wording(language).exports == "in `__all__`") == (language == "Python")
+
+
+# --------------------------------------------------------------------------- golden files
+
+
+def test_polyglot_facts_match_golden(polyglot: Path) -> None:
+    config = load(str(polyglot))
+    dumps = {}
+    for entry in discover(config).entries:
+        if entry.kind in (FILE, BINARY):
+            facts = analyze(entry.rel, (polyglot / entry.rel).read_bytes(), config.analysis)
+            dumps[entry.rel + ".txt"] = dump_facts(facts).encode("utf-8")
+    problems = compare_tree(dumps, GOLDEN / "polyglot" / "facts")
+    assert not problems, "\n".join(problems + ["regenerate: DOCGRAPH_UPDATE_GOLDEN=1 pytest tests/test_languages.py"])
+
+
+def test_polyglot_pages_match_golden(polyglot: Path) -> None:
+    build(polyglot)
+    problems = compare_tree(snapshot(polyglot / "repo-docs"), GOLDEN / "polyglot" / "pages")
+    assert not problems, "\n".join(problems + ["regenerate: DOCGRAPH_UPDATE_GOLDEN=1 pytest tests/test_languages.py"])
+    assert broken_links(polyglot / "repo-docs") == []
+
+
+def test_no_page_states_a_python_idea_about_another_language(polyglot: Path, tmp_path: Path) -> None:
+    sample = make_sample(tmp_path / "sample")
+    for root in (polyglot, sample):
+        build(root)
+        config = load(str(root))
+        for entry in discover(config).entries:
+            if entry.kind != FILE or languages.display_name(entry.rel) == "Python":
+                continue
+            for suffix in ("_docs.md", "_kw.md"):
+                page = (root / "repo-docs" / (entry.rel + suffix)).read_text("utf-8")
+                ideas = ["__all__", "__main__", "Test module"]
+                if languages.wording(languages.display_name(entry.rel)).unit != "module":
+                    ideas.append("Module-level names")  # JavaScript has modules too
+                for idea in ideas:
+                    assert idea not in page, f"{entry.rel}{suffix}: {idea}"
+
+
+# --------------------------------------------------------------------------- cross-references
+
+
+PATHS = [
+    "go.mod", "store/store.go", "store/item.go", "store/store_test.go", "cmd/shop/main.go",
+    "geo/src/lib.rs", "geo/src/util.rs", "geo/src/shapes/mod.rs", "geo/src/shapes/circle.rs",
+    "geo/tests/area.rs",
+    "j/src/main/java/com/ex/Greeter.java", "j/src/test/java/com/ex/GreeterTest.java",
+    "k/src/main/kotlin/com/ex/Palette.kt",
+    "php/src/Cart.php", "php/src/Model/User.php", "php/tests/CartTest.php",
+    "rb/lib/greeter.rb", "rb/lib/greeter/version.rb", "rb/spec/greeter_spec.rb",
+    "cs/Widget.cs", "cs/Tests/WidgetTests.cs",
+]
+
+
+@pytest.mark.parametrize(("importer", "module", "kind", "names", "expected"), [
+    ("cmd/shop/main.go", "example.com/shop/store", "import", (), ["store/item.go", "store/store.go"]),
+    ("cmd/shop/main.go", "fmt", "import", (), []),
+    ("store/store_test.go", "store", "package", (), ["store/item.go", "store/store.go"]),
+    ("geo/src/lib.rs", "util", "mod", (), ["geo/src/util.rs"]),
+    ("geo/src/lib.rs", "shapes", "mod", (), ["geo/src/shapes/mod.rs"]),
+    ("geo/src/shapes/mod.rs", "circle", "mod", (), ["geo/src/shapes/circle.rs"]),
+    ("geo/src/shapes/circle.rs", "crate::util", "use", ("square",), ["geo/src/util.rs"]),
+    ("geo/src/shapes/circle.rs", "super::super::util", "use", ("square",), ["geo/src/util.rs"]),
+    ("geo/src/shapes/circle.rs", "crate", "use", ("Area",), ["geo/src/lib.rs"]),
+    ("geo/tests/area.rs", "geo", "use", ("Area",), ["geo/src/lib.rs"]),
+    ("geo/tests/area.rs", "serde", "use", ("Serialize",), []),
+    ("j/src/test/java/com/ex/GreeterTest.java", "com.ex", "subject", ("Greeter",),
+     ["j/src/main/java/com/ex/Greeter.java"]),
+    ("j/src/test/java/com/ex/GreeterTest.java", "com.ex", "import", ("Palette",),
+     ["k/src/main/kotlin/com/ex/Palette.kt"]),
+    ("j/src/test/java/com/ex/GreeterTest.java", "java.util", "import", ("List",), []),
+    ("php/tests/CartTest.php", "Shop", "use", ("Cart",), ["php/src/Cart.php"]),
+    ("php/tests/CartTest.php", "Shop\\Model", "use", ("User",), ["php/src/Model/User.php"]),
+    ("rb/lib/greeter.rb", "greeter/version", "require_relative", (), ["rb/lib/greeter/version.rb"]),
+    ("rb/spec/greeter_spec.rb", "greeter", "require", (), ["rb/lib/greeter.rb"]),
+    ("rb/spec/greeter_spec.rb", "json", "require", (), []),
+    ("cs/Tests/WidgetTests.cs", "Shop.Widgets", "using", (), []),
+    ("cs/Tests/WidgetTests.cs", "Widget.cs", "subject", (), ["cs/Widget.cs"]),
+])
+def test_references_resolve_by_language(importer: str, module: str, kind: str,
+                                        names: tuple[str, ...], expected: list[str]) -> None:
+    edges, external = Resolver(PATHS).resolve(importer, [SummaryImport(module, kind, names)])
+    assert [e.dst for e in edges] == expected
+    if not expected and kind not in ("package", "subject") and not module.startswith("crate"):
+        assert external == [(module, kind)]
+
+
+def test_an_added_go_file_relinks_its_importers(polyglot: Path) -> None:
+    build(polyglot)
+    page = polyglot / "repo-docs" / "shop" / "store" / "extra.go_docs.md"
+    (polyglot / "shop" / "store" / "extra.go").write_text("package store\n\n// Extra is more.\nfunc Extra() {}\n")
+    build(polyglot)
+    assert "shop/cmd/shop/main.go" in page.read_text("utf-8")
+    (polyglot / "shop" / "store" / "extra.go").unlink()
+    build(polyglot)
+    assert not page.exists()
+    main_page = (polyglot / "repo-docs" / "shop" / "cmd" / "shop" / "main.go_docs.md").read_text("utf-8")
+    assert "extra.go" not in main_page
