@@ -222,3 +222,31 @@ def test_source_url_setting(tmp_path: Path, value: str, accepted: str | None) ->
             load(str(tmp_path))
     else:
         assert load(str(tmp_path)).pages.source_url == accepted
+
+
+def test_cpp_symbols_read_as_declared_with_one_anchor_each(tmp_path: Path) -> None:
+    from .conftest import make_sample
+
+    root = make_sample(tmp_path / "repo")
+    (root / "include" / "box.h").write_text(
+        "#pragma once\n"
+        "/// \\brief A box of one value.\n"
+        "template <typename T>\n"
+        "struct Box : public Base {\n"
+        "  Box();\n"
+        "  Box(int v);\n"
+        "  template <typename U> U get(U u);\n"
+        "};\n"
+        "PYBIND11_NOINLINE void flush();\n")
+    build(root)
+    page = (root / "repo-docs/include/box.h_docs.md").read_text(encoding="utf-8")
+    rendered = gfm(page)
+    assert "<code>template &lt;typename T&gt; Box : Base</code>" in rendered
+    assert "<code>template &lt;typename U&gt; Box::get(U u) -&gt; U</code>" in rendered
+    ids = parse(rendered).ids
+    assert len(ids) == len(set(ids)) and {"sym-Box-3a--3a-Box", "sym-Box-3a--3a-Box-2"} <= set(ids)
+    analysis = rendered.split("<details>")[0]
+    assert "A box of one value." in analysis and "\\brief" not in analysis
+    assert "blanked" not in page and "Module-level" not in page
+    keywords = (root / "repo-docs/include/box.h_kw.md").read_text(encoding="utf-8")
+    assert "box.h_docs.md#sym-Box-3a--3a-Box-2)" in keywords

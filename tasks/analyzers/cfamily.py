@@ -435,7 +435,7 @@ def analyze(source: Source) -> FileFacts:
     symbols = scanner.metrics(tree.root_node)
     notes = list(scanner.notes)
     for name, line in blanked[:20]:
-        notes.append(Note("pattern", "export or attribute macro (blanked before parsing)", line, name))
+        notes.append(Note("pattern", "export or attribute macro", line, name))
     root = tree.root_node
     error_bytes = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
     parsed = not (root.has_error and error_bytes > len(data) // 2)

@@ -188,13 +188,57 @@ def _overview(facts: FileFacts) -> str:
     return section("High-Level Overview", "\n\n".join(items))
 
 
-def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str:
-    name = code(symbol.qualname + (symbol.signature if symbol.kind not in ("class",) else ""))
-    if symbol.kind == "class" and symbol.bases:
-        name = code(f"{symbol.qualname}({', '.join(symbol.bases)})")
+def symbol_anchors(symbols: tuple[Symbol, ...]) -> list[str]:
+    """One id per symbol, unique on its page: the first definition of a name gets `sym-<name>`
+    (what other pages link to); later ones (C++ overloads, a property's setter, a conditional
+    redefinition) `sym-<name>-2`, `-3`, ... in source order."""
+    anchors = [anchor_id("sym", s.qualname) for s in symbols]
+    if len(set(anchors)) == len(anchors):
+        return anchors
+    used = set(anchors)
+    seen: set[str] = set()
+    unique = []
+    for anchor in anchors:
+        if anchor in seen:
+            number = 2
+            while f"{anchor}-{number}" in used:
+                number += 1
+            anchor = f"{anchor}-{number}"
+            used.add(anchor)
+        seen.add(anchor)
+        unique.append(anchor)
+    return unique
+
+
+_BASES = {"c": " : ", "cpp": " : ", "cuda": " : ", "csharp": " : ", "kotlin": " : ", "swift": " : ",
+          "ruby": " < "}
+
+
+def _declared(symbol: Symbol, fence_name: str) -> str:
+    """The symbol as declared: a C++ template head before the name it belongs to, bases as the
+    language writes them (`Circle(Shape)` in Python, `Box : Base` in C++, `View extends Base`)."""
+    head, signature = "", symbol.signature
+    if signature.startswith("template <"):
+        depth = 0
+        for index, char in enumerate(signature):
+            depth += (char == "<") - (char == ">")
+            if char == ">" and depth == 0:
+                head, signature = signature[:index + 1] + " ", signature[index + 1:].strip()
+                break
+    if symbol.bases and not signature:
+        bases = ", ".join(symbol.bases)
+        if fence_name == "python":
+            return f"{head}{symbol.qualname}({bases})"
+        return f"{head}{symbol.qualname}{_BASES.get(fence_name, ' extends ')}{bases}"
+    return head + symbol.qualname + (signature if symbol.kind != "class" else "")
+
+
+def _symbol_line(symbol: Symbol, anchor: str, ctx: RenderContext, page: str, rel: str,
+                 fence_name: str) -> str:
+    name = code(_declared(symbol, fence_name))
     where = f" in namespace {code(symbol.scope)}" if symbol.scope else ""
     where += f", {text(symbol.visibility)}" if symbol.visibility else ""
-    bits = [(f'<a id="{anchor_id("sym", symbol.qualname)}"></a>{name} — {kind_text(symbol.kind)}{where}, '
+    bits = [(f'<a id="{anchor}"></a>{name} — {kind_text(symbol.kind)}{where}, '
             f'{_source_link(ctx, page, rel, symbol.line)}')]
     if symbol.decorators:
         bits.append("decorated " + ", ".join(code("@" + d) for d in symbol.decorators))
@@ -205,25 +249,27 @@ def _symbol_line(symbol: Symbol, ctx: RenderContext, page: str, rel: str) -> str
 
 
 def _structure(facts: FileFacts, ctx: RenderContext, page: str) -> str:
-    groups: dict[str, list[Symbol]] = defaultdict(list)
-    for symbol in facts.symbols:
-        groups[symbol_section(symbol, facts.language)].append(symbol)
+    groups: dict[str, list[tuple[Symbol, str]]] = defaultdict(list)
+    anchors = symbol_anchors(facts.symbols)
+    fence_name = languages.fence(facts.language)
+    for symbol, anchor in zip(facts.symbols, anchors, strict=True):
+        groups[symbol_section(symbol, facts.language)].append((symbol, anchor))
     parts = []
     for title in ("Classes and types", "Functions", languages.wording(facts.language).top_level):
         symbols = groups.get(title)
         if symbols:
             parts.append(f"### {title}\n\n" + bullets(
-                [_symbol_line(s, ctx, page, facts.path) for s in symbols]))
+                [_symbol_line(s, a, ctx, page, facts.path, fence_name) for s, a in symbols]))
     if facts.headings:
         outline = [("  " * (h.level - 1)) + f"- {text(h.title)} "
                    f"({_source_link(ctx, page, facts.path, h.line)})" for h in facts.headings]
         parts.append("### Outline\n\n" + "\n".join(outline))
-    measured = [s for s in facts.symbols if s.complexity > 1]
+    measured = [(s, a) for s, a in zip(facts.symbols, anchors, strict=True) if s.complexity > 1]
     if measured:
-        top = sorted(measured, key=lambda s: (-s.complexity, s.line))[: ctx.settings.complex_functions]
-        rows = [[link(code(s.qualname), "#" + anchor_id("sym", s.qualname)), str(s.complexity),
+        top = sorted(measured, key=lambda sa: (-sa[0].complexity, sa[0].line))[: ctx.settings.complex_functions]
+        rows = [[link(code(s.qualname), "#" + a), str(s.complexity),
                  str(max(1, s.end_line - s.line + 1)), _source_link(ctx, page, facts.path, s.line)]
-                for s in top]
+                for s, a in top]
         parts.append("### Most complex functions\n\nCyclomatic complexity (1 + decision points) "
                      f"measured on {plural(len(measured), 'function')} with branches.\n\n"
                      + table(["Function", "Complexity", "Lines", "Defined at"], rows))

@@ -12,8 +12,8 @@ from collections import defaultdict
 from .. import layout
 from ..facts import FileFacts, Symbol
 from . import RenderContext
-from .file_docs import kind_rank, symbol_section
-from .markdown import anchor_id, bullets, code, fill, link, plural, section, table, text
+from .file_docs import kind_rank, symbol_anchors, symbol_section
+from .markdown import bullets, code, fill, link, plural, section, table, text
 
 
 def _group_title(kind: str) -> str:
@@ -30,16 +30,16 @@ def render(facts: FileFacts, ctx: RenderContext) -> str:
         f"**Documentation**: {link(code(docs.rpartition('/')[2]), ctx.page_href(page, docs))}",
         f"**Folder**: {link(code(folder or '(repository root)'), ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}",
     ]))
-    by_kind: dict[str, list[Symbol]] = defaultdict(list)
-    for symbol in facts.symbols:
-        by_kind[symbol.kind].append(symbol)
+    by_kind: dict[str, list[tuple[Symbol, str]]] = defaultdict(list)
+    for symbol, anchor in zip(facts.symbols, symbol_anchors(facts.symbols), strict=True):
+        by_kind[symbol.kind].append((symbol, anchor))
     groups = []
     for kind in sorted(by_kind, key=lambda k: (kind_rank(k), k)):
         symbols = by_kind[kind]
-        section_label = text(symbol_section(symbols[0], facts.language))  # the section follows from the kind
+        section_label = text(symbol_section(symbols[0][0], facts.language))  # the section follows from the kind
         rows = [[code(s.qualname), link(f"line {s.line}", ctx.source_href(page, facts.path, s.line)),
-                 link(section_label, ctx.page_href(page, docs, anchor_id("sym", s.qualname)))]
-                for s in sorted(symbols, key=lambda s: (layout.sort_key(s.qualname), s.line))]
+                 link(section_label, ctx.page_href(page, docs, a))]
+                for s, a in sorted(symbols, key=lambda sa: (layout.sort_key(sa[0].qualname), sa[0].line))]
         groups.append(f"### {_group_title(kind)}\n\n"
                       + table(["Identifier", "Defined at", "Documented in"], rows))
     keywords = ""
