@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -63,6 +64,21 @@ class WatchSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The shared cache of per-file results (:mod:`docgraph.cache`); part of no task's inputs."""
+
+    url: str = ""
+    """fsspec URL of the cache (a folder, `s3://bucket/prefix`, ...); empty: no cache.  A plain
+    path is relative to ROOT."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Storage options for the fsspec filesystem, over what it reads from the environment."""
+    read_only: bool = False
+    """Read entries, never write one."""
+    timeout_s: float = 5
+    """Seconds to wait for a connection or for a response."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The resolved configuration of one build."""
 
@@ -88,9 +104,12 @@ class Config:
     """Watch-mode slice."""
     origin: str
     """Where the settings came from (`built-in defaults` or a file path), for messages."""
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    """Shared cache."""
 
 
-_SECTIONS = {"analysis": AnalysisSettings, "pages": PageSettings, "watch": WatchSettings}
+_SECTIONS = {"analysis": AnalysisSettings, "pages": PageSettings, "watch": WatchSettings,
+             "cache": CacheSettings}
 _TOP = {"output", "state", "gitignore", "include", "exclude", "secrets", *_SECTIONS}
 
 
@@ -166,6 +185,25 @@ def _url_prefix(value: Any, name: str, origin: str) -> str:
     return value if not value or value.endswith("/") else value + "/"
 
 
+def _cache_value(root: str, name: str, value: Any, full: str, origin: str) -> Any:
+    """A checked value of the `cache` section."""
+    if name == "url":
+        _expect(value, str, full, origin)
+        return os.path.normpath(os.path.join(root, os.path.expanduser(value))) \
+            if value and "://" not in value else value
+    if name == "options":
+        _expect(value, dict, full, origin)
+        for sub in value:
+            _expect(sub, str, f"{full} key", origin)
+        return value
+    if name == "read_only":
+        return _expect(value, bool, full, origin)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{origin}: '{full}' must be a number of seconds greater than 0, "
+                          f"not {value!r}")
+    return value
+
+
 def _inside(root: str, value: Any, name: str, origin: str) -> str:
     _expect(value, str, name, origin)
     if not value.strip():
@@ -202,7 +240,9 @@ def load(root: str, config_file: str | None = None, output: str | None = None,
         values: dict[str, Any] = {}
         for name, val in raw.items():
             full = f"{key}.{name}"
-            if name == "include_roots":
+            if key == "cache":
+                values[name] = _cache_value(root, name, val, full, origin)
+            elif name == "include_roots":
                 values[name] = _patterns(val, full, origin)
             elif name == "source_url":
                 values[name] = _url_prefix(val, full, origin)
@@ -221,4 +261,5 @@ def load(root: str, config_file: str | None = None, output: str | None = None,
         pages=sections["pages"],
         watch=sections["watch"],
         origin=origin,
+        cache=sections["cache"],
     )
