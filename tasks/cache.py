@@ -25,6 +25,10 @@ Decisions:
   S3 the botocore timeouts come from `cache.timeout_s` and retries are off.
 - fsspec filesystems are not fork-safe: the filesystem is made lazily, once per process, so a
   forked worker makes its own.  The breaker and the counts are per process too.
+- What leaves the machine is the caller's choice: the engine stores analysis results only, made
+  from text in which :mod:`docgraph.credentials` masked what it found, and nothing of a file
+  matched by `secrets` (such files are never read).  Anyone who can write the store can write
+  entries every reader trusts: give write access to trusted builds only, `read_only` to the rest.
 """
 
 from __future__ import annotations
@@ -205,10 +209,18 @@ def storage_options(settings: CacheSettings) -> dict[str, Any]:
     return options
 
 
+def open_cache(settings: CacheSettings) -> Cache | None:
+    """The cache the settings name, or None when `cache.url` is empty.  Opening costs nothing: the
+    store is first reached (and probed) by the first lookup or write."""
+    return Cache(settings) if settings.url else None
+
+
 class Cache:
     """Entries under one fsspec URL, for one process (not shared between threads)."""
 
     def __init__(self, settings: CacheSettings) -> None:
+        if not settings.url:
+            raise ValueError("no cache URL (cache.url is empty): use open_cache")
         self.settings = settings
         self.url = display_url(settings.url)
         self._fs: Any = None

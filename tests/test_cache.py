@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docgraph.cache import Cache, CacheFinding, Problem, decode, display_url, encode, key
+from docgraph.cache import (
+    Cache,
+    CacheFinding,
+    Problem,
+    decode,
+    display_url,
+    encode,
+    key,
+    open_cache,
+)
 from docgraph.config import CacheSettings, load
 from docgraph.errors import ConfigError
 
@@ -102,49 +111,58 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     server.stop()
 
 
-@pytest.fixture(params=["s3", "folder"])
+@pytest.fixture(params=["s3", "folder", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """The same tests on S3 and on a local folder."""
+    """The same tests on S3, on a local folder and on fsspec's in-memory store (standing for the
+    other backends: one put per object, no rename)."""
     if request.param == "s3":
         request.getfixturevalue("s3")
-        made = Store(f"s3://{BUCKET}/team/docgraph", None)
-    else:
-        made = Store(str(tmp_path / "cache"), tmp_path / "cache")
+    made = Store(request.param, tmp_path)
     yield made
+    if request.param == "memory" and made.memory.exists(made.root):
+        made.memory.rm(made.root, recursive=True)
 
 
 class Store:
-    """Where a test's cache lives, with raw access to its objects."""
+    """Where a test's cache lives, with raw access to its objects (paths below the cache's root:
+    `v1/ab/abcd...`)."""
 
-    def __init__(self, url: str, folder: Path | None) -> None:
-        self.url = url
-        self.folder = folder
-        self.caches: list[Cache] = []
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        import fsspec
+
+        self.kind = kind
+        self.memory = fsspec.filesystem("memory")
+        self.root = {"s3": "team/docgraph", "folder": str(tmp_path / "cache"),
+                     "memory": f"/{tmp_path.name}/team/docgraph"}[kind]
+        self.url = {"s3": f"s3://{BUCKET}/{self.root}", "memory": f"memory://{self.root}"}.get(
+            kind, self.root)
 
     def cache(self, **settings: Any) -> Cache:
-        made = Cache(CacheSettings(url=self.url, **settings))
-        self.caches.append(made)
-        return made
-
-    def path(self, entry_key: str) -> str:
-        return f"team/docgraph/v1/{entry_key[:2]}/{entry_key}"
+        return Cache(CacheSettings(url=self.url, **settings))
 
     def objects(self) -> dict[str, bytes]:
-        if self.folder is not None:
-            return {p.relative_to(self.folder).as_posix(): p.read_bytes()
-                    for p in self.folder.rglob("*") if p.is_file()}
+        if self.kind == "folder":
+            return {p.relative_to(self.root).as_posix(): p.read_bytes()
+                    for p in Path(self.root).rglob("*") if p.is_file()}
+        if self.kind == "memory":
+            return {p.removeprefix(self.root + "/"): self.memory.cat_file(p)
+                    for p in (self.memory.find(self.root) if self.memory.exists(self.root) else [])}
         client = _client()
         listed = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-        found = {o["Key"]: client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+        found = {o["Key"].removeprefix(self.root + "/"):
+                 client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
         client.close()
         return found
 
     def replace(self, entry_key: str, data: bytes) -> None:
-        if self.folder is not None:
-            (self.folder / "v1" / entry_key[:2] / entry_key).write_bytes(data)
+        path = f"{self.root}/v1/{entry_key[:2]}/{entry_key}"
+        if self.kind == "folder":
+            Path(path).write_bytes(data)
+        elif self.kind == "memory":
+            self.memory.pipe_file(path, data)
         else:
             client = _client()
-            client.put_object(Bucket=BUCKET, Key=self.path(entry_key), Body=data)
+            client.put_object(Bucket=BUCKET, Key=path, Body=data)
             client.close()
 
 
@@ -203,8 +221,7 @@ def test_cold_then_warm(store: Store) -> None:
     assert first.put(KEY, BLOBS) is True
     assert first.stats.misses == 1 and first.stats.written == 1
     assert first.stats.bytes_written == len(encode(KEY, BLOBS))
-    assert list(store.objects()) == [store.path(KEY).removeprefix("team/docgraph/")
-                                     if store.folder else store.path(KEY)]
+    assert list(store.objects()) == [f"v1/{KEY[:2]}/{KEY}"]
     second = store.cache()  # another machine
     assert second.get(KEY) == BLOBS
     assert second.stats.hits == 1 and second.stats.bytes_read == len(encode(KEY, BLOBS))
@@ -289,7 +306,8 @@ def test_a_forked_worker_uses_the_cache_it_inherited(store: Store) -> None:
         queue.close()
         queue.join_thread()
     assert child.exitcode == 0
-    assert cache.get(key("child")) == BLOBS  # and the parent's cache still works
+    if store.kind != "memory":  # (a memory store is the process's own)
+        assert cache.get(key("child")) == BLOBS  # and the parent's cache still works
 
 
 # ---------------------------------------------------------------------- failures
@@ -350,6 +368,11 @@ def test_unusable_folder_is_one_finding(tmp_path: Path) -> None:
     missing = Cache(CacheSettings(url=str(tmp_path / "absent"), read_only=True))
     assert missing.get(KEY) is None and not missing.enabled
     assert not (tmp_path / "absent").exists()
+
+
+def test_no_url_is_no_cache() -> None:
+    assert open_cache(CacheSettings()) is None
+    assert isinstance(open_cache(CacheSettings(url="memory://docgraph")), Cache)
 
 
 def test_unknown_protocol_is_one_finding() -> None:
