@@ -250,3 +250,11 @@ def test_cpp_symbols_read_as_declared_with_one_anchor_each(tmp_path: Path) -> No
     assert "blanked" not in page and "Module-level" not in page
     keywords = (root / "repo-docs/include/box.h_kw.md").read_text(encoding="utf-8")
     assert "box.h_docs.md#sym-Box-3a--3a-Box-2)" in keywords
+
+
+def test_every_keyword_page_lists_something_or_says_it_has_nothing(pages: dict[str, str]) -> None:
+    empty = [name for name, text in pages.items() if name.endswith("_kw.md")
+             and not re.search(r"^## (?!File Information)", text, re.MULTILINE)
+             and "defines no identifier, heading or key" not in text]
+    assert empty == []
+    assert any("## Headings" in t for n, t in pages.items() if n.endswith(".md_kw.md"))

@@ -1,4 +1,5 @@
-"""The `<file>_kw.md` page: the identifiers a file defines, and what it imports.
+"""The `<file>_kw.md` page: what a file defines (identifiers, a document's headings, a data file's
+top-level keys) and what it imports; one line says so when it defines nothing.
 
 Only definitions a parser reported are listed (never words taken from prose, which is what the
 old system's "keywords" were); each links to its definition line in the source and to its entry
@@ -60,5 +61,17 @@ def render(facts: FileFacts, ctx: RenderContext) -> str:
             where = ", ".join(link(str(n), ctx.source_href(page, facts.path, n)) for n in lines[:5])
             rows.append([code(label), text(kind), where])
         imports = section("Imports", table(["Target", "Kind", "Lines"], rows))
-    return fill("file_kw.md", title=code(facts.path), info=info, keywords=keywords,
-                imports=imports)
+    headings = ""
+    if facts.headings:
+        rows = [[text(h.title) or code(""), str(h.level),
+                 link(f"line {h.line}", ctx.source_href(page, facts.path, h.line))]
+                for h in facts.headings]
+        headings = section("Headings", f"{plural(len(facts.headings), 'heading')} in document order.",
+                           table(["Heading", "Level", "Line"], rows))
+    keys = section("Top-level keys", ", ".join(code(k) for k in facts.keys)) if facts.keys else ""
+    nothing = ""
+    if not (keywords or headings or keys or imports):
+        nothing = (f"{code(facts.path)} defines no identifier, heading or key that docgraph "
+                   "indexes, and imports nothing.")
+    return fill("file_kw.md", title=code(facts.path), info=info, nothing=nothing,
+                keywords=keywords, headings=headings, keys=keys, imports=imports)
