@@ -35,7 +35,7 @@ from . import layout
 from .digests import MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash
 from .facts import SummaryImport
 from .store import read_bytes
-from .xref import Edge, Resolver
+from .xref import Edge, Resolver, swift_target
 
 log = logging.getLogger("docgraph")
 
@@ -128,12 +128,18 @@ def tails(imp: SummaryImport) -> set[str]:
 
 def file_tails(rel: str) -> set[str]:
     """The names under which file `rel` can be imported (see :func:`tails`); a Go file also by
-    its folder (a Go import names a package folder), a Rust `mod.rs` by its folder."""
+    its folder (a Go import names a package folder), a Rust `mod.rs` by its folder, a crate root
+    by `crate` and the crate folder's name, a Swift file by its package target."""
     folder, _, base = rel.rpartition("/")
     stem = base.partition(".")[0]
     found = {base, stem, base.rpartition(".")[0] or base}
     if stem in ("index", "__init__", "CMakeLists", "mod") or base.endswith(".go"):
         found.add(folder.rpartition("/")[2] or ".")
+    if base.endswith(".swift") and (target := swift_target(rel)):
+        found.add(target)  # `import Target` names a Swift package's target
+    if base in ("lib.rs", "main.rs"):  # a crate's root: `use crate::x`, `use crate_name::x`
+        found |= {"crate", folder.rpartition("/")[0].rpartition("/")[2].replace("-", "_")}
+    found.discard("")
     return found
 
 

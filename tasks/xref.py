@@ -22,7 +22,10 @@
 - PHP: `use A\\B\\C` to the file whose path ends with `A/B/C.php`, else `B/C.php` (PSR-4 maps a
   namespace prefix to a folder; `composer.json` is not read, so the longest unique ending wins).
 - Ruby: `require_relative` beside the file; `require "x/y"` to `lib/x/y.rb` in any `lib/` folder.
-- C# `using` and Swift `import` name namespaces and modules, not files: they stay external.
+- Swift: `import Target` to the files of `Sources/Target/` (the Swift Package Manager layout).
+- C# `using` names a namespace, not a file: it stays external (types are not resolved by name).
+- A test file named after its subject (`WidgetTests.cs`, `PointTests.swift`, `FooTest.java` under
+  `src/test/`) links to the file of that name, which gives it its tested-by line.
 
 Anything not resolved is external (a third-party module, a system header, a missing file).
 """
@@ -55,6 +58,15 @@ class Edge:
     """import, from, include, link, source, subdirectory."""
     names: tuple[str, ...] = ()
     """Names taken from `dst`."""
+
+
+def swift_target(path: str) -> str:
+    """The Swift Package Manager target a file belongs to (`Sources/<Target>/...`), or ""."""
+    parts = path.split("/")
+    for index in range(len(parts) - 2, -1, -1):
+        if parts[index] == "Sources":
+            return parts[index + 1]
+    return ""
 
 
 def _is_identifier_path(parts: list[str]) -> bool:
@@ -104,9 +116,12 @@ class Resolver:
                 self.secondary[".".join(longer)].append(path)
         self.by_name = by_name
         self.go_folders: dict[str, list[str]] = defaultdict(list)  # folder -> non-test .go files
+        self.swift_targets: dict[str, list[str]] = defaultdict(list)  # target -> its .swift files
         for path in sorted(self.paths):
             if path.endswith(".go") and not path.endswith("_test.go"):
                 self.go_folders[path.rpartition("/")[0]].append(path)
+            elif path.endswith(".swift") and (target := swift_target(path)):
+                self.swift_targets[target].append(path)
         self._include_cache: dict[tuple[str, str], str | None] = {}
         self._module_cache: dict[tuple[str, str | None, str], str] = {}
 
@@ -252,7 +267,7 @@ class Resolver:
     def resolve_rust(self, importer: str, imp: SummaryImport) -> list[str]:
         """The file of a `mod` declaration or of the module a `use` path names."""
         folder, _, base = importer.rpartition("/")
-        stem = base[:-3] if base.endswith(".rs") else base
+        stem = base.removesuffix(".rs")
         own = folder if stem in ("lib", "main", "mod") else f"{folder}/{stem}" if folder else stem
         if imp.kind == "mod":
             return [c for c in (f"{own}/{imp.module}.rs", f"{own}/{imp.module}/mod.rs")
@@ -344,6 +359,8 @@ class Resolver:
             return self.resolve_named(importer, imp, "\\", (".php",))
         if style == "ruby":
             return self.resolve_ruby(importer, imp)
+        if style == "swift" and imp.kind == "import":  # a Swift package's target
+            return list(self.swift_targets.get(imp.module, ()))
         if imp.kind == "subject":  # C#, Swift: a test file's subject, by file name
             found = self.by_name.get(imp.module, [])
             return found[:1] if len(found) == 1 else []

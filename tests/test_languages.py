@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from docgraph import languages
 from docgraph.analyzers import analyze, choose
 from docgraph.analyzers.tags import query
@@ -122,6 +121,7 @@ PATHS = [
     "php/src/Cart.php", "php/src/Model/User.php", "php/tests/CartTest.php",
     "rb/lib/greeter.rb", "rb/lib/greeter/version.rb", "rb/spec/greeter_spec.rb",
     "cs/Widget.cs", "cs/Tests/WidgetTests.cs",
+    "sw/Sources/Geo/Point.swift", "sw/Sources/Geo/Shapes/Line.swift", "sw/Tests/GeoTests/PointTests.swift",
 ]
 
 
@@ -149,6 +149,9 @@ PATHS = [
     ("rb/spec/greeter_spec.rb", "json", "require", (), []),
     ("cs/Tests/WidgetTests.cs", "Shop.Widgets", "using", (), []),
     ("cs/Tests/WidgetTests.cs", "Widget.cs", "subject", (), ["cs/Widget.cs"]),
+    ("sw/Tests/GeoTests/PointTests.swift", "Geo", "import", (),
+     ["sw/Sources/Geo/Point.swift", "sw/Sources/Geo/Shapes/Line.swift"]),
+    ("sw/Tests/GeoTests/PointTests.swift", "XCTest", "import", (), []),
 ])
 def test_references_resolve_by_language(importer: str, module: str, kind: str,
                                         names: tuple[str, ...], expected: list[str]) -> None:

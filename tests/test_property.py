@@ -1,8 +1,9 @@
 """The central property: after any sequence of edits, the incremental output equals a clean build.
 
 Hypothesis draws sequences of edits on a copy of the sample repository: add, modify and delete
-files (Python modules that define and import names, C headers that include each other, Markdown
-with links, binary files), rename
+files (Python modules that define and import names, C headers that include each other, Go files
+importing package folders, Rust modules declaring and using each other, Markdown with links,
+binary files), rename
 files and folders, and change settings.  After each sequence the incremental build (which has
 seen every intermediate state) must produce byte-identical pages to a clean build of the final
 tree in a fresh folder.
@@ -43,7 +44,27 @@ header = st.builds(
     st.lists(st.sampled_from(['"alpha.h"', '"beta.h"', "<geo/point.h>", "<missing.h>"]), max_size=2),
     st.sampled_from(["Alpha", "Beta", "Point"]),
 )
+go_file = st.builds(
+    lambda package, imports, name: f"package {package}\n\n"
+    + "".join(f'import "{i}"\n' for i in imports) + f"\n// {name} does it.\nfunc {name}() {{}}\n",
+    st.sampled_from(["geometry", "main", "deep"]),
+    st.lists(st.sampled_from(["example.com/s/src/geometry", "example.com/s/lib/deep", "example.com/s/src",
+                              "fmt"]), max_size=2, unique=True),
+    st.sampled_from(["Area", "TestArea", "scale"]),
+)
+rust_file = st.builds(
+    lambda mods, uses, name: "".join(f"mod {m};\n" for m in mods)
+    + "".join(f"use {u};\n" for u in uses) + f"\n/// {name} it.\npub fn {name}() {{}}\n",
+    st.lists(st.sampled_from(NAMES), max_size=2, unique=True),
+    st.lists(st.sampled_from(["crate::alpha::Area", "crate::geometry::beta::X", "super::gamma::Y",
+                              "std::io::Read"]), max_size=2, unique=True),
+    st.sampled_from(["area", "scale"]),
+)
 edit = st.one_of(
+    st.tuples(st.just("go"), st.sampled_from(FOLDERS + ["lib/deep/geometry"]),
+              st.sampled_from(NAMES + ["alpha_test"]), go_file),
+    st.tuples(st.just("rust"), st.sampled_from(FOLDERS + ["src/alpha"]),
+              st.sampled_from(NAMES + ["mod", "lib"]), rust_file),
     st.tuples(st.just("header"), st.sampled_from(FOLDERS + ["include/geo"]), st.sampled_from(NAMES), header),
     st.tuples(st.just("write"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), python_module),
     st.tuples(st.just("markdown"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), markdown),
@@ -62,16 +83,17 @@ edit = st.one_of(
 
 def apply(root: Path, step: tuple[str, str, str, str]) -> None:
     action, a, b, c = step
-    suffix = {"write": ".py", "header": ".h", "markdown": ".md", "binary": ".png"}.get(action)
+    suffix = {"write": ".py", "header": ".h", "markdown": ".md", "binary": ".png", "go": ".go",
+              "rust": ".rs"}.get(action)
     if suffix is not None:
         path = root / a / f"{b}{suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(PNG if action == "binary" else c.encode("utf-8"))
     elif action == "delete":
-        for suffix in (".py", ".md", ".png", ".h"):
+        for suffix in (".py", ".md", ".png", ".h", ".go", ".rs"):
             (root / a / f"{b}{suffix}").unlink(missing_ok=True)
     elif action == "rename":
-        for suffix in (".py", ".md", ".png", ".h"):
+        for suffix in (".py", ".md", ".png", ".h", ".go", ".rs"):
             source = root / a / f"{b}{suffix}"
             if source.exists():
                 source.rename(root / a / f"{c}{suffix}")

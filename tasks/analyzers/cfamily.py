@@ -407,10 +407,10 @@ class _Scanner:
                                 symbol.end_line, symbol.signature, symbol.doc, symbol.bases,
                                 symbol.decorators, symbol.indexed, 1 + complexity[index], symbol.scope)
         for node in captures.get("local", []):
-            name = text(node.child_by_field_name("name"))
+            local = text(node.child_by_field_name("name"))
             found = owner(node)
-            qual = f"{self.symbols[found].qualname}.{name}" if found >= 0 else name
-            out.append(Symbol(name, qual, _CLASSLIKE[node.type], node.start_point[0] + 1,
+            qual = f"{self.symbols[found].qualname}.{local}" if found >= 0 else local
+            out.append(Symbol(local, qual, _CLASSLIKE[node.type], node.start_point[0] + 1,
                               node.end_point[0] + 1,
                               scope=self.symbols[found].scope if found >= 0 else ""))
         return out

@@ -212,6 +212,8 @@ def analyze(source: Source) -> FileFacts:
             for node in nodes:
                 for name_node in names:
                     name = _text(name_node).strip("\"'")
+                    if not name_node.is_named and node.type in spec.unnamed:
+                        name = spec.unnamed[node.type]
                     if not name:
                         continue
                     key = (node.start_byte, name_node.start_byte, name)

@@ -60,6 +60,9 @@ class Tags:
     """Syntax node type -> symbol kind (else the kind of the `@definition.KIND` capture)."""
     refine: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)
     """Syntax node type -> function of the node giving its kind (Kotlin `class` vs `interface`)."""
+    unnamed: Mapping[str, str] = field(default_factory=dict)
+    """Node type -> name of a definition whose `@name` is a keyword (Kotlin's `companion object`
+    is `Companion`)."""
     containers: frozenset[str] = frozenset()
     """Symbol kinds inside which a function is a method (class, struct, trait, ...)."""
     doc_comments: Callable[[str], bool] = lambda text: True
@@ -128,7 +131,7 @@ class Registry:
     by_suffix: Mapping[str, Language]
     by_filename: Mapping[str, Language]
     by_display: Mapping[str, Language]
-    max_dots: int
+    prefixes: tuple[tuple[str, Language], ...]
 
     def for_name(self, name: str) -> Language | None:
         """The language of a file name: exact name, then the longest known suffix, then prefix."""
@@ -142,8 +145,8 @@ class Registry:
             if found is not None:
                 return found
             dot = lower.find(".", dot + 1)
-        for language in self.languages:
-            if language.prefixes and name.startswith(language.prefixes):
+        for prefix, language in self.prefixes:
+            if name.startswith(prefix):
                 return language
         return None
 
@@ -180,8 +183,24 @@ def modules() -> tuple[Any, ...]:
     """The declaring modules, in name order.  Imported by name (not found with `pkgutil`) so that
     the code fingerprint of everything that reads the registry covers every declaration; a test
     checks that the list names every module of the package."""
-    from . import (build, cfamily, csharp, data, formats, go, java, javascript, kotlin, markup, php,
-                   python, ruby, rust, shell, swift)
+    from . import (
+        build,
+        cfamily,
+        csharp,
+        data,
+        formats,
+        go,
+        java,
+        javascript,
+        kotlin,
+        markup,
+        php,
+        python,
+        ruby,
+        rust,
+        shell,
+        swift,
+    )
 
     return (build, cfamily, csharp, data, formats, go, java, javascript, kotlin, markup, php,
             python, ruby, rust, shell, swift)
@@ -207,7 +226,8 @@ def _collect() -> Registry:
                     raise ValueError(f"{key!r} is declared by both {table[key].name} and {language.name}")
                 table[key] = language
     return Registry(tuple(declared), MappingProxyType(by_suffix), MappingProxyType(by_filename),
-                    MappingProxyType(by_display), max(s.count(".") for s in by_suffix))
+                    MappingProxyType(by_display),
+                    tuple((p, lang) for lang in declared for p in lang.prefixes))
 
 
 def for_path(path: str) -> Language | None:

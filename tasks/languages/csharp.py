@@ -37,7 +37,7 @@ TEST_MARKS = frozenset({"Fact", "Theory", "Test", "TestCase", "TestCaseSource", 
 
 
 def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
-    out = []
+    out: list[tuple[str, str, int, tuple[str, ...]]] = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -63,7 +63,7 @@ LANGUAGES = (
             kinds={"record_declaration": "record", "namespace_declaration": "namespace",
                    "file_scoped_namespace_declaration": "namespace"},
             containers=frozenset({"class", "struct", "interface", "record", "enum"}),
-            doc_comments=lambda t: t.startswith("///") or t.startswith("/**"),
+            doc_comments=lambda t: t.startswith(("///", "/**")),
             visibility=modifier_visibility(frozenset({"public", "private", "protected", "internal"})),
             test=annotated_test(TEST_MARKS), imports=_imports,
             calls={"Process.Start": ("security", "`Process.Start` call (runs a program)"),

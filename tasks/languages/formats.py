@@ -6,7 +6,7 @@ so that a file's leading comment block (and only that) is read as its descriptio
 
 from __future__ import annotations
 
-from . import C_COMMENTS, HASH_COMMENTS, Language
+from . import C_COMMENTS, Language
 
 
 def _named(name: str, *suffixes: str, filenames: tuple[str, ...] = (), fence: str = "",

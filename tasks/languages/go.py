@@ -42,7 +42,7 @@ def _receiver(node: Any, name: str) -> str:
 
 
 def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
-    out = []
+    out: list[tuple[str, str, int, tuple[str, ...]]] = []
     for declaration in root.named_children:
         if declaration.type != "import_declaration":
             continue

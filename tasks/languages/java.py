@@ -27,7 +27,7 @@ TEST_MARKS = frozenset({"Test", "ParameterizedTest", "RepeatedTest", "TestFactor
 
 def imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
     """`import a.b.C;` -> ("a.b", "import", line, ("C",)); static and wildcard imports alike."""
-    out = []
+    out: list[tuple[str, str, int, tuple[str, ...]]] = []
     package = ""
     for node in root.named_children:
         if node.type == "package_declaration":

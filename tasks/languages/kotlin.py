@@ -16,6 +16,8 @@ from .java import TEST_MARKS
 _QUERY = """
 (class_declaration name: (identifier) @name) @definition.class
 (object_declaration name: (identifier) @name) @definition.object
+(companion_object name: (identifier) @name) @definition.object
+(companion_object . "companion" @name !name) @definition.object
 (function_declaration name: (identifier) @name) @definition.function
 (type_alias type: (identifier) @name) @definition.type
 (source_file (property_declaration (variable_declaration (identifier) @name)) @definition.property)
@@ -37,7 +39,7 @@ def _kind(node: Any) -> str:
 
 
 def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
-    out = []
+    out: list[tuple[str, str, int, tuple[str, ...]]] = []
     package = ""
     for node in root.named_children:
         if node.type == "package_header":
@@ -69,7 +71,8 @@ LANGUAGES = (
         test_paths=("/src/test/",),
         tags=Tags(
             package="tree_sitter_kotlin", query="", extra=_QUERY,
-            kinds={"type_alias": "type alias"}, refine={"class_declaration": _kind},
+            kinds={"type_alias": "type alias", "companion_object": "companion object"},
+            refine={"class_declaration": _kind}, unnamed={"companion_object": "Companion"},
             containers=frozenset({"class", "interface", "enum", "object"}),
             doc_comments=lambda t: t.startswith("/**"),
             visibility=modifier_visibility(frozenset({"public", "internal", "protected", "private"})),

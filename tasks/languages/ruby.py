@@ -26,7 +26,7 @@ _EXTRA = """
 
 
 def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]:
-    out = []
+    out: list[tuple[str, str, int, tuple[str, ...]]] = []
     stack = [root]
     while stack:
         node = stack.pop()

@@ -30,7 +30,7 @@ from .markdown import (
 )
 
 KIND_ORDER = ("namespace", "module", "class", "struct", "union", "enum", "interface", "protocol",
-              "trait", "record", "object", "extension", "actor", "annotation type", "type",
+              "trait", "record", "object", "companion object", "extension", "actor", "annotation type", "type",
               "delegate", "impl", "test", "function", "function declaration", "kernel", "kernel declaration", "fixture",
               "method", "property", "nested function", "constructor", "destructor", "macro", "typedef", "type alias", "type variable", "constant",
               "variable", "static", "field", "event", "case", "singleton method", "job", "script", "target", "stage")
@@ -43,7 +43,8 @@ def kind_rank(kind: str) -> int:
 
 
 _TYPES = {"class", "struct", "union", "enum", "interface", "protocol", "namespace", "module",
-          "trait", "record", "object", "extension", "actor", "annotation type", "type", "delegate"}
+          "trait", "record", "object", "companion object", "extension", "actor", "annotation type",
+          "type", "delegate"}
 _MEMBERS = {"method", "property", "constructor", "destructor", "field", "event", "case",
             "singleton method"}
 _FUNCTIONS = {"function", "function declaration", "kernel", "kernel declaration", "fixture",
@@ -162,6 +163,7 @@ def _overview(facts: FileFacts) -> str:
     if counts:
         ordered = sorted(counts.items(), key=lambda kv: (kind_rank(kv[0]), kv[0]))
         items.append("Defines " + ", ".join(plural(n, k, k + "es" if k.endswith(("s", "sh", "ch"))
+                                                   else k[:-1] + "ies" if k.endswith("ty")
                                                    else None) for k, n in ordered) + ".")
     if facts.imports:
         kinds = Counter(i.kind for i in facts.imports)

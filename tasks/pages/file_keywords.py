@@ -18,7 +18,9 @@ from .markdown import bullets, code, fill, link, plural, section, table, text
 
 
 def _group_title(kind: str) -> str:
-    return kind[:1].upper() + kind[1:] + ("es" if kind.endswith(("s", "sh", "ch")) else "s")
+    plural = kind[:-1] + "ies" if kind.endswith("ty") else kind + (
+        "es" if kind.endswith(("s", "sh", "ch")) else "s")
+    return plural[:1].upper() + plural[1:]
 
 
 def render(facts: FileFacts, ctx: RenderContext) -> str:
