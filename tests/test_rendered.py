@@ -258,3 +258,22 @@ def test_every_keyword_page_lists_something_or_says_it_has_nothing(pages: dict[s
              and "defines no identifier, heading or key" not in text]
     assert empty == []
     assert any("## Headings" in t for n, t in pages.items() if n.endswith(".md_kw.md"))
+
+
+def test_a_page_counts_the_same_files_everywhere() -> None:
+    from docgraph.analyzers import analyze
+    from docgraph.config import load
+    from docgraph.facts import FileXref, Link
+    from docgraph.pages import RenderContext
+    from docgraph.pages.file_docs import render
+
+    settings = load(str(Path(__file__).parent))
+    facts = analyze("pkg/core.py", b'"""Core."""\n', settings.analysis)
+    users = (Link("pkg/a.py", "import", True), Link("pkg/a.py", "from", True),
+             Link("pkg/b.py", "from", True), Link("pkg/c.py", "from", True),
+             Link("docs/x.md", "link", True))
+    page = render(facts, FileXref("pkg/core.py", used_by=users), None,
+                  RenderContext("..", settings.pages))
+    assert "imported by 3 files, linked by 1 file." in page
+    assert "**Imported by** (3)" in page and "**Linked from** (1)" in page
+    assert "Builds on" not in page  # nothing to build on: no "0 repository files"

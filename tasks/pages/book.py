@@ -21,6 +21,9 @@ from .markdown import anchor_id, bullets, code, fill, link, plural, prose, text
 KEY_FILES = 5
 
 
+_OTHER = {"binary": "binary file", "link": "symbolic link", "secret": "left-out secret file"}
+
+
 def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: str) -> str:
     folder = digest.path
     lines = [f'{level} <a id="{anchor_id("folder", folder or ".")}"></a>{code(folder or "(repository root)")}']
@@ -28,11 +31,17 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
     if about:
         lines.append(prose(about))
     text_files = [f for f in digest.files if f.kind == "file"]
-    if text_files:
+    if digest.files:
+        # every file the folder index lists, counted as it counts them
         langs = Counter(f.language for f in text_files)
-        lines.append(f"{plural(len(text_files), 'file')} ("
-                     + ", ".join(f"{text(k)} {v:,}" for k, v in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0])))
-                     + "); " + link("index", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))
+        other = Counter(f.kind for f in digest.files if f.kind != "file")
+        kinds = ([f"{plural(len(text_files), 'text file')} (" + ", ".join(
+            f"{text(k)} {v:,}" for k, v in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"]
+            if text_files else []) + [plural(n, _OTHER[k]) for k, n in sorted(other.items())]
+        counted = plural(len(digest.files), "file") + (
+            ": " + ", ".join(kinds) if other else kinds[0][kinds[0].index(" ("):])
+        lines.append(counted + "; "
+                     + link("index", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))
                      + " · " + link("folder guide", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))) + ".")
     by_name = {f.name: f for f in digest.files}
     items = []

@@ -280,24 +280,25 @@ def _structure(facts: FileFacts, ctx: RenderContext, page: str) -> str:
 
 def _architecture(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: str) -> str:
     items = []
-    internal = len(xref.depends_on)
+    internal = len({d.path for d in xref.depends_on})
     if xref.used_by:
-        kinds = Counter(link_.kind for link_ in xref.used_by)
         verb = {"import": "imported", "from": "imported", "include": "included",
                 "link": "linked", "source": "sourced", "subdirectory": "added as a subdirectory",
                 "use": "used", "mod": "declared as a module", "require": "required",
                 "require_relative": "required", "package": "tested in its package",
                 "subject": "tested (by file name)"}
-        described = ", ".join(f"{verb.get(k, k)} by {plural(n, 'file')}"
-                              for k, n in sorted(kinds.items()) if k != "from")
-        imported = kinds.get("import", 0) + kinds.get("from", 0)
-        if imported and "imported" not in described:
-            described = f"imported by {plural(imported, 'file')}" + (
-                f", {described}" if described else "")
+        # files, not references, counted per verb: the same numbers as Related Files below
+        users: dict[str, set[str]] = defaultdict(set)
+        for link_ in xref.used_by:
+            users[verb.get(link_.kind, link_.kind)].add(link_.path)
+        described = ", ".join(f"{v} by {plural(len(paths), 'file')}"
+                              for v, paths in sorted(users.items()))
         items.append(f"Used across the repository: {described}.")
-    if internal or xref.external:
-        items.append(f"Builds on {plural(internal, 'repository file')} and "
-                     f"{plural(len({e.module for e in xref.external}), 'external module')}.")
+    external = len({e.module for e in xref.external})
+    if internal or external:
+        builds_on = ([plural(internal, "repository file")] if internal else []) + (
+            [plural(external, "external module")] if external else [])
+        items.append(f"Builds on {' and '.join(builds_on)}.")
     exports = languages.wording(facts.language).exports
     if facts.exports and exports:
         shown = ", ".join(code(n) for n in facts.exports[:20])
