@@ -8,11 +8,13 @@ to date); 2 usage or config error;
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
 
-from .errors import DocgraphError
+from .config import Config
+from .errors import DocgraphError, UsageError
 from .report import Progress
 from .workspace import open_workspace
 
@@ -24,6 +26,34 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output folder (default: repo-docs/ under ROOT)")
     parser.add_argument("--config", help="configuration file (default: ROOT/docgraph.yaml)")
     parser.add_argument("--state", help="state folder (default: .docgraph/ under ROOT)")
+
+
+def _cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", metavar="URL",
+                        help="shared cache (a folder or any fsspec URL such as s3://bucket/prefix); "
+                             "overrides cache.url")
+    parser.add_argument("--cache-read-only", action="store_true",
+                        help="read the shared cache, never write it (for untrusted builds)")
+
+
+def _with_cache(config: Config, args: argparse.Namespace) -> Config:
+    """The configuration with the command line's cache options over `cache:` in docgraph.yaml."""
+    cache = config.cache
+    if args.cache:
+        url = args.cache if "://" in args.cache else os.path.abspath(args.cache)
+        cache = dataclasses.replace(cache, url=url)
+    if args.cache_read_only:
+        cache = dataclasses.replace(cache, read_only=True)
+    return dataclasses.replace(config, cache=cache) if cache is not config.cache else config
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    number, _, count = text.partition("/")
+    if not (number.isdigit() and count.isdigit() and 1 <= int(number) <= int(count)):
+        raise UsageError(f"--shard {text}: give K/N with 1 <= K <= N, such as 1/4")
+    return int(number), int(count)
 
 
 def default_jobs() -> int:
@@ -47,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="exit 1 when there is any finding")
     build.add_argument("--adopt", action="store_true",
                        help="take over an output folder that holds files docgraph did not write")
+    _cache_options(build)
+    build.add_argument("--shard", metavar="K/N",
+                       help="analyse only shard K of N (a stable split by path) into the shared "
+                            "cache and render nothing; a later build takes the results from the cache")
     watch = sub.add_parser("watch", help="build, then rebuild on every change")
     _common(watch)
     watch.add_argument("-j", "--jobs", type=int, default=default_jobs(),
@@ -55,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("-j", "--jobs", type=int, default=default_jobs(),
                        help="worker processes for the mirror build (default: as for build)")
+    _cache_options(check)
     clean = sub.add_parser("clean", help="delete every generated page and the state folder")
     _common(clean)
     return parser
@@ -63,8 +98,12 @@ def _parser() -> argparse.ArgumentParser:
 def build(args: argparse.Namespace) -> int:
     from .engine import Engine
 
-    config = open_workspace(args.root, args.config, args.out, args.state, args.adopt)
-    engine = Engine(config, jobs=args.jobs, progress=Progress(quiet=args.quiet))
+    config = _with_cache(open_workspace(args.root, args.config, args.out, args.state, args.adopt),
+                         args)
+    shard = _shard(args.shard)
+    if shard is not None and not config.cache.url:
+        raise UsageError("--shard needs a shared cache to write to: pass --cache URL or set cache.url")
+    engine = Engine(config, jobs=args.jobs, progress=Progress(quiet=args.quiet), shard=shard)
     report = engine.build()
     for finding in report.errors[:20] if not args.quiet else ():
         where = f"{finding.path}:{finding.line}" if finding.line else finding.path
@@ -89,7 +128,7 @@ def check(args: argparse.Namespace) -> int:
     from .check import check as run_check
     from .config import load
 
-    config = load(args.root, args.config, args.out, args.state)
+    config = _with_cache(load(args.root, args.config, args.out, args.state), args)
     result = run_check(config, args.jobs)
     for label, pages in (("stale", result.stale), ("missing", result.missing),
                          ("orphaned", result.orphaned), ("untracked", result.untracked)):

@@ -19,6 +19,7 @@ property tests compare this path with clean builds after random edit sequences.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import marshal
 import os
@@ -329,6 +330,12 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
     return Session(config, stamp, tree, graph, the_plan, FileHashes(config.root))
 
 
+def shard_of(rel: str, count: int) -> int:
+    """The shard (0 .. count-1) of a source: a stable function of its path alone, so every
+    runner of a CI matrix agrees without talking to the others."""
+    return int.from_bytes(hashlib.sha1(rel.encode("utf-8", "surrogatepass")).digest()[:8], "big") % count
+
+
 def to_task(spec: Spec) -> Any:
     """What the runner hands to doit's dependency database for a spec: a doit Task when the spec
     has an `uptodate` check (doit configures those through the Task), a slim record otherwise."""
@@ -357,8 +364,9 @@ class Engine:
     """Builds one configuration; reusable (watch mode keeps one alive)."""
 
     def __init__(self, config: Config, jobs: int = 1, progress: Progress | None = None,
-                 keep_stamp: bool = False):
+                 keep_stamp: bool = False, shard: tuple[int, int] | None = None):
         self.config = config
+        self.shard = shard  # (K, N): analyse only shard K of N into the shared cache
         self.jobs = max(1, jobs)
         self.progress = progress or Progress(quiet=True)
         self.keep_stamp = keep_stamp  # watch mode: stamp in memory, written by flush()
@@ -455,6 +463,8 @@ class Engine:
         log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree.entries),
                  len(the_plan.candidates), time.monotonic() - started)
         collector = Collector(progress=self.progress)
+        if self.shard is not None:
+            return self._shard_build(session, collector, started), True
         if the_plan.noop:
             report = self._report("no-op", collector, graph, tree, started,
                                   total=stamp.tasks if stamp is not None and stamp.tasks else None)
@@ -479,12 +489,31 @@ class Engine:
         log.info("stamp and report written in %.2f s", time.monotonic() - finishing)
         return report, not collector.changed
 
+    def _shard_build(self, session: Session, collector: Collector, started: float) -> Report:
+        """`--shard K/N`: the settings, then the analysis of shard K's files only (their results
+        go to the shared cache); nothing is rendered.  The stamp is dropped: this build vouches
+        for nothing a whole build would check."""
+        number, count = self.shard or (1, 1)
+        graph, tree = session.graph, session.tree
+        mine = {task_name("analyze", e.rel) for e in tree.entries
+                if e.kind in (FILE, BINARY) and shard_of(e.rel, count) == number - 1}
+        self._run(graph, {"settings"}, collector)
+        self._run(graph, mine, collector)
+        try:
+            os.remove(os.path.join(self.config.state, STAMP))
+        except FileNotFoundError:
+            pass
+        report = self._report(f"shard {number}/{count}", collector, graph, tree, started,
+                              total=len(mine) + 1)
+        write_report(self.config.state, report)
+        return report
+
     # ------------------------------------------------------------------ results
 
     def _report(self, mode: str, collector: Collector, graph: Graph, tree: SourceTree,
                 started: float, total: int | None = None) -> Report:
         findings: list[Finding] = [*tree.findings, *load_findings(self.config.state),
-                                   *collector.failures]
+                                   *collector.noted, *collector.failures]
         total = total or graph.task_count()
         executed = tuple(collector.executed)
         return Report(
@@ -497,6 +526,8 @@ class Engine:
             errors=tuple(findings),
             seconds=time.monotonic() - started,
             output=self.config.output,
+            sources_from_cache=tuple(sorted(collector.from_cache)),
+            cache=tuple(sorted(collector.cache.items())),
         )
 
     def _store(self, stamp: Stamp) -> None:

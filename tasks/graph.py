@@ -59,6 +59,9 @@ class TaskKind:
     fingerprint of its step), or "" for none."""
     doc: str
     """One line for `doit list`."""
+    cached: bool = False
+    """Its outputs are a function of its input files alone: the shared cache may hold them
+    (:mod:`docgraph.actions.cached`)."""
 
 
 RENDER_GROUP = "render"
@@ -66,11 +69,12 @@ RENDER_GROUP = "render"
 
 KINDS: tuple[TaskKind, ...] = (
     TaskKind("settings", SETTINGS, False, "", "settings", "", "settings slices and source listing"),
-    TaskKind("analyze", ANALYZE, True, "settings", "analysis", "analysis", "analyse one source file"),
+    TaskKind("analyze", ANALYZE, True, "settings", "analysis", "analysis", "analyse one source file",
+             cached=True),
     TaskKind("model", MODEL, False, "analyze", "model", "model",
              "cross-references and aggregates of all files"),
-    TaskKind("kw", MODEL, True, "analyze", "render", "render", "_kw.md of one file"),
-    TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file"),
+    TaskKind("kw", MODEL, True, "analyze", "render", "render", "_kw.md of one file", cached=True),
+    TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file", cached=True),
     TaskKind("folder", RENDER, True, "model", "render", "render", "index.md and doc.md of one folder"),
     TaskKind("sub", RENDER, True, "model", "render", "render",
              "sub.md (keywords of the subtree) of one folder"),
@@ -110,6 +114,12 @@ class _Lazy:
         import importlib
 
         return getattr(importlib.import_module(f".actions.{KIND[kind].step}", __package__), function)
+
+    @staticmethod
+    def cached() -> Callable[..., Any]:
+        from .actions.cached import run_cached
+
+        return run_cached
 
     @staticmethod
     def config_changed(value: Any) -> Any:
@@ -426,7 +436,18 @@ class Graph:
             for spec in self._map_specs():
                 self._cache[spec.name] = spec
             return self._cache[task_name("map", key)]
-        return {"analyze": self._analyze_spec, "page": self._page_spec, "kw": self._kw_spec}[kind](key)
+        spec = {"analyze": self._analyze_spec, "page": self._page_spec, "kw": self._kw_spec}[kind](key)
+        if not (self.config.cache.url and KIND[kind].cached):
+            return spec
+        return self._through_cache(spec, "" if kind == "kw" else key)
+
+    def _through_cache(self, spec: Spec, source: str) -> Spec:
+        """The spec with its action wrapped in the shared cache's read-through and write-back."""
+        from .actions.cached import CachedTask
+
+        task = CachedTask(spec.name, source, spec.file_dep, spec.targets, self.config.cache)
+        return Spec(spec.name, _lazy.cached(), (task, spec.action, spec.args), spec.file_dep,
+                    spec.targets, spec.uptodate)
 
     def _build(self) -> Iterator[Spec]:
         for kind in KINDS:

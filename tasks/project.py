@@ -178,8 +178,9 @@ class DoitProject:
             report = Report("doit", tuple(sorted(collector.analyzed)),
                             tuple(sorted(set(collector.pages))), tuple(sorted(set(collector.removed))),
                             executed, total - len(set(executed)),
-                            tuple(findings) + tuple(collector.failures),
-                            time.monotonic() - self.started, self.config.output)
+                            tuple(findings) + tuple(collector.noted) + tuple(collector.failures),
+                            time.monotonic() - self.started, self.config.output,
+                            tuple(sorted(collector.from_cache)), tuple(sorted(collector.cache.items())))
             if not collector.failures:
                 if session is not None:
                     stamp = session.refreshed_stamp() if session.plan.noop else session.new_stamp()

@@ -37,11 +37,26 @@ class Collector:
     changed: list[str] = field(default_factory=list)
     """Tasks whose inputs changed while they ran (not recorded; they run again)."""
     progress: Progress | None = None
+    from_cache: list[str] = field(default_factory=list)
+    """Sources whose analysis the shared cache held."""
+    cache: dict[str, int] = field(default_factory=dict)
+    """Shared cache counts (hits, misses, bytes read and written, ...) summed over the tasks."""
+    noted: list[Finding] = field(default_factory=list)
+    """Findings the tasks returned (the shared cache's: a corrupt entry, an unreachable store)."""
 
     def take(self, name: str, values: dict[str, Any]) -> None:
         analyzed = values.get("analyzed")
         if isinstance(analyzed, str):
             self.analyzed.append(analyzed)
+        cached = values.get("cached")
+        if isinstance(cached, str):
+            self.from_cache.append(cached)
+        for count, value in (values.get("cache") or {}).items():
+            self.cache[count] = self.cache.get(count, 0) + int(value)
+        for path, line, message in values.get("findings", ()):
+            finding = Finding(path, line, message)
+            if all(f.message != message for f in self.noted):  # one warning per problem
+                self.noted.append(finding)
         self.pages.extend(values.get("pages", ()))
         self.removed.extend(values.get("removed", ()))
 
@@ -167,6 +182,10 @@ class Report:
     """Wall time of the build."""
     output: str
     """The output folder."""
+    sources_from_cache: tuple[str, ...] = ()
+    """Sources whose analysis came from the shared cache instead of running."""
+    cache: tuple[tuple[str, int], ...] = ()
+    """Shared cache counts: hits, misses, rejected, written, bytes_read, bytes_written, ..."""
 
     @property
     def failed(self) -> bool:
@@ -184,14 +203,25 @@ class Report:
             "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in self.errors],
             "seconds": round(self.seconds, 3),
         }
+        if self.cache or self.sources_from_cache:
+            data["sources_from_cache"] = sorted(self.sources_from_cache)
+            data["cache"] = dict(sorted(self.cache))
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
     def summary_line(self) -> str:
         issues = f", {len(self.errors)} finding(s)" if self.errors else ""
+        counts = dict(self.cache)
+        cached = (f" ({len(self.sources_from_cache):,} more from the shared cache, "
+                  f"{_size(counts.get('bytes_read', 0))} read, "
+                  f"{_size(counts.get('bytes_written', 0))} written)") if counts else ""
         return (f"docgraph: {self.mode} build in {self.seconds:.2f} s: "
-                f"{len(self.sources_analyzed):,} source(s) analysed, "
+                f"{len(self.sources_analyzed):,} source(s) analysed{cached}, "
                 f"{len(self.pages_written):,} page(s) written, {len(self.pages_removed):,} removed"
                 f"{issues} -> {self.output}")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count >= 100_000 else f"{count / 1e3:.1f} kB"
 
 
 def load_findings(state: str) -> list[Finding]:

@@ -1,0 +1,131 @@
+"""Read-through and write-back of the shared cache (:mod:`docgraph.cache`) around an action.
+
+Only kinds whose outputs are a function of their input files alone are cached (`TaskKind.cached`:
+the analysis, `_kw.md`, `_docs.md`).  An entry's key is the SHA-256 of the task's name and of the
+bytes of every input file, in order: the settings slice among them carries the settings and the
+code fingerprint of the step (:mod:`docgraph.fingerprint`), so a new docgraph or another setting
+never reads an old entry.  A source enters the key as its bytes, or, when a credential is in
+them, as the text the analysis sees with credentials masked (:mod:`docgraph.credentials`) plus
+what the analysis takes from the raw bytes (length, encoding), so no key is a hash of a secret;
+files matched by `secrets` are never read, so never cached.
+
+Lookups are one per task, in the worker that runs it: with a folder or an object store on the
+same network that costs little; against a distant object store a batched lookup before the stage
+would save a round trip per file (not done yet).  Entry blobs are the task's targets, by position (the state
+folder may be elsewhere on another machine).
+
+A hit writes the targets (only where their bytes differ, as the action would) and returns what
+the action would have returned, plus the cache counts of this call; a miss runs the action and
+stores its targets.  A source that changed between the key and the write simply yields a task
+recorded against the new bytes: the runner's check of the sources catches that as for any task.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..cache import Cache, CacheStats, key, open_cache
+from ..config import CacheSettings
+from ..store import read_bytes, read_file, write_if_changed
+from . import Result, page_result
+
+_CACHES: dict[str, Cache | None] = {}
+
+
+@dataclass(frozen=True)
+class CachedTask:
+    """What the wrapper needs to know of the task it wraps (picklable)."""
+
+    name: str
+    """Task name (`analyze:src/x.py`): part of the key."""
+    source: str
+    """The task's source file (relative to ROOT), keyed as masked text; empty for none."""
+    inputs: tuple[str, ...]
+    """Its input files, in order (paths relative to ROOT or absolute)."""
+    targets: tuple[str, ...]
+    """Its output files, in order."""
+    settings: CacheSettings
+    """Where the cache is."""
+
+
+def cache_for(settings: CacheSettings) -> Cache | None:
+    """One cache per process and settings (a forked worker makes its own connection)."""
+    ident = repr(settings)
+    if ident not in _CACHES:
+        _CACHES[ident] = open_cache(settings)
+    return _CACHES[ident]
+
+
+def masked(data: bytes) -> bytes:
+    """A source's part of a key: its bytes, unless a credential is in them; then the text the
+    analysis sees (credentials masked) with everything else the analysis takes from the bytes:
+    their length, the encoding, how it was found, how many bytes were not valid (the same text
+    in UTF-8 and in Latin-1 has other facts)."""
+    from .. import credentials
+    from ..sourcetext import decode, is_binary
+
+    if is_binary(data[:8192]):
+        return data
+    decoded = decode(data)
+    found = credentials.find(decoded.text)
+    if not found:
+        return data
+    text = credentials.mask(decoded.text, found).encode("utf-8", "surrogatepass")
+    about = f"{len(data)}\0{decoded.encoding}\0{decoded.how}\0{decoded.replaced}\0"
+    return about.encode() + text
+
+
+def entry_key(task: CachedTask) -> str | None:
+    """The key of the task's result, or None when an input cannot be read (then it just runs)."""
+    parts: list[bytes | str] = [task.name]
+    for path in task.inputs:
+        try:
+            data = read_file(path)
+        except OSError:
+            return None
+        parts.append(masked(data) if path == task.source else data)
+    return key(*parts)
+
+
+def _counts(before: CacheStats, after: CacheStats) -> dict[str, int]:
+    return {f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(CacheStats)
+            if getattr(after, f.name) != getattr(before, f.name)}
+
+
+def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
+    """Run `action(*args)` unless the cache holds its result for these exact inputs."""
+    cache = cache_for(task.settings)
+    if cache is None or not cache.enabled:
+        return action(*args)
+    before = cache.stats
+    found_key = entry_key(task)
+    values: Result
+    if found_key is not None and (entry := cache.get(found_key)) is not None \
+            and set(entry) == {str(i) for i in range(len(task.targets))}:
+        written = []
+        for index, target in enumerate(task.targets):
+            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+            if write_if_changed(target, entry[str(index)]):
+                written.append(os.path.abspath(target))
+        ctx = args[0]
+        values = {"cached": task.source} if task.name.startswith("analyze:") \
+            else page_result(ctx, [p for p in written if p.startswith(ctx.paths.out + os.sep)])
+    else:
+        values = action(*args)
+        if found_key is not None:
+            blobs = {}
+            for index, target in enumerate(task.targets):
+                data = read_bytes(target)
+                if data is None:
+                    break
+                blobs[str(index)] = data
+            else:
+                cache.put(found_key, blobs)
+    values = dict(values or {})
+    values["cache"] = _counts(before, cache.stats)
+    problems = cache.take_findings()
+    if problems:
+        values["findings"] = [[task.source, 0, p.message] for p in problems]
+    return values
