@@ -318,11 +318,14 @@ class Session:
 
 
 def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | None = None,
-                 changed: set[str] | None = None, full: bool = False) -> Session:
-    """Discovery (unless the caller keeps the tree), the graph and the plan of one build."""
+                 changed: set[str] | None = None, full: bool = False,
+                 graph: Graph | None = None) -> Session:
+    """Discovery (unless the caller keeps the tree), the graph (unless the caller made it for
+    that tree) and the plan of one build."""
     if tree is None:
         tree = discover(config, stamp.entries() if stamp else None)
-    graph = Graph(config, tree)
+    if graph is None:
+        graph = Graph(config, tree)
     if full:
         stamp = None
     the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,

@@ -161,8 +161,7 @@ class DoitProject:
             pass
         whole = list(selected) == list(tasks)
         if whole:
-            self.session = open_session(self.config, self.stamp, self.tree)
-            self.graph = self.session.graph
+            self.session = open_session(self.config, self.stamp, self.tree, graph=self.graph)
             self.session.names(SETTINGS)  # created eagerly: its outputs may widen the plan
         else:
             remove(os.path.join(self.config.state, STAMP))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import shutil
 import statistics
@@ -134,6 +135,21 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
     results = []
     for number in range(runs):
         target = work / "tree"
+        if name in ("cache-cold", "cache-warm"):  # a fresh clone, no local state, a team cache
+            cache = work / ("team-cache" if name == "cache-warm" else f"cold-cache-{number}")
+            if name == "cache-warm" and not cache.exists():  # a teammate's build filled it
+                run(docgraph(fresh_copy(root, work / "cache-seed"), "-j", "2", "--cache", str(cache)))
+            target = fresh_copy(root, work / f"{name}-{number}")
+            results.append(run(docgraph(target, "-j", "2", "--cache", str(cache)))[:2])
+            done = json.loads((target / ".docgraph" / "last-build.json").read_text())
+            counts = done.get("cache", {})
+            print(f"{name}: {len(done['sources_analyzed'])} analysed, "
+                  f"{len(done.get('sources_from_cache', []))} from the cache, "
+                  f"{counts.get('bytes_read', 0) / 1e6:.1f} MB read, "
+                  f"{counts.get('bytes_written', 0) / 1e6:.1f} MB written; cache folder "
+                  f"{sum(p.stat().st_size for p in cache.rglob('*') if p.is_file()) / 1e6:.1f} MB",
+                  file=sys.stderr)
+            continue
         if name.startswith("full"):
             target = fresh_copy(root, work / f"{name}-{number}")  # deleted when the benchmark ends
             jobs = name.split("-j", 1)[1]
