@@ -277,3 +277,13 @@ def test_a_page_counts_the_same_files_everywhere() -> None:
     assert "imported by 3 files, linked by 1 file." in page
     assert "**Imported by** (3)" in page and "**Linked from** (1)" in page
     assert "Builds on" not in page  # nothing to build on: no "0 repository files"
+
+
+def test_keyword_index_has_letter_headings_and_no_repeated_column(pages: dict[str, str]) -> None:
+    rendered = gfm(pages["keywords.md"])
+    ids = set(parse(rendered).ids)
+    jump = re.findall(r'<a href="#(letter-[a-z]+)">', rendered)
+    assert len(jump) > 3 and set(jump) <= ids
+    assert "<th>Defined at</th>" in rendered and "<th>Line</th>" not in rendered
+    index = gfm(pages["src/geometry/index.md"])
+    assert ">docs</a>" not in index  # the file name itself links its docs page

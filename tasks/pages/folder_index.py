@@ -22,8 +22,7 @@ def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> 
     if entry.kind == "file":
         docs = layout.docs_page(rel)
         name = link(code(entry.name), ctx.page_href(page, docs))
-        links = " · ".join([link("source", ctx.source_href(page, rel)),
-                            link("docs", ctx.page_href(page, docs)),
+        links = " · ".join([link("source", ctx.source_href(page, rel)),  # (the name links the docs)
                             link("keywords", ctx.page_href(page, layout.kw_page(rel)))])
         return [name, prose(entry.description), text(entry.language), links]
     if entry.kind == "binary":

@@ -30,30 +30,42 @@ def _label(bucket: str) -> str:
 
 
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
-    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, link to it, line href)
+    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, its code span, line href)
 
     def file_links(path: str) -> tuple[str, str, str]:
         found = files.get(path)
         if found is None:
             docs = ctx.page_href(page, layout.docs_page(path))
-            found = files[path] = (docs, link(code(path), docs), ctx.line_href(page, path))
+            found = files[path] = (docs, code(path), ctx.line_href(page, path))
         return found
 
     body = []
     for row in rows:
-        docs, defined_in, line_href = file_links(row.path)
+        docs, path_code, line_href = file_links(row.path)
         refs = ", ".join([link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN]]) if row.refs else ""
         if len(row.refs) > REFS_SHOWN:
             refs += f" and {len(row.refs) - REFS_SHOWN} more"
         body.append([
             link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
             kind_text(row.kind),
-            defined_in,
-            link(str(row.line), line_href + str(row.line) if row.line
-                 else ctx.source_href(page, row.path)),
+            link(f"{path_code} line {row.line}", line_href + str(row.line)) if row.line
+            else link(path_code, ctx.source_href(page, row.path)),
             refs,
         ])
-    return table(["Identifier", "Kind", "Defined in", "Line", "Imported by"], body)
+    return table(["Identifier", "Kind", "Defined at", "Imported by"], body)
+
+
+def _lettered(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
+    """A one-page index in letter order: a jump bar, then a heading and a table per letter."""
+    groups: dict[str, list[KeywordRow]] = {}
+    for row in rows:
+        groups.setdefault(layout.bucket_of(row.name), []).append(row)
+    if len(groups) == 1:
+        return _rows_table(rows, page, ctx)
+    jump = " · ".join(link(_label(b), f"#letter-{b}") for b in groups)
+    return jump + "\n\n" + "\n\n".join(
+        f'### <a id="letter-{b}"></a>{_label(b)}\n\n' + _rows_table(group, page, ctx)
+        for b, group in groups.items())
 
 
 def _in_letter_order(rows: list[KeywordRow]) -> list[KeywordRow]:
@@ -115,7 +127,7 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(folder))
         return {page: fill("folder_sub.md", title=title, summary=summary,
-                           body=_rows_table(rows, page, ctx))}, {}
+                           body=_lettered(rows, page, ctx))}, {}
     letters = {b: (str(v[1]), layout.sub_letter_page(folder, b)) for b, v in buckets.items()}
     body = "By initial letter: " + _letter_links(
         buckets, page, lambda b: layout.sub_letter_page(folder, b), ctx)
@@ -142,7 +154,7 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
                else "No file of the repository defines an indexed identifier.")
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(""))
-        body = _rows_table(rows, page, ctx) if rows else ""
+        body = _lettered(rows, page, ctx) if rows else ""
         return {page: fill("keywords.md", summary=summary, body=body)}, {}
     letters = {b: (str(v[1]), layout.keywords_letter_page(b)) for b, v in buckets.items()}
     body = "By initial letter: " + _letter_links(buckets, page, layout.keywords_letter_page, ctx)
