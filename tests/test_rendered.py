@@ -287,3 +287,16 @@ def test_keyword_index_has_letter_headings_and_no_repeated_column(pages: dict[st
     assert "<th>Defined at</th>" in rendered and "<th>Line</th>" not in rendered
     index = gfm(pages["src/geometry/index.md"])
     assert ">docs</a>" not in index  # the file name itself links its docs page
+
+
+def test_entry_page_and_book_orient_a_reader(pages: dict[str, str]) -> None:
+    entry = pages["index.md"]
+    start = entry.split("## Start here", 1)[1].split("\n## ", 1)[0]
+    assert "(README.md_docs.md)" in start and "(docs/doc.md)" in start
+    assert entry.index("A small library") < entry.index("Documented:")  # the project first
+    book = pages["comprehensive_book.md"]
+    assert book.count("A small library of 2-D shapes") == 2  # the intro, and README.md's entry
+    assert not re.search(r"^### .*\n\n(?=##)", book, re.MULTILINE)  # no empty heading
+    for name in pages:  # every documented file of the sample is listed in the book
+        if name.endswith("_docs.md"):
+            assert f"({name})" in book, name

@@ -24,12 +24,16 @@ KEY_FILES = 5
 _OTHER = {"binary": "binary file", "link": "symbolic link", "secret": "left-out secret file"}
 
 
-def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: str) -> str:
+def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: str,
+                    about: bool = True) -> str:
+    """A folder's section: its README or package docstring (unless the caller already showed
+    it), its files counted and every one listed, its key files; empty when it has none of these
+    (a folder that only holds folders gets no heading of its own)."""
     folder = digest.path
     lines = [f'{level} <a id="{anchor_id("folder", folder or ".")}"></a>{code(folder or "(repository root)")}']
-    about = digest.readme_doc or digest.package_doc
-    if about:
-        lines.append(prose(about))
+    own = digest.readme_doc or digest.package_doc
+    if own and about:
+        lines.append(prose(own))
     text_files = [f for f in digest.files if f.kind == "file"]
     if digest.files:
         # every file the folder index lists, counted as it counts them
@@ -43,6 +47,9 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
         lines.append(counted + "; "
                      + link("index", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))
                      + " · " + link("folder guide", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))) + ".")
+        lines.append("Files: " + ", ".join(
+            link(code(f.name), ctx.page_href(page, layout.docs_page(f"{folder}/{f.name}" if folder else f.name)))
+            if f.kind == "file" else code(f.name) for f in digest.files) + ".")
     by_name = {f.name: f for f in digest.files}
     items = []
     for ranked in digest.main_modules[:KEY_FILES]:
@@ -63,7 +70,7 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
         items.append(f"{plural(tests, 'test file')}")
     if items:
         lines.append(bullets(items))
-    return "\n\n".join(lines)
+    return "\n\n".join(lines) if len(lines) > 1 else ""
 
 
 def _subtree(top: str, digests: dict[str, FolderDigest]) -> list[str]:
@@ -85,7 +92,7 @@ def render(plan: dict[str, Any], digests: dict[str, FolderDigest], stats: dict[s
     blocks: list[tuple[str, str, list[str]]] = []
     root = digests.get("")
     if root is not None and root.files:
-        sections = _folder_section(root, main, ctx, "###").split("\n\n")[1:]
+        sections = _folder_section(root, main, ctx, "###", about=False).split("\n\n")[1:]
         blocks.append(("chapter-.", "Files at the repository root",
                        ['## <a id="chapter-."></a>Files at the repository root'] + ["\n\n".join(sections)]))
     for number, top in enumerate(chapters, 1):
@@ -102,7 +109,8 @@ def render(plan: dict[str, Any], digests: dict[str, FolderDigest], stats: dict[s
                 f"{plural(len(folders), 'folder')}, {plural(files, 'text file')}."
                 + (" " + " ".join(relation) if relation else ""))
         blocks.append((anchor, f"Chapter {number}: {top}",
-                       [head] + [_folder_section(digests[f], main, ctx, "###") for f in folders]))
+                       [head] + [s for s in (_folder_section(digests[f], main, ctx, "###")
+                                             for f in folders) if s]))
     file_kinds = stats.get("files", {})
     count = sum(file_kinds.values()) if isinstance(file_kinds, dict) else 0
     intro = (f"A guide to the repository's {plural(count, 'documented file')} in "

@@ -52,6 +52,43 @@ def _languages(files: tuple[FolderFile, ...]) -> str:
     return ", ".join(f"{text(lang)} {n:,}" for lang, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+_DOCS_FOLDERS = ("docs", "doc", "documentation", "guide", "guides", "manual", "tutorial",
+                 "tutorials")
+_EXAMPLE_FOLDERS = ("examples", "example", "samples", "sample", "demo", "demos", "cookbook")
+
+
+def _start_here(digest: FolderDigest, page: str, ctx: RenderContext) -> list[str]:
+    """Where a new reader starts, found from the root folder itself: the README, the documents
+    and examples folders by their conventional names, the programs at the root and the root
+    files that other files reference most."""
+    items = []
+    if digest.readme:
+        items.append(f"{link(code(digest.readme), ctx.page_href(page, layout.docs_page(digest.readme)))}: "
+                     "the project's own introduction")
+    for names, what in ((_DOCS_FOLDERS, "documentation"), (_EXAMPLE_FOLDERS, "examples")):
+        for sub in digest.subfolders:
+            if sub.name.lower() in names:
+                target = ctx.page_href(page, layout.folder_page(sub.name, layout.FOLDER_DOC))
+                held = ([plural(sub.files, "file")] if sub.files else []) + (
+                    [plural(sub.folders, "subfolder")] if sub.folders else [])
+                items.append(f"{link(code(sub.name + '/'), target)}: {what}"
+                             + (f" ({' and '.join(held)})" if held else ""))
+    by_name = {f.name: f for f in digest.files}
+    shown = {digest.readme}
+    for entry in digest.files:
+        if entry.kind == "file" and entry.entry_point and entry.name not in shown:
+            shown.add(entry.name)
+            items.append(f"{link(code(entry.name), ctx.page_href(page, layout.docs_page(entry.name)))}: "
+                         "a program")
+    for ranked in digest.main_modules[:3]:
+        entry = by_name.get(ranked.path)
+        if entry is not None and entry.kind == "file" and entry.name not in shown:
+            shown.add(entry.name)
+            items.append(f"{link(code(entry.name), ctx.page_href(page, layout.docs_page(entry.name)))}: "
+                         f"referenced by {plural(ranked.count, 'file')}")
+    return items
+
+
 def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | None = None) -> str:
     """`index.md` of a folder; with `stats`, the entry page at the output root."""
     folder = digest.path
@@ -68,8 +105,9 @@ def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | 
     nav = [link("folder documentation", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))),
            link("keywords of this subtree", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))]
     if stats is not None:
-        nav = [link("A–Z keyword index", ctx.page_href(page, layout.KEYWORDS)),
-               link("comprehensive book", ctx.page_href(page, layout.BOOK))] + nav
+        nav = _start_here(digest, page, ctx) + [
+            link("A–Z keyword index", ctx.page_href(page, layout.KEYWORDS)),
+            link("comprehensive book", ctx.page_href(page, layout.BOOK))] + nav
         file_kinds = stats.get("files", {})
         langs = stats.get("languages", {})
         total = sum(file_kinds.values()) if isinstance(file_kinds, dict) else 0
@@ -88,9 +126,8 @@ def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | 
         readme = next((f for f in digest.files if f.name == digest.readme), None)
         if readme is not None and readme.description:
             title = readme.description.split(":", 1)[0]
-        intro = [f"Documented: {'; '.join(parts)}."]
-        if digest.readme_doc:
-            intro.append(prose(digest.readme_doc))
+        intro = [prose(digest.readme_doc)] if digest.readme_doc else []
+        intro.append(f"Documented: {'; '.join(parts)}.")
         root_summary = f"The repository root holds {summary}"
         return fill("entry_index.md", title=text(title), summary="\n\n".join(intro),
                     navigation=section("Start here", bullets(nav)), subfolders=subfolders,
