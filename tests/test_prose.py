@@ -60,6 +60,8 @@ def test_markdown(lines: list[str], expected: str) -> None:
     ("NOLINTNEXTLINE(bugprone-x) Keeps the cache.", "Keeps the cache."),
     ("Keeps the cache.  # noqa: E501", "Keeps the cache. #"),
     ("mypy: ignore-errors", ""),
+    ("[=======[.rst:", ""),
+    ("]=======]", ""),
 ])
 def test_comment(raw: str, expected: str) -> None:
     assert prose.comment(raw) == expected

@@ -199,8 +199,14 @@ def doxygen(lines: list[str], limit: int = 300) -> str:
     return _first(_paragraphs(lines), limit, "rst")
 
 
+_CMAKE_BRACKET = re.compile(r"\[=*\[(?:\.rst:?)?|\]=*\]")
+
+
 def comment(paragraph: str, limit: int = 400) -> str:
-    """A paragraph of a leading comment block as clean prose (pragmas removed)."""
+    """A paragraph of a leading comment block as clean prose (pragmas and CMake's bracket-comment
+    delimiters `#[==[.rst:` removed)."""
+    if "[" in paragraph or "]" in paragraph:
+        paragraph = _CMAKE_BRACKET.sub(" ", paragraph)
     return truncate(inline(paragraph, "rst"), limit)
 
 
