@@ -71,6 +71,20 @@ def test_page_wording_comes_from_the_language(language: str, wording: str) -> No
     assert (languages.wording(language).exports == "in `__all__`") == (language == "Python")
 
 
+@pytest.mark.parametrize(("path", "source", "entry"), [
+    ("cmd/main.go", "package main\n\nfunc main() {}\n", True),
+    ("lib/lib.go", "package lib\n\nfunc main() {}\n", False),
+    ("src/main.rs", "fn main() {}\n", True),
+    ("App.java", "public class App { public static void main(String[] args) {} }\n", True),
+    ("App.java", "public class App { void main(String[] args) {} }\n", False),
+    ("P.cs", "class P { static void Main(string[] a) {} }\n", True),
+    ("Main.kt", "fun main() {}\n", True),
+])
+def test_entry_points_by_language(path: str, source: str, entry: bool) -> None:
+    config = load(str(POLYGLOT))
+    assert analyze(path, source.encode(), config.analysis).entry_point is entry
+
+
 # --------------------------------------------------------------------------- golden files
 
 

@@ -52,11 +52,16 @@ def _imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]
     return sorted(out, key=lambda i: i[2]) + named_subject(path)
 
 
+def _main(root: Any, symbols: tuple[Any, ...]) -> bool:
+    return any(s.name == "Main" and s.kind == "method" for s in symbols)
+
+
 LANGUAGES = (
     Language(
         name="C#", suffixes=(".cs",), fence="csharp", analyzer="tags:analyze", grammar="c_sharp", grammar_module="tree_sitter_c_sharp:language",
         comments=("//", "/*", "*"), imports="csharp",
-        wording=Wording(unit="source file", top_level="Members", tests="Test class"),
+        wording=Wording(unit="source file", top_level="Members", tests="Test class",
+                        entry_point="Runs as a program: it defines a `Main` method."),
         test_paths=("Tests/", ".Tests/", "/test/", "/tests/"),
         tags=Tags(
             package="tree_sitter_c_sharp", query="", extra=_QUERY,
@@ -65,7 +70,7 @@ LANGUAGES = (
             containers=frozenset({"class", "struct", "interface", "record", "enum"}),
             doc_comments=lambda t: t.startswith(("///", "/**")),
             visibility=modifier_visibility(frozenset({"public", "private", "protected", "internal"})),
-            test=annotated_test(TEST_MARKS), imports=_imports,
+            test=annotated_test(TEST_MARKS), imports=_imports, entry_point=_main,
             calls={"Process.Start": ("security", "`Process.Start` call (runs a program)"),
                    "Environment.Exit": ("usage", "`Environment.Exit` call (ends the program)"),
                    "Type.GetType": ("pattern", "reflection (`Type.GetType`)"),

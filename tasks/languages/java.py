@@ -49,11 +49,17 @@ def imports(root: Any, path: str) -> list[tuple[str, str, int, tuple[str, ...]]]
     return out + jvm_subject(path, package)
 
 
+def _main(root: Any, symbols: tuple[Any, ...]) -> bool:
+    return any(s.name == "main" and s.kind == "method" and s.visibility == "public"
+               and s.signature.replace(" ", "").startswith(("(String[]", "(String...")) for s in symbols)
+
+
 LANGUAGES = (
     Language(
         name="Java", suffixes=(".java",), fence="java", analyzer="tags:analyze", grammar="java", grammar_module="tree_sitter_java:language",
         comments=("//", "/*", "*"), imports="jvm",
-        wording=Wording(unit="compilation unit", top_level="Fields", tests="Test class"),
+        wording=Wording(unit="compilation unit", top_level="Fields", tests="Test class",
+                        entry_point="Runs as a program: it defines `public static void main(String[])`."),
         test_paths=("/src/test/",),
         tags=Tags(
             package="tree_sitter_java", extra=_EXTRA,
@@ -63,7 +69,7 @@ LANGUAGES = (
             containers=frozenset({"class", "interface", "enum", "record", "annotation type"}),
             doc_comments=lambda t: t.startswith("/**"),
             visibility=modifier_visibility(frozenset({"public", "protected", "private"})),
-            test=annotated_test(TEST_MARKS), imports=imports,
+            test=annotated_test(TEST_MARKS), imports=imports, entry_point=_main,
             calls={"Runtime.getRuntime().exec": ("security", "`Runtime.exec` call (runs a program)"),
                    "Class.forName": ("pattern", "reflection (`Class.forName`)"),
                    "System.exit": ("usage", "`System.exit` call (ends the program)")},
