@@ -25,6 +25,7 @@ import marshal
 import os
 import signal
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,7 +51,9 @@ from .store import (
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.marshal"
-STAMP_VERSION = 6
+STAMP_VERSION = 7
+SHARDS = 64
+"""State artefacts of the stamp are kept in this many separately encoded blobs."""
 DOIT_DB = "doit.sqlite3"
 
 
@@ -59,27 +62,58 @@ class Stamp:
 
     `sources`: rel -> [kind, size, mtime_ns, md5]; outputs: name -> [size, mtime_ns, md5, task].
     Pages are kept apart from state artefacts: a no-op build checks the pages and never needs
-    to decode the (larger) rest.
+    the (larger) rest.  State artefacts are kept in :data:`SHARDS` blobs by a hash of the name,
+    each decoded only when a build looks at one of its names and encoded again only when a
+    build changed one: an edit touches a few shards, not the 150,000 entries of a large tree.
     """
 
     def __init__(self, fingerprint: str = "", tasks: int = 0,
                  sources: dict[str, list[Any]] | None = None,
-                 pages: dict[str, list[Any]] | None = None, state_blob: bytes = b""):
+                 pages: dict[str, list[Any]] | None = None,
+                 shards: list[bytes | dict[str, list[Any]]] | None = None):
         self.fingerprint = fingerprint
         self.tasks = tasks  # number of tasks of the graph (same fingerprint, same graph)
         self.sources = sources if sources is not None else {}
         self.pages = pages if pages is not None else {}
-        self._state_blob = state_blob
-        self._outputs: dict[str, list[Any]] | None = None
+        self.shards: list[bytes | dict[str, list[Any]]] = shards if shards is not None \
+            else [{} for _ in range(SHARDS)]
 
-    @property
-    def outputs(self) -> dict[str, list[Any]]:
-        """Every generated file (pages and state artefacts), decoded on first use."""
-        if self._outputs is None:
-            merged = dict(marshal.loads(self._state_blob)) if self._state_blob else {}
-            merged.update(self.pages)
-            self._outputs = merged
-        return self._outputs
+    @staticmethod
+    def _shard(name: str) -> int:
+        return zlib.crc32(name.encode("utf-8", "surrogatepass")) % SHARDS
+
+    def _state(self, name: str) -> dict[str, list[Any]]:
+        return self._decoded(self._shard(name))
+
+    def output(self, name: str, page_prefix: str) -> list[Any] | None:
+        """What the stamp recorded of one generated file."""
+        return self.pages.get(name) if name.startswith(page_prefix) else self._state(name).get(name)
+
+    def set_output(self, name: str, value: list[Any] | None, page_prefix: str) -> None:
+        """Record (or, with None, forget) one generated file."""
+        table = self.pages if name.startswith(page_prefix) else self._state(name)
+        if value is None:
+            table.pop(name, None)
+        else:
+            table[name] = value
+
+    def output_names(self) -> set[str]:
+        """Every generated file recorded (decodes every shard)."""
+        names = set(self.pages)
+        for index in range(SHARDS):
+            names.update(self._decoded(index))
+        return names
+
+    def _decoded(self, index: int) -> dict[str, list[Any]]:
+        shard = self.shards[index]
+        if isinstance(shard, bytes):
+            shard = self.shards[index] = marshal.loads(shard)
+        return shard
+
+    def copy(self, fingerprint: str, tasks: int) -> Stamp:
+        """A stamp to update: the same records (shards not decoded stay as they are)."""
+        return Stamp(fingerprint, tasks, dict(self.sources), dict(self.pages),
+                     [s if isinstance(s, bytes) else dict(s) for s in self.shards])
 
     @classmethod
     def load(cls, state: str) -> Stamp | None:
@@ -88,21 +122,21 @@ class Stamp:
             return None
         try:
             data = marshal.loads(raw)
-            if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
+            if not isinstance(data, dict) or data.get("version") != STAMP_VERSION \
+                    or len(data["shards"]) != SHARDS:
                 return None
-            return cls(data["fingerprint"], data["tasks"], data["sources"], data["pages"], data["state"])
+            return cls(data["fingerprint"], data["tasks"], data["sources"], data["pages"],
+                       list(data["shards"]))
         except (ValueError, EOFError, TypeError, KeyError):
             log.warning("build stamp in %s is damaged; checking every task once", state)
             return None
 
-    def save(self, state: str, page_prefix: str) -> None:
+    def save(self, state: str) -> None:
         # marshal: ten times faster than JSON for 70k entries, and the stamp is only a cache
         # (another Python version reads it as damaged and the next build checks every task)
-        outputs = self.outputs
-        pages = {n: v for n, v in outputs.items() if n.startswith(page_prefix)}
-        rest = {n: v for n, v in outputs.items() if not n.startswith(page_prefix)}
+        shards = [s if isinstance(s, bytes) else marshal.dumps(s) for s in self.shards]
         data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint, "tasks": self.tasks,
-                "sources": self.sources, "pages": pages, "state": marshal.dumps(rest)}
+                "sources": self.sources, "pages": self.pages, "shards": shards}
         write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
 
     def entries(self) -> dict[str, Entry]:
@@ -199,6 +233,7 @@ class Session:
                  the_plan: Plan, hashes: FileHashes):
         self.config, self.stamp, self.tree, self.graph = config, stamp, tree, graph
         self.plan = the_plan
+        self.page_prefix = page_prefix(config)
         self.hashes = hashes
         self.loaded: set[str] = set()
         self._stages: dict[int, set[str]] = defaultdict(set)
@@ -223,8 +258,7 @@ class Session:
     def _widen(self, stage: int) -> None:
         """Consumers of the outputs that differ from the stamp (by content when only the stat
         data differ: a fresh clone gives every state file a new mtime)."""
-        graph = self.graph
-        outputs = self.stamp.outputs if self.stamp else {}
+        graph, stamp, prefix = self.graph, self.stamp, self.page_prefix
         keep: list[str] = []
         for name in self._pending:
             spec = graph.spec(name)
@@ -234,7 +268,7 @@ class Session:
                 keep.append(name)
                 continue
             for target in spec.targets:
-                old = outputs.get(target)
+                old = stamp.output(target, prefix) if stamp is not None else None
                 if old is not None:
                     path = graph.absolute(target)
                     now = _stat(path)
@@ -244,11 +278,19 @@ class Session:
                             and self.hashes.md5(path) == old[2]:
                         self.plan.refreshed[target] = now
                         continue
-                for consumer in graph.consumers_of(target):
+                for consumer in graph.consumers_of(target, name):
                     found = graph.spec(consumer)
                     if found is not None and found.stage > spec.stage:
                         self._stages[found.stage].add(consumer)
         self._pending = keep
+
+    def task_count(self) -> int:
+        """Tasks of the graph: the stamp's count when nothing but sources' content changed (the
+        graph is then the same), else counted (which partitions the map: O(files))."""
+        stamp = self.stamp
+        if stamp is not None and stamp.tasks and stamp.fingerprint == self.graph.fingerprint():
+            return stamp.tasks
+        return self.graph.task_count()
 
     def refreshed_stamp(self) -> Stamp | None:
         """After a no-op: the stamp with the new stat data of files whose content is the same
@@ -262,59 +304,87 @@ class Session:
                 stamp.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns,
                                             the_plan.source_md5[entry.rel]]
         for path, (size, mtime) in the_plan.refreshed.items():
-            stamp.outputs[path][0:2] = [size, mtime]
+            old = stamp.output(path, self.page_prefix)
+            if old is not None:
+                stamp.set_output(path, [size, mtime, *old[2:]], self.page_prefix)
         return stamp
 
     def new_stamp(self) -> Stamp:
-        """What the next build compares against, after this one succeeded."""
+        """What the next build compares against, after this one succeeded: the last stamp with
+        the records of what this build changed (sources whose stat data differ, the outputs of
+        the tasks it loaded), so an edit costs what it touched, not the size of the tree."""
         stamp, graph, tree, the_plan, loaded = self.stamp, self.graph, self.tree, self.plan, self.loaded
-        new = Stamp(graph.fingerprint(), graph.task_count())
-        old_sources = stamp.sources if stamp else {}
+        fingerprint = graph.fingerprint()
+        tasks = self.task_count()
+        new = stamp.copy(fingerprint, tasks) if stamp is not None else Stamp(fingerprint, tasks)
+        prefix = self.page_prefix
         root = self.config.root
+        sources = new.sources
+        present = set()
         for entry in tree.entries:
             if entry.kind not in (FILE, BINARY):
                 continue
-            old = old_sources.get(entry.rel)
+            present.add(entry.rel)
+            old = sources.get(entry.rel)
             md5 = the_plan.source_md5.get(entry.rel)
             if md5 is None:
                 if old is not None and old[0] == entry.kind and old[1] == entry.size \
                         and old[2] == entry.mtime_ns:
-                    md5 = old[3]
-                else:
-                    md5 = self.hashes.md5(os.path.join(root, entry.rel))
+                    continue  # as the last build saw it
+                md5 = self.hashes.md5(os.path.join(root, entry.rel))
                 # the hash vouches for the stat data only if the file did not change since discovery
                 if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
                     md5 = ""
-            new.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
-        old_outputs = stamp.outputs if stamp else {}
-        # the set of generated files changes only when the manifest task ran
-        generated = set(read_manifest(self.config.state)) if "manifest" in loaded or not old_outputs \
-            else old_outputs.keys()
+            sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
+        if len(present) != len(sources):
+            for gone in set(sources) - present:
+                del sources[gone]
         owner: dict[str, str] = {}
         for name in loaded:
             for path in graph.outputs_of(name):
                 owner[path] = name
+        # the set of generated files changes only when the manifest task ran
+        if "manifest" in loaded or stamp is None:
+            generated = set(read_manifest(self.config.state))
+            for gone in new.output_names() - generated:
+                new.set_output(gone, None, prefix)
+            changed = set(owner) | set(the_plan.refreshed) | (generated - new.output_names())
+        else:
+            changed = set(owner) | set(the_plan.refreshed)
+            generated = None
         known = self.hashes.known  # what the workers wrote (or found unchanged), as they saw it
-        for name in generated:
-            old = old_outputs.get(name)
-            if old is not None and name not in owner:
-                fresh = the_plan.refreshed.get(name)  # same bytes, new stat data (a fresh clone)
-                new.outputs[name] = [fresh[0], fresh[1], old[2], old[3]] if fresh else old
+        for name in changed:
+            if generated is not None and name not in generated:
                 continue
+            old = new.output(name, prefix)
+            if old is None and generated is None:
+                continue  # not a generated file the manifest knows (a record written anew)
+            if name not in owner:
+                fresh = the_plan.refreshed.get(name)  # same bytes, new stat data (a fresh clone)
+                if old is not None:
+                    new.set_output(name, [fresh[0], fresh[1], old[2], old[3]] if fresh else old, prefix)
+                    continue
             path = graph.absolute(name)
             task = owner.get(name) or (old[3] if old else graph.producer(name))
             noted = known.get(path)
             if noted is not None:  # a later change on disk differs from this; the next build sees it
-                new.outputs[name] = [noted[0], noted[1], noted[3], task]
+                new.set_output(name, [noted[0], noted[1], noted[3], task], prefix)
                 continue
             now = _stat(path)
             if now is None:
+                new.set_output(name, None, prefix)
                 continue
             if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
-                new.outputs[name] = [now[0], now[1], old[2], old[3]]
+                new.set_output(name, [now[0], now[1], old[2], old[3]], prefix)
                 continue
-            new.outputs[name] = [now[0], now[1], self.hashes.md5(path), task]
+            new.set_output(name, [now[0], now[1], self.hashes.md5(path), task], prefix)
         return new
+
+
+def page_prefix(config: Config) -> str:
+    """How the graph names files of the output folder: relative to ROOT when inside it."""
+    root, out = config.root, config.output
+    return (out[len(root) + 1:] if out.startswith(root + os.sep) else out) + os.sep
 
 
 def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | None = None,
@@ -484,7 +554,7 @@ class Engine:
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                          time.monotonic() - began)
         mode = "full" if the_plan.full else "incremental"
-        report = self._report(mode, collector, graph, tree, started)
+        report = self._report(mode, collector, graph, tree, started, total=session.task_count())
         finishing = time.monotonic()
         if not report.failed and not collector.changed:  # a raced task: the stamp must not vouch
             self._store(session.new_stamp())
@@ -537,15 +607,10 @@ class Engine:
         if self.keep_stamp:
             self._stamp, self._unsaved = stamp, True
         else:
-            stamp.save(self.config.state, self._page_prefix())
-
-    def _page_prefix(self) -> str:
-        config = self.config
-        out = config.output
-        return (out[len(config.root) + 1:] if out.startswith(config.root + os.sep) else out) + os.sep
+            stamp.save(self.config.state)
 
     def flush(self) -> None:
         """Write the stamp kept in memory (watch mode, when idle and when stopping)."""
         if self._stamp is not None and self._unsaved:
-            self._stamp.save(self.config.state, self._page_prefix())
+            self._stamp.save(self.config.state)
             self._unsaved = False

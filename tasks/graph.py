@@ -501,8 +501,11 @@ class Graph:
             self._keys = keys
         return self._keys
 
-    def consumers_of(self, target: str) -> list[str]:
-        """Names of the tasks that read the file named `target` (from the layout of names)."""
+    def consumers_of(self, target: str, producer: str = "") -> list[str]:
+        """Names of the tasks that read the file named `target` (from the layout of names).
+
+        `producer`, the task that wrote it, saves hashing every path of the tree to find whose
+        state file it is when that task is one file's (`analyze:<file>` writes its facts)."""
         state = self._state("") .rstrip("/") + "/"
         if not target.startswith(state):
             return []
@@ -521,7 +524,12 @@ class Graph:
         if kind in ("stats.json", "book.json") and not tail:
             return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
         stem = tail.removesuffix(".json")
-        owner = self._state_keys().get(stem)
+        base, _, key = producer.partition(":")
+        owner: tuple[str, str] | None
+        if base == "analyze" and key and layout.key(key) == stem:
+            owner = ("file", key)
+        else:
+            owner = self._state_keys().get(stem)
         if owner is None:
             return []
         what, path = owner

@@ -184,16 +184,12 @@ class DoitProject:
                 if session is not None:
                     stamp = session.refreshed_stamp() if session.plan.noop else session.new_stamp()
                     if stamp is not None:
-                        stamp.save(self.config.state, self._page_prefix())
+                        stamp.save(self.config.state)
                 remove(os.path.join(self.config.state, BUILDING))
             write_report(self.config.state, report)
             print(report.summary_line())
         finally:
             self._lock.release()
-
-    def _page_prefix(self) -> str:
-        root, out = self.config.root, self.config.output
-        return (out[len(root) + 1:] if out.startswith(root + os.sep) else out) + os.sep
 
     def _reporter(self) -> type:
         project = self
