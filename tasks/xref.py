@@ -10,11 +10,13 @@
   roots, then by a suffix match that must be unique.
 - Markdown/RST links and other path references: relative to the referring file (a leading `/`
   means ROOT), with `#fragment` and `?query` removed and %-escapes decoded.
-- Go: an import path names a package folder.  The module path of `go.mod` is not read (the
-  resolver sees paths only), so the folder is found by the import path's ending: the longest
-  folder path holding `.go` files that the import path ends with (unique, or nothing) — a stated
-  heuristic.  The edge goes to every non-test `.go` file of the folder; a `_test.go` file also
-  links to the other files of its own folder (its package).
+- Go: an import path names a package folder.  Under a module path declared by a `go.mod` (the
+  longest one that prefixes the import wins) the folder is the rest of the path below that
+  `go.mod`; an import under no module of the repository is external.  Only in a repository
+  without any `go.mod` (GOPATH layout) is the folder found by the import path's ending: the
+  longest folder path holding `.go` files that the import path ends with — a stated heuristic.
+  The edge goes to every non-test `.go` file of the folder; a `_test.go` file also links to the
+  other files of its own folder (its package).
 - Rust: `mod name;` to `name.rs` or `name/mod.rs` beside the declaring module; `use crate::a::b`
   (and `self::`, `super::`) to the file of module `a::b` under the crate's `src/`.
 - Java and Kotlin: `import a.b.C` to the file `a/b/C.java` or `a/b/C.kt` under any source root
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -76,8 +78,14 @@ def _is_identifier_path(parts: list[str]) -> bool:
 class Resolver:
     """Resolution over one set of repository paths."""
 
-    def __init__(self, paths: Iterable[str], include_roots: Iterable[str] = ()):
+    def __init__(self, paths: Iterable[str], include_roots: Iterable[str] = (),
+                 go_modules: Mapping[str, str] | None = None):
         self.paths = set(paths)
+        # module path -> folder of its go.mod ("" for ROOT), longest module path first
+        self.go_modules = sorted(((module, path.rpartition("/")[0])
+                                  for path, module in (go_modules or {}).items() if module),
+                                 key=lambda m: (-len(m[0]), m))
+        self.gopath = not any(p.rpartition("/")[2] == "go.mod" for p in self.paths)
         self.include_roots = tuple(r.strip("/") for r in include_roots)
         packages = {p.rpartition("/")[0] for p in self.paths
                     if p.rpartition("/")[2] in ("__init__.py", "__init__.pyi")}
@@ -257,7 +265,15 @@ class Resolver:
         """Files of the package folder an import path names (see the module docstring)."""
         if imp.kind == "package":  # a test file's own package
             return [p for p in self.go_folders.get(importer.rpartition("/")[0], ()) if p != importer]
-        parts = imp.module.strip("/").split("/")
+        path = imp.module.strip("/")
+        for module, root in self.go_modules:
+            if path == module or path.startswith(module + "/"):
+                rest = path[len(module) + 1:]
+                folder = "/".join(p for p in (root, rest) if p)
+                return list(self.go_folders.get(folder, ()))
+        if not self.gopath:
+            return []
+        parts = path.split("/")
         for start in range(len(parts)):
             folder = "/".join(parts[start:])
             if folder in self.go_folders:

@@ -42,7 +42,7 @@ def polyglot(tmp_path: Path) -> Path:
     ("a/b.h", "C/C++ header", "cfamily"), ("k.cu", "CUDA", "cfamily"), ("x.inl", "C++ header", "cfamily"),
     ("web/a.tsx", "TypeScript (TSX)", "javascript"), ("a.mts", "TypeScript", "javascript"),
     ("CMakeLists.txt", "CMake", "build"), ("Dockerfile.dev", "Dockerfile", "build"),
-    ("docs/a.md", "Markdown", "markup"), ("c.yml", "YAML", "data"), ("go.mod", "Go module file", "generic"),
+    ("docs/a.md", "Markdown", "markup"), ("c.yml", "YAML", "data"), ("go.mod", "Go module file", "gomod"),
     ("notes.txt", "text", "generic"), ("LICENSE", "licence text", "generic"), ("x.unknown", "text", "generic"),
 ])
 def test_registry_names_language_and_analyzer(path: str, name: str, analyzer: str) -> None:
@@ -139,9 +139,27 @@ PATHS = [
 ]
 
 
+@pytest.mark.parametrize(("importer", "module", "expected"), [
+    ("cmd/shop/main.go", "example.com/shop/store", ["store/item.go", "store/store.go"]),
+    ("cmd/shop/main.go", "example.com/shop", []),                  # ROOT holds no .go file
+    ("cmd/shop/main.go", "example.com/other/store", []),           # another module: external
+    ("cmd/shop/main.go", "github.com/x/store", []),                # same ending, not ours
+])
+def test_go_imports_resolve_under_the_module_path(importer: str, module: str,
+                                                  expected: list[str]) -> None:
+    resolver = Resolver(PATHS, go_modules={"go.mod": "example.com/shop"})
+    edges, external = resolver.resolve(importer, [SummaryImport(module, "import")])
+    assert [e.dst for e in edges] == expected
+    assert external == ([] if expected else [(module, "import")])
+
+
+def test_go_imports_without_go_mod_resolve_by_ending() -> None:
+    resolver = Resolver([p for p in PATHS if p != "go.mod"])
+    edges, _ = resolver.resolve("cmd/shop/main.go", [SummaryImport("github.com/x/store", "import")])
+    assert [e.dst for e in edges] == ["store/item.go", "store/store.go"]
+
+
 @pytest.mark.parametrize(("importer", "module", "kind", "names", "expected"), [
-    ("cmd/shop/main.go", "example.com/shop/store", "import", (), ["store/item.go", "store/store.go"]),
-    ("cmd/shop/main.go", "fmt", "import", (), []),
     ("store/store_test.go", "store", "package", (), ["store/item.go", "store/store.go"]),
     ("geo/src/lib.rs", "util", "mod", (), ["geo/src/util.rs"]),
     ("geo/src/lib.rs", "shapes", "mod", (), ["geo/src/shapes/mod.rs"]),
@@ -173,6 +191,18 @@ def test_references_resolve_by_language(importer: str, module: str, kind: str,
     assert [e.dst for e in edges] == expected
     if not expected and kind not in ("package", "subject") and not module.startswith("crate"):
         assert external == [(module, kind)]
+
+
+def test_a_changed_go_module_path_relinks_its_importers(polyglot: Path) -> None:
+    build(polyglot)
+    page = polyglot / "repo-docs" / "shop" / "cmd" / "shop" / "main.go_docs.md"
+    assert "store.go_docs.md" in page.read_text("utf-8")
+    (polyglot / "shop" / "go.mod").write_text("module example.com/market\n\ngo 1.21\n")
+    build(polyglot)
+    assert "store.go_docs.md" not in page.read_text("utf-8")
+    (polyglot / "shop" / "go.mod").write_text("module example.com/shop\n\ngo 1.21\n")
+    build(polyglot)
+    assert "store.go_docs.md" in page.read_text("utf-8")
 
 
 def test_an_added_go_file_relinks_its_importers(polyglot: Path) -> None:

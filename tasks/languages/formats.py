@@ -51,6 +51,5 @@ LANGUAGES = (
     _named("patch", ".patch"),
     _named("log", ".log"),
     _named("Jupyter notebook", ".ipynb"),
-    _named("Go module file", filenames=("go.mod",), comments=("//",)),
     _named("Go checksums", filenames=("go.sum",)),
 )

@@ -3,7 +3,8 @@
 Exported names are those starting with an upper-case letter; a method's owner is its receiver's
 type; `//` comments directly above a declaration are its documentation (the `go doc` rule).
 Tests are `TestX`, `BenchmarkX`, `ExampleX` and `FuzzX` functions in `_test.go` files.  Imports
-resolve through the module path of the nearest `go.mod` to package folders.
+resolve through the module path of `go.mod` (read by :mod:`docgraph.analyzers.gomod`) to package
+folders.
 """
 
 from __future__ import annotations
@@ -100,4 +101,6 @@ LANGUAGES = (
                    "log.Fatalf": ("usage", "`log.Fatalf` call (ends the program)")},
         ),
     ),
+    Language(name="Go module file", filenames=("go.mod",), analyzer="gomod:analyze",
+             comments=("//",), imports="path"),
 )
