@@ -11,6 +11,7 @@ from docgraph.analyzers import prose
     ("Use :meth:`Flask.route` to register.", "Use `Flask.route` to register."),
     ("See :class:`~flask.app.Flask`.", "See `Flask`."),
     ("A :ref:`guide <quickstart>` entry.", "A guide entry."),
+    ("See :doc:`/testing` and :term:`view function`.", "See testing and view function."),
     ("Pass ``None`` to disable.", "Pass `None` to disable."),
     ("Read `the docs <https://example.com/a_b>`_ first.",
      "Read [the docs](https://example.com/a_b) first."),

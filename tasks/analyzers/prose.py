@@ -36,7 +36,9 @@ import re
 _NEEDS_CLEANING = re.compile(r"[`|*<>&\\@\[\]!]|:\w+:|NOLINT|noqa|pragma|clang-format|pylint|mypy:|"
                              r"type: *ignore|fmt:|isort:|ruff:|eslint-|::")
 
-_RST_ROLE = re.compile(r":(?:[\w.+-]+:)*[\w+-]+:`(?P<body>[^`]+)`")
+_RST_ROLE = re.compile(r":(?:[\w.+-]+:)*(?P<role>[\w+-]+):`(?P<body>[^`]+)`")
+_TEXT_ROLES = frozenset(("doc", "ref", "term", "abbr", "download", "numref", "pep", "rfc",
+                         "emphasis", "strong", "title-reference"))
 _RST_LITERAL = re.compile(r"``(?P<body>[^`]+?)``")
 _RST_LINK = re.compile(r"`(?P<label>[^`<]+?)\s*<(?P<url>[^>`]+)>`__?")
 _RST_REF = re.compile(r"`(?P<label>[^`<]+?)`__?(?!\w)")
@@ -70,6 +72,8 @@ def _role(match: re.Match[str]) -> str:
     explicit = re.match(r"(?P<title>.+?)\s*<(?P<target>[^>]+)>$", body)
     if explicit:
         return explicit.group("title")
+    if match.group("role") in _TEXT_ROLES:  # a document, a glossary term: words, not code
+        return body.lstrip("~!/").rpartition("/")[2] if match.group("role") == "doc" else body
     if body.startswith("~"):
         body = body[1:].rpartition(".")[2]
     return f"`{body.lstrip('!')}`"
