@@ -242,7 +242,8 @@ def test_cpp_symbols_read_as_declared_with_one_anchor_each(tmp_path: Path) -> No
     page = (root / "repo-docs/include/box.h_docs.md").read_text(encoding="utf-8")
     rendered = gfm(page)
     assert "<code>template &lt;typename T&gt; Box : Base</code>" in rendered
-    assert "<code>template &lt;typename U&gt; Box::get(U u) -&gt; U</code>" in rendered
+    assert "<code>template &lt;typename U&gt; U Box::get(U u)</code>" in rendered
+    assert "<code>void flush()</code>" in rendered
     ids = parse(rendered).ids
     assert len(ids) == len(set(ids)) and {"sym-Box-3a--3a-Box", "sym-Box-3a--3a-Box-2"} <= set(ids)
     analysis = rendered.split("<details>")[0]

@@ -227,6 +227,9 @@ def _declared(symbol: Symbol, fence_name: str) -> str:
             if char == ">" and depth == 0:
                 head, signature = signature[:index + 1] + " ", signature[index + 1:].strip()
                 break
+    if fence_name in ("c", "cpp", "cuda") and " -> " in signature:
+        params, _, returns = signature.rpartition(" -> ")  # the analyzer's order; C's is this:
+        return f"{head}{returns} {symbol.qualname}{params}"
     if symbol.bases and not signature:
         bases = ", ".join(symbol.bases)
         if fence_name == "python":
