@@ -32,9 +32,20 @@ import re
 # ------------------------------------------------------------------ inline markup
 
 # Anything that may need cleaning: backticks, roles, substitutions, markup, tags, entities,
-# Doxygen commands, pragmas.  A paragraph without any of these is already clean prose.
-_NEEDS_CLEANING = re.compile(r"[`|*<>&\\@\[\]!]|:\w+:|NOLINT|noqa|pragma|clang-format|pylint|mypy:|"
-                             r"type: *ignore|fmt:|isort:|ruff:|eslint-|::")
+# Doxygen commands, pragmas.  A paragraph without any of these is already clean prose.  (Checked
+# with set and substring tests, which cost a fraction of one regex alternation per position.)
+_MARKS = frozenset("`|*<>&\\@[]!~")
+_COLON_MARKUP = re.compile(r":\w+:|::|type: *ignore|(?:fmt|isort|ruff|mypy):")
+
+
+def _needs_cleaning(text: str) -> bool:
+    if not _MARKS.isdisjoint(text):
+        return True
+    if ":" in text and _COLON_MARKUP.search(text):
+        return True
+    return ("NOLINT" in text or "noqa" in text or "pragma" in text or "clang-format" in text
+            or "pylint" in text or "eslint-" in text)
+
 
 _RST_ROLE = re.compile(r":(?:[\w.+-]+:)*(?P<role>[\w+-]+):`(?P<body>[^`]+)`")
 _TEXT_ROLES = frozenset(("doc", "ref", "term", "abbr", "download", "numref", "pep", "rfc",
@@ -96,7 +107,7 @@ def inline(text: str, dialect: str = "rst") -> str:
     commonest inline forms, since docstrings mix them freely.
     """
     text = _SPACES.sub(" ", text).strip()
-    if not _NEEDS_CLEANING.search(text):
+    if not _needs_cleaning(text):
         return text
     text = _PRAGMA.sub("", text)
     text = _DOXYGEN_WORD.sub(_doxygen_word, text)
@@ -140,12 +151,17 @@ _DOXYGEN_BLOCK = re.compile(r"^\s*[\\@](?:param|tparam|return|returns|retval|thr
                             r"file|author|date|version|copyright|ingroup|defgroup|addtogroup|"
                             r"class|struct|fn|def|var|typedef|namespace|overload|tparam)\b")
 _LICENSE = re.compile(r"copyright|licen[cs]e|spdx-license|all rights reserved|\(c\)", re.IGNORECASE)
+_TWO_LETTERS = re.compile(r"[^\W\d_].*?[^\W\d_]", re.DOTALL)
 
 
 def _real(paragraph: str) -> bool:
     """Whether a cleaned paragraph holds words (not only punctuation, code or a licence)."""
-    words = _CODE_OR_LINK.sub("", paragraph)
-    return sum(c.isalpha() for c in words) >= 2 and not _LICENSE.search(paragraph)
+    words = _CODE_OR_LINK.sub("", paragraph) if "`" in paragraph or "[" in paragraph else paragraph
+    if not _TWO_LETTERS.search(words):
+        return False
+    low = paragraph.lower()
+    return not (("copyright" in low or "licen" in low or "spdx" in low or "rights reserved" in low
+                 or "(c)" in low) and _LICENSE.search(paragraph))
 
 
 def _paragraphs(lines: list[str]) -> list[list[str]]:
@@ -193,13 +209,25 @@ def docstring(raw: str | None, limit: int = 300) -> str:
         return ""
     raw = raw.strip()
     head = raw.partition("\n\n")[0]
-    if not _NEEDS_CLEANING.search(head) and not _STRUCTURE.search(head):
+    if not _needs_cleaning(head) and ("\n" not in head and not _SECTION.match(head)
+                                      or not _STRUCTURE.search(head)):
         return truncate(_SPACES.sub(" ", head).strip(), limit)  # the common case: plain words
     return _first(_paragraphs(raw.splitlines()), limit, "rst")
 
 
 def doxygen(lines: list[str], limit: int = 300) -> str:
-    """The first prose paragraph of a doc comment whose comment markers are already stripped."""
+    """The first prose paragraph of a doc comment whose comment markers are already stripped
+    (lines stripped too)."""
+    paragraph: list[str] = []
+    for line in lines:
+        if line:
+            paragraph.append(line)
+        elif paragraph:
+            break
+    head = "\n".join(paragraph)
+    if head and not _needs_cleaning(head) and ("\n" not in head or not _STRUCTURE.search(head)) \
+            and _real(head):
+        return truncate(" ".join(head.split()), limit)  # the common case: plain words
     return _first(_paragraphs(lines), limit, "rst")
 
 

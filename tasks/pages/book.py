@@ -16,7 +16,7 @@ from typing import Any
 from .. import layout
 from ..digests import FolderDigest
 from . import RenderContext
-from .markdown import anchor_id, bullets, code, fill, link, plural, prose, text
+from .markdown import anchor_id, bullets, code, fill, href, link, plural, prose, text
 
 KEY_FILES = 5
 
@@ -47,8 +47,10 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
         lines.append(counted + "; "
                      + link("index", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))
                      + " · " + link("folder guide", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))) + ".")
+        # (every book page sits at the output root: a page's path is its link, and the cached
+        # relative-link helper would only churn through one entry per file of the repository)
         lines.append("Files: " + ", ".join(
-            link(code(f.name), ctx.page_href(page, layout.docs_page(f"{folder}/{f.name}" if folder else f.name)))
+            link(code(f.name), href(layout.docs_page(f"{folder}/{f.name}" if folder else f.name)))
             if f.kind == "file" else code(f.name) for f in digest.files) + ".")
     by_name = {f.name: f for f in digest.files}
     items = []
