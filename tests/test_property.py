@@ -65,6 +65,8 @@ edit = st.one_of(
               st.sampled_from(NAMES + ["alpha_test"]), go_file),
     st.tuples(st.just("rust"), st.sampled_from(FOLDERS + ["src/alpha"]),
               st.sampled_from(NAMES + ["mod", "lib"]), rust_file),
+    st.tuples(st.just("gomod"), st.sampled_from(["", "lib"]),
+              st.sampled_from(["", "example.com/s", "example.com/other"]), st.just("")),
     st.tuples(st.just("header"), st.sampled_from(FOLDERS + ["include/geo"]), st.sampled_from(NAMES), header),
     st.tuples(st.just("write"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), python_module),
     st.tuples(st.just("markdown"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), markdown),
@@ -101,6 +103,13 @@ def apply(root: Path, step: tuple[str, str, str, str]) -> None:
         source, target = root / a, root / b
         if source.is_dir() and not target.exists():
             source.rename(target)
+    elif action == "gomod":  # a go.mod at ROOT or in lib/, declaring a module path or removed
+        gomod = root / a / "go.mod"
+        if b:
+            gomod.parent.mkdir(parents=True, exist_ok=True)
+            gomod.write_text(f"module {b}\n\ngo 1.21\n", encoding="utf-8")
+        else:
+            gomod.unlink(missing_ok=True)
     elif action == "config":
         config = root / "docgraph.yaml"
         if a:
