@@ -238,6 +238,7 @@ class Session:
         self.loaded: set[str] = set()
         self._stages: dict[int, set[str]] = defaultdict(set)
         self._pending: list[str] = []  # loaded, outputs not yet compared with the stamp
+        self.ran: set[str] | None = None  # tasks whose actions ran, when the runner noted files
         for name in the_plan.candidates:
             spec = graph.spec(name)
             if spec is not None:
@@ -255,11 +256,34 @@ class Session:
         self._pending.extend(sorted(names))
         return names
 
+    def note_runs(self, executed: Iterable[str]) -> None:
+        """The runner ran these tasks and noted every file their actions read or wrote."""
+        if self.ran is None:
+            self.ran = set()
+        self.ran.update(executed)
+
+    def _targets(self, name: str, targets: list[str] | tuple[str, ...],
+                 touched: set[str] | None) -> Iterable[str]:
+        """The outputs of a task that this build may have changed: all of them, except for a
+        task of many outputs (the model: one digest per file and folder) that ran under the
+        runner, whose action noted every file it wrote or compared (a digest it did not touch
+        is what the stamp recorded)."""
+        if touched is None or self.ran is None or name not in self.ran or len(targets) <= 64:
+            return targets
+        return [t for t in targets if t in touched]
+
+    def _touched(self) -> set[str] | None:
+        if self.ran is None:
+            return None
+        name = self.graph.name
+        return {name(path) for path in self.hashes.known}
+
     def _widen(self, stage: int) -> None:
         """Consumers of the outputs that differ from the stamp (by content when only the stat
         data differ: a fresh clone gives every state file a new mtime)."""
         graph, stamp, prefix = self.graph, self.stamp, self.page_prefix
         keep: list[str] = []
+        touched = self._touched()
         for name in self._pending:
             spec = graph.spec(name)
             if spec is None:
@@ -267,7 +291,7 @@ class Session:
             if spec.stage >= stage:
                 keep.append(name)
                 continue
-            for target in spec.targets:
+            for target in self._targets(name, spec.targets, touched):
                 old = stamp.output(target, prefix) if stamp is not None else None
                 if old is not None:
                     path = graph.absolute(target)
@@ -340,8 +364,9 @@ class Session:
             for gone in set(sources) - present:
                 del sources[gone]
         owner: dict[str, str] = {}
+        touched = self._touched()
         for name in loaded:
-            for path in graph.outputs_of(name):
+            for path in self._targets(name, graph.outputs_of(name), touched):
                 owner[path] = name
         # the set of generated files changes only when the manifest task ran
         if "manifest" in loaded or stamp is None:
@@ -551,6 +576,7 @@ class Engine:
             if names:
                 began = time.monotonic()
                 self._run(graph, names, collector)
+                session.note_runs(collector.executed)
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                          time.monotonic() - began)
         mode = "full" if the_plan.full else "incremental"
