@@ -81,3 +81,17 @@ def test_first_sentence(text: str, expected: str | None) -> None:
         assert result.endswith("…") and result.count("`") % 2 == 0
     else:
         assert result == expected
+
+
+@pytest.mark.parametrize(("source", "signature"), [
+    ("def f(\n    self,\n    x: int,\n) -> None:\n    pass\n", "(self, x: int) -> None"),
+    ("def f(t=(1,)):\n    pass\n", "(t=(1,))"),
+])
+def test_python_signature_as_one_line(source: str, signature: str) -> None:
+    from pathlib import Path
+
+    from docgraph.analyzers import analyze
+    from docgraph.config import load
+
+    facts = analyze("m.py", source.encode(), load(str(Path(__file__).parent)).analysis)
+    assert facts.symbols[0].signature == signature

@@ -186,6 +186,13 @@ class _Scanner:
             return "(…)"
         close = _matching(header, start)
         params = " ".join(header[start:close + 1].split())
+        # a parameter list written one parameter per line reads `(self, x)`, not `( self, x, )`
+        if params.startswith("( "):
+            params = "(" + params[2:]
+        if params.endswith(" )"):
+            params = params[:-2] + ")"
+        if params.endswith(",)") and params != "(,)":
+            params = params[:-2] + ")"
         rest = header[close + 1:].strip()
         if rest.startswith("->"):
             colon = _top_level_colon(rest)
