@@ -18,7 +18,10 @@
   The edge goes to every non-test `.go` file of the folder; a `_test.go` file also links to the
   other files of its own folder (its package).
 - Rust: `mod name;` to `name.rs` or `name/mod.rs` beside the declaring module; `use crate::a::b`
-  (and `self::`, `super::`) to the file of module `a::b` under the crate's `src/`.
+  (and `self::`, `super::`) to the file of module `a::b` under the crate's `src/`; `use name::x`
+  to a library crate of the repository whose folder is called `name` (a workspace member, or the
+  crate that `tests/` belongs to; Cargo.toml is not read, so the folder name stands for the
+  package name — a stated heuristic).
 - Java and Kotlin: `import a.b.C` to the file `a/b/C.java` or `a/b/C.kt` under any source root
   (the path's unique ending).
 - PHP: `use A\\B\\C` to the file whose path ends with `A/B/C.php`, else `B/C.php` (PSR-4 maps a
@@ -125,11 +128,15 @@ class Resolver:
         self.by_name = by_name
         self.go_folders: dict[str, list[str]] = defaultdict(list)  # folder -> non-test .go files
         self.swift_targets: dict[str, list[str]] = defaultdict(list)  # target -> its .swift files
+        self.rust_crates: dict[str, list[str]] = defaultdict(list)  # crate folder name -> its src/
         for path in sorted(self.paths):
             if path.endswith(".go") and not path.endswith("_test.go"):
                 self.go_folders[path.rpartition("/")[0]].append(path)
             elif path.endswith(".swift") and (target := swift_target(path)):
                 self.swift_targets[target].append(path)
+            elif path.endswith("/src/lib.rs"):
+                crate = path[: -len("/src/lib.rs")]
+                self.rust_crates[crate.rpartition("/")[2].replace("-", "_")].append(crate + "/src")
         self._include_cache: dict[tuple[str, str], str | None] = {}
         self._module_cache: dict[tuple[str, str | None, str], str] = {}
 
@@ -316,7 +323,8 @@ class Resolver:
                 candidate = candidate.lstrip("/")
                 if candidate in self.paths:
                     return [candidate]
-        if imp.names:  # `use crate::{a, b}`, `use crate::Item`: names of the crate's root module
+        if imp.names or (crate_src and not parts):  # `use crate::Item`, `use other_crate;`: names
+            # of the crate's root module, or the crate itself
             for root in ("lib.rs", "main.rs"):
                 candidate = f"{base_folder}/{root}".lstrip("/")
                 if candidate in self.paths:
@@ -324,16 +332,13 @@ class Resolver:
         return []
 
     def _own_crate(self, importer: str, parts: list[str]) -> tuple[list[str], str]:
-        """`use name::x` in `tests/`, `benches/` or `examples/` of a crate: `crate::x` when `name`
-        is the crate folder's name (`-` read as `_`; Cargo.toml's package name is not read, so this
-        is a stated heuristic) and the crate has `src/lib.rs`."""
-        folders = importer.split("/")[:-1]
-        for marker in ("tests", "benches", "examples"):
-            if marker in folders:
-                root = folders[:folders.index(marker)]
-                name = (root[-1] if root else "").replace("-", "_")
-                if name and parts[0] == name and "/".join(root + ["src", "lib.rs"]) in self.paths:
-                    return ["crate", *parts[1:]], "/".join(root + ["src"])
+        """`use name::x` of a library crate of the repository (its own `tests/`, or another member
+        of a workspace): `crate::x` of the one crate whose folder is called `name` (`-` read as
+        `_`) and holds `src/lib.rs`.  Cargo.toml's package name is not read, so this is a stated
+        heuristic; a name two crates share links nowhere."""
+        found = self.rust_crates.get(parts[0], ())
+        if len(found) == 1:
+            return ["crate", *parts[1:]], found[0]
         return parts, ""
 
     def resolve_named(self, importer: str, imp: SummaryImport, separator: str,
