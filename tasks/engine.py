@@ -24,6 +24,7 @@ import logging
 import marshal
 import os
 import signal
+import threading
 import time
 import zlib
 from collections import defaultdict
@@ -169,12 +170,28 @@ def _stat(path: str) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
+def stale_pages(stamp: Stamp, config: Config) -> list[tuple[str, tuple[int, int] | None]]:
+    """Generated pages whose stat data differ from the stamp's: (name, (size, mtime) or None)."""
+    out = page_prefix(config)
+    root = config.root + os.sep
+    found = []
+    for name, record in stamp.pages.items():
+        if not name.startswith(out):
+            continue  # state artefacts are checked when their task is a candidate
+        now = _stat(name if name.startswith(os.sep) else root + name)
+        if now != (record[0], record[1]):
+            found.append((name, now))
+    return found
+
+
 def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] | None = None,
-         check_pages: bool = True) -> Plan:
+         check_pages: bool = True,
+         stale: list[tuple[str, tuple[int, int] | None]] | None = None) -> Plan:
     """Candidates for this build, from what differs between the stamp and the disk.
 
     Watch mode passes `changed` (the paths its events named; the rest is known unchanged) and
-    skips the check of hand-edited pages.
+    skips the check of hand-edited pages.  `stale` is :func:`stale_pages`, when the caller
+    found it while discovery ran.
     """
     if stamp is None:
         return Plan(set(graph.all_specs_names()), {}, True)
@@ -200,15 +217,12 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
         if entry.kind == FILE:
             candidates.add(task_name("page", entry.rel))
             candidates.add(task_name("kw", entry.rel))
-    out = graph.name(graph.config.output) + os.sep
+    if check_pages and stale is None:
+        stale = stale_pages(stamp, graph.config)
     root = graph.config.root + os.sep
-    for name, (size, mtime, md5, task) in stamp.pages.items() if check_pages else ():
-        if not name.startswith(out):
-            continue  # state artefacts are checked when their task is a candidate
+    for name, now in stale if check_pages and stale is not None else ():
+        size, _mtime, md5, task = stamp.pages[name]
         path = name if name.startswith(os.sep) else root + name
-        now = _stat(path)
-        if now == (size, mtime):
-            continue
         if now is not None and now[0] == size and md5 and file_md5(path) == md5:
             refreshed[name] = now
             continue
@@ -417,14 +431,27 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
                  graph: Graph | None = None) -> Session:
     """Discovery (unless the caller keeps the tree), the graph (unless the caller made it for
     that tree) and the plan of one build."""
+    stale: list[tuple[str, tuple[int, int] | None]] | None = None
+    checker = None
+    if tree is None and stamp is not None and changed is None and not full:
+        # the pages are stat'ed on a thread while the walk stats the sources: a stat releases
+        # the GIL, so on two cores the two sets of system calls overlap
+        found: list[list[tuple[str, tuple[int, int] | None]]] = []
+        last = stamp
+        checker = threading.Thread(target=lambda: found.append(stale_pages(last, config)),
+                                   name="docgraph-pages", daemon=True)
+        checker.start()
     if tree is None:
         tree = discover(config, stamp.entries() if stamp else None)
     if graph is None:
         graph = Graph(config, tree)
+    if checker is not None:
+        checker.join()
+        stale = found[0] if found else None
     if full:
         stamp = None
     the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
-                    check_pages=changed is None)
+                    check_pages=changed is None, stale=stale)
     return Session(config, stamp, tree, graph, the_plan, FileHashes(config.root))
 
 
