@@ -11,8 +11,10 @@ Two paths, same result (the property tests compare incremental builds with clean
 - *incremental*, otherwise: only changed files' rows are replaced.  References are re-resolved for
   the changed files and, when files were added or removed, for the files whose imports mention
   one of their names (each import's "tails": module components, imported names, the header's or
-  link's file name).  Adding or removing an `__init__.py`, changing a `go.mod`, or changing the
-  include roots, changes module names wholesale and re-resolves everything.
+  link's file name).  Adding or removing an `__init__.py`, changing a `go.mod` or a
+  `composer.json` (module paths, PSR-4 roots: their summaries' declared names, handed to the
+  resolver), or changing the include roots, changes module names wholesale and re-resolves
+  everything.
 
 Keyword digests hold per initial letter a count and the sum of the rows' hashes modulo 2**128;
 sums compose, so an edit updates its ancestors by difference instead of rescanning subtrees.  The
@@ -35,7 +37,7 @@ from . import layout
 from .digests import MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash
 from .facts import SummaryImport
 from .store import read_bytes
-from .xref import Edge, Resolver, swift_target
+from .xref import MANIFESTS, Edge, Resolver, swift_target
 
 log = logging.getLogger("docgraph")
 
@@ -270,13 +272,13 @@ class Model:
     def _bulk(self, listing: dict[str, TreeRow], changed: dict[str, tuple[bytes | None, str, str]],
               summary_of: dict[str, str], include_roots: tuple[str, ...], roots: str) -> None:
         conn = self.conn
-        go_modules: dict[str, str] = {}  # module paths of the go.mod files (their exports)
+        manifests: dict[str, tuple[str, ...]] = {}  # what go.mod, composer.json files declare
         for rel in listing:
-            if rel.rpartition("/")[2] == "go.mod" and (rel in changed or rel in summary_of):
+            if rel.rpartition("/")[2] in MANIFESTS and (rel in changed or rel in summary_of):
                 data = changed[rel][0] if rel in changed else read_bytes(summary_of[rel])
-                go_modules[rel] = "".join(json.loads(data or b"{}").get("exports", ())[:1])
+                manifests[rel] = tuple(json.loads(data or b"{}").get("exports", ()))
         resolver = Resolver([r for r, row in listing.items() if row.kind in ("file", "binary", "link")],
-                            include_roots, go_modules)
+                            include_roots, manifests)
         files, symbols, imports, tail_rows, edges, externals = [], [], [], [], [], []
         for rel in sorted(listing):  # one summary parsed at a time
             row = listing[rel]
@@ -407,13 +409,14 @@ class Model:
                                      if parsed else [])
             conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
             # 2. who must be resolved again
-            go_modules = {path: names_of(text)[0] if text else "" for path, text in conn.execute(
-                "SELECT path, exports FROM files WHERE path = 'go.mod' OR path LIKE '%/go.mod'")}
+            manifests = {path: names_of(text) for path, text in conn.execute(
+                "SELECT path, exports FROM files WHERE path IN ('go.mod', 'composer.json') "
+                "OR path LIKE '%/go.mod' OR path LIKE '%/composer.json'")}
             resolver = Resolver([r for r, row in listing.items()
-                                 if row.kind in ("file", "binary", "link")], include_roots, go_modules)
+                                 if row.kind in ("file", "binary", "link")], include_roots, manifests)
             wholesale = roots_changed or any(
                 p.rpartition("/")[2] in ("__init__.py", "__init__.pyi") for p in appeared) or any(
-                p.rpartition("/")[2] == "go.mod" for p in touched)  # Go module paths
+                p.rpartition("/")[2] in MANIFESTS for p in touched)  # module paths, PSR-4 roots
             if wholesale:  # every file with imports now, or with references before
                 sources = sorted({p for p, in conn.execute(
                     "SELECT path FROM imports UNION SELECT src FROM edges UNION SELECT src FROM externals")}

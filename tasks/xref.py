@@ -24,8 +24,9 @@
   package name — a stated heuristic).
 - Java and Kotlin: `import a.b.C` to the file `a/b/C.java` or `a/b/C.kt` under any source root
   (the path's unique ending).
-- PHP: `use A\\B\\C` to the file whose path ends with `A/B/C.php`, else `B/C.php` (PSR-4 maps a
-  namespace prefix to a folder; `composer.json` is not read, so the longest unique ending wins).
+- PHP: `use A\\B\\C` through the PSR-4 prefixes of `composer.json` (`"A\\\\": "src/"` gives
+  `src/B/C.php`); in a repository without composer.json, to the file whose path ends with
+  `A/B/C.php`, else `B/C.php` (the longest unique ending, a stated heuristic).
 - Ruby: `require_relative` beside the file; `require "x/y"` to `lib/x/y.rb` in any `lib/` folder.
 - Swift: `import Target` to the files of `Sources/Target/` (the Swift Package Manager layout).
 - C# `using` names a namespace, not a file: it stays external (types are not resolved by name).
@@ -46,6 +47,7 @@ from urllib.parse import unquote
 from .facts import SummaryImport
 from .languages import for_path, suffixes_of
 
+MANIFESTS = ("go.mod", "composer.json")  # files whose declared names steer resolution
 PY_SUFFIXES = suffixes_of("python")
 JS_SUFFIXES = suffixes_of("javascript")
 _BY_LANGUAGE = ("go", "rust", "jvm", "php", "ruby", "csharp", "swift")
@@ -82,13 +84,21 @@ class Resolver:
     """Resolution over one set of repository paths."""
 
     def __init__(self, paths: Iterable[str], include_roots: Iterable[str] = (),
-                 go_modules: Mapping[str, str] | None = None):
+                 manifests: Mapping[str, tuple[str, ...]] | None = None):
         self.paths = set(paths)
+        manifests = manifests or {}
         # module path -> folder of its go.mod ("" for ROOT), longest module path first
-        self.go_modules = sorted(((module, path.rpartition("/")[0])
-                                  for path, module in (go_modules or {}).items() if module),
+        self.go_modules = sorted(((names[0], path.rpartition("/")[0])
+                                  for path, names in manifests.items()
+                                  if path.rpartition("/")[2] == "go.mod" and names and names[0]),
                                  key=lambda m: (-len(m[0]), m))
         self.gopath = not any(p.rpartition("/")[2] == "go.mod" for p in self.paths)
+        # PSR-4: namespace prefix (`Shop\\`) -> folder, longest prefix first
+        self.psr4 = sorted(((prefix, posixpath.normpath(posixpath.join(path.rpartition("/")[0], folder)))
+                            for path, names in manifests.items()
+                            if path.rpartition("/")[2] == "composer.json"
+                            for prefix, _, folder in (n.partition(" ") for n in names)),
+                           key=lambda m: (-len(m[0]), m))
         self.include_roots = tuple(r.strip("/") for r in include_roots)
         packages = {p.rpartition("/")[0] for p in self.paths
                     if p.rpartition("/")[2] in ("__init__.py", "__init__.pyi")}
@@ -341,6 +351,23 @@ class Resolver:
             return ["crate", *parts[1:]], found[0]
         return parts, ""
 
+    def resolve_php(self, importer: str, imp: SummaryImport) -> list[str]:
+        """`use A\\B\\C` through the PSR-4 prefixes of the repository's composer.json files; by
+        the path's ending when the repository has none."""
+        if not self.psr4:
+            return self.resolve_named(importer, imp, "\\", (".php",))
+        found = []
+        for name in imp.names or ("",):
+            full = "\\".join(p for p in (imp.module, name) if p)
+            for prefix, folder in self.psr4:
+                if full.startswith(prefix):
+                    rest = full[len(prefix):].replace("\\", "/")
+                    candidate = posixpath.normpath(f"{folder}/{rest}.php").lstrip("./")
+                    if candidate in self.paths:
+                        found.append(candidate)
+                        break
+        return found
+
     def resolve_named(self, importer: str, imp: SummaryImport, separator: str,
                       suffixes: tuple[str, ...]) -> list[str]:
         """Java/Kotlin (`.`) and PHP (`\\`): a type name to the file named after it."""
@@ -377,7 +404,7 @@ class Resolver:
         if style == "jvm":
             return self.resolve_named(importer, imp, ".", (".java", ".kt"))
         if style == "php":
-            return self.resolve_named(importer, imp, "\\", (".php",))
+            return self.resolve_php(importer, imp)
         if style == "ruby":
             return self.resolve_ruby(importer, imp)
         if style == "swift" and imp.kind == "import":  # a Swift package's target

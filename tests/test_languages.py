@@ -148,10 +148,22 @@ PATHS = [
 ])
 def test_go_imports_resolve_under_the_module_path(importer: str, module: str,
                                                   expected: list[str]) -> None:
-    resolver = Resolver(PATHS, go_modules={"go.mod": "example.com/shop"})
+    resolver = Resolver(PATHS, manifests={"go.mod": ("example.com/shop",)})
     edges, external = resolver.resolve(importer, [SummaryImport(module, "import")])
     assert [e.dst for e in edges] == expected
     assert external == ([] if expected else [(module, "import")])
+
+
+@pytest.mark.parametrize(("module", "names", "expected"), [
+    ("Shop", ("Cart",), ["php/src/Cart.php"]),
+    ("Shop\\Model", ("User",), ["php/src/Model/User.php"]),
+    ("Shop\\Tests", ("CartTest",), ["php/tests/CartTest.php"]),
+    ("Vendor\\Model", ("User",), []),        # same ending, another package's namespace
+])
+def test_php_uses_resolve_through_psr4(module: str, names: tuple[str, ...], expected: list[str]) -> None:
+    resolver = Resolver(PATHS, manifests={"php/composer.json": ("Shop\\ src/", "Shop\\Tests\\ tests/")})
+    edges, _ = resolver.resolve("php/public/index.php", [SummaryImport(module, "use", names)])
+    assert [e.dst for e in edges] == expected
 
 
 def test_go_imports_without_go_mod_resolve_by_ending() -> None:
@@ -207,6 +219,16 @@ def test_a_changed_go_module_path_relinks_its_importers(polyglot: Path) -> None:
     (polyglot / "shop" / "go.mod").write_text("module example.com/shop\n\ngo 1.21\n")
     build(polyglot)
     assert "store.go_docs.md" in page.read_text("utf-8")
+
+
+def test_a_changed_psr4_prefix_relinks_its_users(polyglot: Path) -> None:
+    build(polyglot)
+    page = polyglot / "repo-docs" / "php" / "tests" / "CartTest.php_docs.md"
+    assert "Cart.php_docs.md" in page.read_text("utf-8")
+    composer = polyglot / "php" / "composer.json"
+    composer.write_text(composer.read_text("utf-8").replace('"src/"', '"lib/"'), encoding="utf-8")
+    build(polyglot)
+    assert "Cart.php_docs.md" not in page.read_text("utf-8")
 
 
 def test_an_added_go_file_relinks_its_importers(polyglot: Path) -> None:

@@ -63,10 +63,22 @@ def _analyzer(spec: str) -> Analyzer:
     fingerprint of the analysis (which follows imports) covers every analyzer."""
     found = _BY_SPEC.get(spec)
     if found is None:
-        from . import build, cfamily, data, generic, gomod, javascript, markup, python, shell, tags
+        from . import (
+            build,
+            cfamily,
+            composer,
+            data,
+            generic,
+            gomod,
+            javascript,
+            markup,
+            python,
+            shell,
+            tags,
+        )
 
         modules = {m.__name__.rpartition(".")[2]: m for m in (
-            build, cfamily, data, generic, gomod, javascript, markup, python, shell, tags)}
+            build, cfamily, composer, data, generic, gomod, javascript, markup, python, shell, tags)}
         module, _, function = (spec or "generic:analyze").partition(":")
         found = _BY_SPEC[spec] = getattr(modules[module], function)
     return found

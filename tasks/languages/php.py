@@ -2,7 +2,8 @@
 
 PHPDoc (`/** */`) above a declaration is its documentation; visibility is the member's
 `public`/`protected`/`private` modifier.  Tests are PHPUnit methods (`test*` names in classes, or
-`@test` / `#[Test]`).  `use A\\B\\C` resolves through the PSR-4 prefixes of `composer.json`.
+`@test` / `#[Test]`).  `use A\\B\\C` resolves through the PSR-4 prefixes of `composer.json`
+(read by :mod:`docgraph.analyzers.composer`).
 """
 
 from __future__ import annotations
@@ -82,4 +83,6 @@ LANGUAGES = (
                    "unserialize": ("security", "`unserialize` call (object injection risk)")},
         ),
     ),
+    Language(name="Composer manifest", filenames=("composer.json",), fence="json",
+             analyzer="composer:analyze", imports="path"),
 )
