@@ -409,9 +409,11 @@ class Model:
                                      if parsed else [])
             conn.executemany("UPDATE files SET stat=? WHERE path=?", restat)
             # 2. who must be resolved again
-            manifests = {path: names_of(text) for path, text in conn.execute(
-                "SELECT path, exports FROM files WHERE path IN ('go.mod', 'composer.json') "
-                "OR path LIKE '%/go.mod' OR path LIKE '%/composer.json'")}
+            def manifests() -> dict[str, tuple[str, ...]]:  # read only when Go or PHP resolves
+                return {path: names_of(text) for path, text in conn.execute(
+                    "SELECT path, exports FROM files WHERE path IN ('go.mod', 'composer.json') "
+                    "OR path LIKE '%/go.mod' OR path LIKE '%/composer.json'")}
+
             resolver = Resolver([r for r, row in listing.items()
                                  if row.kind in ("file", "binary", "link")], include_roots, manifests)
             wholesale = roots_changed or any(

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote
 
 from .facts import SummaryImport
@@ -84,21 +85,12 @@ class Resolver:
     """Resolution over one set of repository paths."""
 
     def __init__(self, paths: Iterable[str], include_roots: Iterable[str] = (),
-                 manifests: Mapping[str, tuple[str, ...]] | None = None):
+                 manifests: Mapping[str, tuple[str, ...]] | Callable[[], Mapping[str, tuple[str, ...]]]
+                 | None = None):
         self.paths = set(paths)
-        manifests = manifests or {}
-        # module path -> folder of its go.mod ("" for ROOT), longest module path first
-        self.go_modules = sorted(((names[0], path.rpartition("/")[0])
-                                  for path, names in manifests.items()
-                                  if path.rpartition("/")[2] == "go.mod" and names and names[0]),
-                                 key=lambda m: (-len(m[0]), m))
-        self.gopath = not any(p.rpartition("/")[2] == "go.mod" for p in self.paths)
-        # PSR-4: namespace prefix (`Shop\\`) -> folder, longest prefix first
-        self.psr4 = sorted(((prefix, posixpath.normpath(posixpath.join(path.rpartition("/")[0], folder)))
-                            for path, names in manifests.items()
-                            if path.rpartition("/")[2] == "composer.json"
-                            for prefix, _, folder in (n.partition(" ") for n in names)),
-                           key=lambda m: (-len(m[0]), m))
+        # what go.mod and composer.json files declare, or a function that reads it (called only
+        # when a Go or PHP reference is resolved)
+        self._manifests = manifests
         self.include_roots = tuple(r.strip("/") for r in include_roots)
         packages = {p.rpartition("/")[0] for p in self.paths
                     if p.rpartition("/")[2] in ("__init__.py", "__init__.pyi")}
@@ -136,10 +128,13 @@ class Resolver:
                     break
                 self.secondary[".".join(longer)].append(path)
         self.by_name = by_name
+        self.gopath = "go.mod" not in by_name  # no go.mod at all: resolve by the path's ending
         self.go_folders: dict[str, list[str]] = defaultdict(list)  # folder -> non-test .go files
         self.swift_targets: dict[str, list[str]] = defaultdict(list)  # target -> its .swift files
         self.rust_crates: dict[str, list[str]] = defaultdict(list)  # crate folder name -> its src/
         for path in sorted(self.paths):
+            if not path.endswith((".go", ".swift", "/src/lib.rs")):
+                continue
             if path.endswith(".go") and not path.endswith("_test.go"):
                 self.go_folders[path.rpartition("/")[0]].append(path)
             elif path.endswith(".swift") and (target := swift_target(path)):
@@ -149,6 +144,28 @@ class Resolver:
                 self.rust_crates[crate.rpartition("/")[2].replace("-", "_")].append(crate + "/src")
         self._include_cache: dict[tuple[str, str], str | None] = {}
         self._module_cache: dict[tuple[str, str | None, str], str] = {}
+
+    @cached_property
+    def manifests(self) -> Mapping[str, tuple[str, ...]]:
+        """Declared names of the go.mod and composer.json files."""
+        found = self._manifests() if callable(self._manifests) else self._manifests
+        return found or {}
+
+    @cached_property
+    def go_modules(self) -> list[tuple[str, str]]:
+        """(module path, folder of its go.mod, "" for ROOT), longest module path first."""
+        return sorted(((names[0], path.rpartition("/")[0]) for path, names in self.manifests.items()
+                       if path.rpartition("/")[2] == "go.mod" and names and names[0]),
+                      key=lambda m: (-len(m[0]), m))
+
+    @cached_property
+    def psr4(self) -> list[tuple[str, str]]:
+        """PSR-4 (namespace prefix `Shop\\`, folder), longest prefix first."""
+        return sorted(((prefix, posixpath.normpath(posixpath.join(path.rpartition("/")[0], folder)))
+                       for path, names in self.manifests.items()
+                       if path.rpartition("/")[2] == "composer.json"
+                       for prefix, _, folder in (n.partition(" ") for n in names)),
+                      key=lambda m: (-len(m[0]), m))
 
     # ------------------------------------------------------------------ python
 
