@@ -119,8 +119,6 @@ class Language:
     """How pages word its ideas."""
     tags: Tags | None = None
     """For languages read by the tags-query analyzer."""
-    test_paths: tuple[str, ...] = ()
-    """Path fragments of test files by the language's conventions (`_test.go`, `/src/test/`)."""
 
 
 @dataclass(frozen=True)

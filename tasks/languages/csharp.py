@@ -62,7 +62,6 @@ LANGUAGES = (
         comments=("//", "/*", "*"), imports="csharp",
         wording=Wording(unit="source file", top_level="Members", tests="Test class",
                         entry_point="Runs as a program: it defines a `Main` method."),
-        test_paths=("Tests/", ".Tests/", "/test/", "/tests/"),
         tags=Tags(
             package="tree_sitter_c_sharp", query="", extra=_QUERY,
             kinds={"record_declaration": "record", "namespace_declaration": "namespace",

@@ -84,7 +84,6 @@ LANGUAGES = (
         wording=Wording(unit="package file", top_level="Package-level names",
                         entry_point="Runs as a program: `package main` with a `main` function.",
                         tests="Go test file"),
-        test_paths=("_test.go",),
         tags=Tags(
             package="tree_sitter_go", extra=_EXTRA,
             kinds={"function_declaration": "function", "method_declaration": "method",

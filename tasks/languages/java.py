@@ -60,7 +60,6 @@ LANGUAGES = (
         comments=("//", "/*", "*"), imports="jvm",
         wording=Wording(unit="compilation unit", top_level="Fields", tests="Test class",
                         entry_point="Runs as a program: it defines `public static void main(String[])`."),
-        test_paths=("/src/test/",),
         tags=Tags(
             package="tree_sitter_java", extra=_EXTRA,
             kinds={"enum_declaration": "enum", "record_declaration": "record",

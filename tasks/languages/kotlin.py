@@ -68,7 +68,6 @@ LANGUAGES = (
         grammar="kotlin", grammar_module="tree_sitter_kotlin:language", comments=("//", "/*", "*"), imports="jvm",
         wording=Wording(unit="source file", top_level="Properties", tests="Test class",
                         entry_point="Runs as a program: it defines a top-level `main` function."),
-        test_paths=("/src/test/",),
         tags=Tags(
             package="tree_sitter_kotlin", query="", extra=_QUERY,
             kinds={"type_alias": "type alias", "companion_object": "companion object"},

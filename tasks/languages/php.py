@@ -64,7 +64,6 @@ LANGUAGES = (
         name="PHP", suffixes=(".php", ".phtml"), shebangs=("php",), fence="php",
         analyzer="tags:analyze", grammar="php", grammar_module="tree_sitter_php:language_php", comments=("//", "/*", "*", "#"), imports="php",
         wording=Wording(unit="source file", top_level="Constants and properties", tests="Test class"),
-        test_paths=("/tests/", "Test.php"),
         tags=Tags(
             package="tree_sitter_php", extra=_EXTRA,
             kinds={"method_declaration": "method", "trait_declaration": "trait",

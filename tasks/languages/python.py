@@ -12,6 +12,5 @@ LANGUAGES = (
         wording=Wording(unit="module", top_level="Module-level names", exports="in `__all__`",
                         entry_point='Runs as a program: it has an `if __name__ == "__main__":` block.',
                         tests="Test module"),
-        test_paths=("/tests/", "/test_"),
     ),
 )

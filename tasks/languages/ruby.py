@@ -55,7 +55,6 @@ LANGUAGES = (
         shebangs=("ruby",), fence="ruby", analyzer="tags:analyze", grammar="ruby", grammar_module="tree_sitter_ruby:language",
         comments=HASH_COMMENTS, imports="ruby",
         wording=Wording(unit="source file", top_level="Constants", tests="Test file"),
-        test_paths=("/spec/", "/test/", "_spec.rb", "_test.rb"),
         tags=Tags(
             package="tree_sitter_ruby", extra=_EXTRA, wheel_references=False,
             kinds={"singleton_method": "singleton method", "singleton_class": "class"},

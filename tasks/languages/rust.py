@@ -107,7 +107,6 @@ LANGUAGES = (
         comments=("//", "/*", "*"), imports="rust",
         wording=Wording(unit="module", top_level="Items", tests="Rust test module",
                         entry_point="Runs as a program: it defines `fn main`."),
-        test_paths=("/tests/",),
         tags=Tags(
             package="tree_sitter_rust", extra=_EXTRA,
             kinds={"struct_item": "struct", "enum_item": "enum", "union_item": "union",

@@ -57,7 +57,6 @@ LANGUAGES = (
         name="Swift", suffixes=(".swift",), fence="swift", analyzer="tags:analyze", grammar="swift", grammar_module="tree_sitter_swift:language",
         comments=("//", "/*", "*"), imports="swift",
         wording=Wording(unit="source file", top_level="Properties", tests="Test case"),
-        test_paths=("Tests/",),
         tags=Tags(
             package="tree_sitter_swift", query="", extra=_QUERY, refine={"class_declaration": _kind},
             kinds={"typealias_declaration": "type alias", "enum_entry": "case"},
