@@ -101,7 +101,7 @@ def broken_links(out: Path) -> list[str]:
         for target in markdown_links(page.read_text(encoding="utf-8")):
             if re.match(r"^[a-z]+:", target) or target.startswith("#"):
                 continue
-            path = unquote(target.split("#", 1)[0])
+            path = unquote(re.split(r"[?#]", target, maxsplit=1)[0])
             if not (page.parent / path).exists():
                 broken.append(f"{page.relative_to(out)} -> {target}")
     return broken

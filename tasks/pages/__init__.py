@@ -48,8 +48,8 @@ def _source_href(page: str, to_root: str, source_url: str, rel: str) -> str:
     return href("../" * page.count("/") + to_root + "/" + rel)
 
 
-# GitHub shows these rendered, where `#L12` lands nowhere; `?plain=1` shows their lines.  Only for
-# absolute links: a relative link keeps to plain file paths, which every viewer resolves.
+# GitHub shows these rendered, where `#L12` lands nowhere; `?plain=1` shows their lines (GitHub
+# keeps the query of a relative link too).
 RENDERED_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".rst", ".ipynb", ".adoc", ".asciidoc",
                      ".org", ".textile", ".rdoc", ".creole", ".mediawiki", ".wiki", ".pod", ".svg",
                      ".geojson", ".topojson", ".csv", ".tsv")
@@ -58,7 +58,7 @@ RENDERED_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".rst", ".ipynb", ".a
 @lru_cache(maxsize=65536)
 def _line_href(page: str, to_root: str, source_url: str, rel: str) -> str:
     base = _source_href(page, to_root, source_url, rel)
-    plain = source_url and rel.lower().endswith(RENDERED_SUFFIXES)
+    plain = rel.lower().endswith(RENDERED_SUFFIXES)
     return base + ("?plain=1#L" if plain else "#L")
 
 
