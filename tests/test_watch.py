@@ -46,6 +46,15 @@ def test_debouncer_ceiling_bounds_a_steady_stream() -> None:
     assert first == 0.0 and len(paths) == 20
 
 
+def test_debouncer_keeps_a_long_checkout_in_one_batch() -> None:
+    d = Debouncer(quiet=0.1, ceiling=1.0)
+    for step in range(1500):  # 1,500 files over 3 s, never 100 ms of quiet: a slow checkout
+        d.add([f"f{step}"], step * 0.002)
+        assert not d.due(step * 0.002)
+    assert not d.due(3.0) and d.due(3.1)  # past the ceiling, but one batch until quiet
+    assert len(d.take()[0]) == 1500
+
+
 @pytest.mark.parametrize("name, junk", [
     ("4913", True), ("main.py~", True), (".main.py.swp", True), (".main.py.swx", True),
     (".#main.py", True), ("#main.py#", True), ("main.py", False), ("notes.swift", False),
