@@ -9,8 +9,9 @@ logger when the store fails.
 
 Decisions:
 - An entry is one object `<url>/v1/<key[:2]>/<key>`: `DGC`, a format byte, the SHA-256 of the rest,
-  then the raw key, blob names and lengths, and the zlib-compressed blobs (level 6: level 9 saves
-  little on JSON for twice the time).  The hash covers everything after it, so a flipped byte or a
+  then the raw key, blob names and lengths, and the zlib-compressed blobs (level 1: on 110 MB of
+  torch's facts and pages it took 0.58 s against 1.41 s for level 6, for entries 19 % larger;
+  a cold build with write-back compresses everything it computes).  The hash covers everything after it, so a flipped byte or a
   truncation is caught before decompression; an intact entry for another key or format is
   foreign.  Either way `get` returns None and records one :class:`CacheFinding`; nothing raises
   into the build but a malformed key (a bug in the caller).
@@ -139,7 +140,7 @@ def encode(entry_key: str, blobs: Mapping[str, bytes]) -> bytes:
         if not 0 < len(raw) < 256:
             raise ValueError(f"blob name {name!r} must be 1-255 bytes of UTF-8")
         header.append(bytes([len(raw)]) + raw + struct.pack(">I", len(blobs[name])))
-    rest = b"".join(header) + zlib.compress(b"".join(blobs[n] for n in names), 6)
+    rest = b"".join(header) + zlib.compress(b"".join(blobs[n] for n in names), 1)
     return _MAGIC + bytes([FORMAT]) + hashlib.sha256(rest).digest() + rest
 
 
