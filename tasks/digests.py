@@ -56,6 +56,8 @@ class FolderFile:
     """It holds tests."""
     entry_point: bool = False
     """It runs as a program."""
+    keywords: bool = True
+    """Its `_kw.md` lists something (identifiers, headings, keys or imports)."""
 
 
 @dataclass(frozen=True)
@@ -334,13 +336,14 @@ class Digests:
         readme = readme_doc = package_doc = ""
         exports: tuple[str, ...] = ()
         for (path, kind, language, description, doc, parsed, is_test, entry_point, size,
-             media_type, export_text, target) in conn.execute(
+             media_type, export_text, target, keywords) in conn.execute(
                 "SELECT path, kind, language, description, doc, parsed, is_test, entry_point, size,"
-                " media_type, exports, link_target FROM files WHERE folder=? ORDER BY path", (folder,)):
+                " media_type, exports, link_target, keywords FROM files WHERE folder=? ORDER BY path",
+                (folder,)):
             name = path.rpartition("/")[2]
             files.append(FolderFile(name, kind, language or "", description or "",
                                     size if kind != "file" else 0, media_type or "", target or "",
-                                    bool(parsed), bool(is_test), bool(entry_point)))
+                                    bool(parsed), bool(is_test), bool(entry_point), bool(keywords)))
             if name.lower().startswith("readme") and kind == "file" and doc and not readme:
                 readme, readme_doc = name, doc
             if name in ("__init__.py", "__init__.pyi") and kind == "file":

@@ -178,6 +178,12 @@ class FileFacts:
     redacted: int = 0
     """Credentials found in the text (masked before analysis, redacted in the embedded source)."""
 
+    @property
+    def lists_keywords(self) -> bool:
+        """Whether its `_kw.md` lists anything: identifiers, headings, keys or imports (a page
+        that lists nothing says so in one line and is not linked as if it did)."""
+        return bool(self.symbols or self.headings or self.keys or self.imports)
+
     def summary(self) -> FileSummary:
         """The part of the facts that pages of *other* files and folders show."""
         return FileSummary(
@@ -199,6 +205,7 @@ class FileFacts:
             is_test=bool(self.tests) and not self.own_tests,
             entry_point=self.entry_point,
             findings=self.findings,
+            keywords=self.lists_keywords,
         )
 
 
@@ -266,6 +273,8 @@ class FileSummary:
     """Runs as a program."""
     findings: tuple[Finding, ...] = field(default=())
     """Problems met while reading or parsing it (collected into the build report)."""
+    keywords: bool = True
+    """Its `_kw.md` lists something (see :attr:`FileFacts.lists_keywords`)."""
 
 
 # --------------------------------------------------------------------------- canonical JSON

@@ -41,7 +41,7 @@ from .xref import MANIFESTS, Edge, Resolver, swift_target
 
 log = logging.getLogger("docgraph")
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
 
 _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree")
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
     path TEXT PRIMARY KEY, folder TEXT, kind TEXT, stat TEXT, hash TEXT, language TEXT,
     description TEXT, doc TEXT, parsed INT, is_test INT, entry_point INT, size INT,
-    media_type TEXT, exports TEXT, link_target TEXT, findings TEXT);
+    media_type TEXT, exports TEXT, link_target TEXT, findings TEXT, keywords INT);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
 CREATE TABLE IF NOT EXISTS symbols(path TEXT, name TEXT, kind TEXT, line INT, bucket TEXT);
 CREATE INDEX IF NOT EXISTS symbols_path ON symbols(path);
@@ -148,12 +148,13 @@ def file_tails(rel: str) -> set[str]:
 def _file_row(rel: str, row: TreeRow, summary: dict[str, Any] | None, stat: str, digest: str) -> tuple[Any, ...]:
     folder = rel.rpartition("/")[0]
     if summary is None:
-        return (rel, folder, row.kind, stat, "", "", "", "", 1, 0, 0, row.size, "", "", row.target, "[]")
+        return (rel, folder, row.kind, stat, "", "", "", "", 1, 0, 0, row.size, "", "", row.target, "[]", 0)
     return (rel, folder, row.kind, stat, digest, summary.get("language", ""),
             summary.get("description", ""), summary.get("doc", ""), int(summary.get("parsed", True)),
             int(summary.get("is_test", False)), int(summary.get("entry_point", False)),
             summary.get("size", 0), summary.get("media_type", ""), SEP.join(summary.get("exports", ())),
-            "", json.dumps(summary.get("findings", []), sort_keys=True))
+            "", json.dumps(summary.get("findings", []), sort_keys=True),
+            int(summary.get("keywords", True)))
 
 
 def _imports(summary: dict[str, Any]) -> list[SummaryImport]:
@@ -313,7 +314,7 @@ class Model:
                 conn.execute(f"DELETE FROM {table}")
             for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
                 conn.execute(f"DROP INDEX {name}")
-            conn.executemany(f"INSERT INTO files VALUES({','.join('?' * 16)})", files)
+            conn.executemany(f"INSERT INTO files VALUES({','.join('?' * 17)})", files)
             conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?)", symbols)
             conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)", imports)
             conn.executemany("INSERT INTO tails VALUES(?,?)", tail_rows)
@@ -397,7 +398,7 @@ class Model:
                 for table in ("files", "imports", "tails"):
                     conn.execute(f"DELETE FROM {table} WHERE path IN ({marks})", chunk)
             for rel, (summary, stat, digest) in changed.items():
-                conn.execute(f"INSERT INTO files VALUES({','.join('?' * 16)})",
+                conn.execute(f"INSERT INTO files VALUES({','.join('?' * 17)})",
                              _file_row(rel, listing[rel], summary, stat, digest))
                 if summary is not None:
                     parsed = _imports(summary)

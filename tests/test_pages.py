@@ -71,3 +71,15 @@ def test_embedded_source_fence_survives_backticks(sample: Path) -> None:
     page = (sample / "repo-docs/fences.md_docs.md").read_text()
     assert "`````markdown\n# Fences" in page
     assert markdown_links(page) is not None
+
+
+def test_a_keyword_page_that_lists_nothing_is_not_linked_as_if_it_did(sample: Path) -> None:
+    build(sample)
+    out = sample / "repo-docs"
+    empty = (out / ".gitignore_kw.md").read_text(encoding="utf-8")
+    assert "defines no identifier" in empty  # the page exists and says so in one line
+    for page in ("index.md", ".gitignore_docs.md"):
+        assert ".gitignore_kw.md" not in (out / page).read_text(encoding="utf-8"), page
+    shapes = out / "src" / "geometry"
+    assert "shapes.py_kw.md" in (shapes / "index.md").read_text(encoding="utf-8")
+    assert "shapes.py_kw.md" in (shapes / "shapes.py_docs.md").read_text(encoding="utf-8")

@@ -150,9 +150,11 @@ def _breadcrumb(facts: FileFacts, ctx: RenderContext, page: str) -> str:
                           ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX))))
     trail.append(code(name))
     folder = "/".join(folders)
+    keywords = (" · " + link("keywords", ctx.page_href(page, layout.kw_page(facts.path)))) \
+        if facts.lists_keywords else ""
     return (" › ".join(trail) + " · "
             + link("folder guide", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC)))
-            + " · " + link("keywords", ctx.page_href(page, layout.kw_page(facts.path))))
+            + keywords)
 
 
 def _overview(facts: FileFacts) -> str:
@@ -391,7 +393,8 @@ def _related(xref: FileXref, ctx: RenderContext, page: str) -> str:
 def _crossrefs(facts: FileFacts, ctx: RenderContext, page: str) -> str:
     folder = layout.split(facts.path)[0]
     items = [
-        link("Keyword index", ctx.page_href(page, layout.kw_page(facts.path))),
+        *([link("Keyword index", ctx.page_href(page, layout.kw_page(facts.path)))]
+          if facts.lists_keywords else []),
         link("Folder index", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX))),
         link("Folder documentation", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))),
     ]

@@ -22,8 +22,9 @@ def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> 
     if entry.kind == "file":
         docs = layout.docs_page(rel)
         name = link(code(entry.name), ctx.page_href(page, docs))
-        links = " · ".join([link("source", ctx.source_href(page, rel)),  # (the name links the docs)
-                            link("keywords", ctx.page_href(page, layout.kw_page(rel)))])
+        links = link("source", ctx.source_href(page, rel))  # (the name links the docs)
+        if entry.keywords:  # a keyword page that lists nothing is not linked as if it did
+            links += " · " + link("keywords", ctx.page_href(page, layout.kw_page(rel)))
         return [name, prose(entry.description), text(entry.language), links]
     if entry.kind == "binary":
         return [code(entry.name), f"{text(entry.media_type)}, {entry.size:,} bytes", "binary",
@@ -81,10 +82,10 @@ def _start_here(digest: FolderDigest, page: str, ctx: RenderContext) -> list[str
             items.append(f"{link(code(entry.name), ctx.page_href(page, layout.docs_page(entry.name)))}: "
                          "a program")
     for ranked in digest.main_modules[:3]:
-        entry = by_name.get(ranked.path)
-        if entry is not None and entry.kind == "file" and entry.name not in shown:
-            shown.add(entry.name)
-            items.append(f"{link(code(entry.name), ctx.page_href(page, layout.docs_page(entry.name)))}: "
+        found = by_name.get(ranked.path)
+        if found is not None and found.kind == "file" and found.name not in shown:
+            shown.add(found.name)
+            items.append(f"{link(code(found.name), ctx.page_href(page, layout.docs_page(found.name)))}: "
                          f"referenced by {plural(ranked.count, 'file')}")
     return items
 
