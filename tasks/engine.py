@@ -218,10 +218,12 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
         if entry.kind == FILE:
             candidates.add(task_name("page", entry.rel))
             candidates.add(task_name("kw", entry.rel))
-    if check_pages and stale is None:
+    if not check_pages:
+        stale = []
+    elif stale is None:
         stale = stale_pages(stamp, graph.config)
     root = graph.config.root + os.sep
-    for name, now in stale if check_pages and stale is not None else ():
+    for name, now in stale:
         size, _mtime, md5, task = stamp.pages[name]
         path = name if name.startswith(os.sep) else root + name
         if now is not None and now[0] == size and md5 and file_md5(path) == md5:
@@ -386,9 +388,10 @@ class Session:
         # the set of generated files changes only when the manifest task ran
         if "manifest" in loaded or stamp is None:
             generated = set(read_manifest(self.config.state))
-            for gone in new.output_names() - generated:
+            recorded = new.output_names()
+            for gone in recorded - generated:
                 new.set_output(gone, None, prefix)
-            changed = set(owner) | set(the_plan.refreshed) | (generated - new.output_names())
+            changed = set(owner) | set(the_plan.refreshed) | (generated - recorded)
         else:
             changed = set(owner) | set(the_plan.refreshed)
             generated = None

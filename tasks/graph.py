@@ -221,6 +221,7 @@ class Graph:
         self._parts: list[tuple[str, list[str]]] | None = None
         self._part_of: dict[str, str] | None = None
         self._setting_names: dict[str, str] = {}
+        self._folders: set[str] | None = None
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -256,9 +257,8 @@ class Graph:
         def dump(data: object) -> str:
             return json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
 
-        tool, code = fingerprints(step_modules().values(), self.config.state)
-        self._tool = tool
         steps = step_modules()
+        self._tool, code = fingerprints(steps.values(), self.config.state)
         return {
             # include_roots only matter to the model (model.json), not to per-file analysis
             "analysis.json": dump({"settings": {"max_bytes": config.analysis.max_bytes},
@@ -406,7 +406,7 @@ class Graph:
 
     def keys(self, kind: str) -> list[str | None]:
         """The keys of one kind's tasks (`[None]` for a kind of one task), in a stable order."""
-        if kind in ("analyze",):
+        if kind == "analyze":
             return [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         if kind in ("page", "kw"):
             return [e.rel for e in self.tree.entries if e.kind == FILE]
@@ -463,7 +463,8 @@ class Graph:
         """Every task of one kind."""
         if self._specs is not None or kind == "manifest":
             return [s for s in self.specs.values() if s.kind.name == kind]
-        return [self.spec(task_name(kind, key)) or self._make(kind, key) for key in self.keys(kind)]
+        found = (self.spec(task_name(kind, key)) for key in self.keys(kind))
+        return [spec for spec in found if spec is not None]
 
     def spec(self, name: str) -> Spec | None:
         """One task by name, built alone when the whole graph was not needed yet."""
@@ -491,7 +492,9 @@ class Graph:
         return key in self.keys(kind)
 
     def _folder_set(self) -> set[str]:
-        return set(self.tree.folders)
+        if self._folders is None:
+            self._folders = set(self.tree.folders)
+        return self._folders
 
     def _state_keys(self) -> dict[str, tuple[str, str]]:
         """State artefact stem -> ("file" | "folder", path)."""

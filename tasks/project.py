@@ -30,7 +30,7 @@ from typing import Any
 from .discover import discover
 from .engine import STAMP, Session, Stamp, doit_config, open_session, sigterm_as_interrupt
 from .errors import DocgraphError
-from .graph import KIND, KINDS, RENDER_GROUP, SETTINGS, Graph, Spec
+from .graph import KIND, KINDS, MODEL, RENDER, RENDER_GROUP, SETTINGS, Graph, Spec
 from .report import Collector, Report, load_findings, reporter_for, write_report
 from .store import (
     BUILDING,
@@ -79,7 +79,7 @@ class DoitProject:
 
                 creator = create_after(executed=kind.after)(creator)
             found[f"task_{kind.name}"] = creator
-        grouped = [k.name for k in KINDS if k.name != "manifest" and k.stage > SETTINGS + 1]
+        grouped = [k.name for k in KINDS if k.stage in (MODEL, RENDER)]
 
         def task_render() -> dict[str, Any]:
             return {"actions": None, "task_dep": grouped,

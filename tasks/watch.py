@@ -201,6 +201,8 @@ class Watcher:
         self.ready = threading.Event()
         self.rescan = False
         self._single: set[str] = set()  # folders watched without their subfolders
+        self._observer: Any = None  # watchdog's observer, once run() made it
+        self._handler: _Handler | None = None
         self._setup(config)
 
     def _setup(self, config: Config) -> None:
@@ -349,7 +351,7 @@ class Watcher:
 
     def watch_new_folders(self, paths: Iterable[str]) -> None:
         """A folder created in a folder watched alone (ROOT, say) gets a recursive watch."""
-        observer = getattr(self, "_observer", None)
+        observer = self._observer
         for path in paths:
             if observer is not None and os.path.dirname(path) in self._single \
                     and os.path.isdir(path) and not os.path.islink(path):
