@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts import FileFacts
+from ..facts import FileFacts, Symbol
 from ..languages import ANY_COMMENTS, C_COMMENTS, HASH_COMMENTS, display_name, for_path
 from . import Source, prose
 
@@ -95,6 +95,17 @@ def first_paragraph(text: str, limit: int = 400, comments_only: bool = False,
 def first_sentence(text: str, limit: int = 160) -> str:
     """First sentence (or line) of a paragraph of clean prose, for one-line descriptions."""
     return prose.first_sentence(text, limit)
+
+
+def describe(doc: str, top: list[Symbol], fallback: str) -> str:
+    """A file's one-line description: its doc comment's first sentence, else the first three
+    indexed definitions it names, else `fallback` (format and size)."""
+    if doc:
+        return first_sentence(doc)
+    if top:
+        shown = ", ".join(f"`{s.name}`" for s in top[:3])
+        return f"Defines {shown}" + (" and others" if len(top) > 3 else "")
+    return fallback
 
 
 def analyze(source: Source) -> FileFacts:

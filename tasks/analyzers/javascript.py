@@ -14,7 +14,7 @@ from typing import Any
 from ..facts import FileFacts, Import, Symbol
 from . import Source
 from .cfamily import _doc
-from .generic import C_COMMENTS, first_paragraph, first_sentence, language_of, n_lines
+from .generic import C_COMMENTS, describe, first_paragraph, language_of, n_lines
 from .treesitter import parser, text, walk
 
 _DEFINITIONS = {
@@ -152,14 +152,8 @@ def analyze(source: Source) -> FileFacts:
     scanner.requires(tree.root_node)
     imports = sorted(set(scanner.imports), key=lambda i: (i.line, i.module))
     doc = first_paragraph(source.text, comments_only=True, markers=C_COMMENTS)
-    top = [s for s in scanner.symbols if s.indexed]
-    if doc:
-        description = first_sentence(doc)
-    elif top:
-        names = ", ".join(f"`{s.name}`" for s in top[:3])
-        description = f"Defines {names}" + (" and others" if len(top) > 3 else "")
-    else:
-        description = f"{language_of(source.name)}, {n_lines(source.line_count)}"
+    description = describe(doc, [s for s in scanner.symbols if s.indexed],
+                           f"{language_of(source.name)}, {n_lines(source.line_count)}")
     root = tree.root_node
     error_bytes = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
     parsed = not (root.has_error and error_bytes > len(source.data) // 2)

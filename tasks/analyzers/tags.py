@@ -30,7 +30,7 @@ from typing import Any
 from ..facts import FileFacts, Import, Note, Symbol
 from ..languages import Language, Tags, for_path
 from . import Source
-from .generic import first_paragraph, first_sentence, n_lines
+from .generic import describe, first_paragraph, n_lines
 from .treesitter import parser
 
 _QUERIES: dict[str, Any] = {}
@@ -282,14 +282,8 @@ def analyze(source: Source) -> FileFacts:
     symbols.sort(key=lambda s: (s.line, s.qualname))
     doc = first_paragraph(_MAGIC.sub("", _INNER_DOC.sub(r"\1// ", source.text)),
                           comments_only=True, markers=language.comments)
-    top = [s for s in symbols if s.indexed]
-    if doc:
-        description = first_sentence(doc)
-    elif top:
-        shown = ", ".join(f"`{s.name}`" for s in top[:3])
-        description = f"Defines {shown}" + (" and others" if len(top) > 3 else "")
-    else:
-        description = f"{language.name}, {n_lines(source.line_count)}"
+    description = describe(doc, [s for s in symbols if s.indexed],
+                           f"{language.name}, {n_lines(source.line_count)}")
     error_bytes = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
     parsed = not (root.has_error and error_bytes > len(data) // 2)
     return source.facts(
