@@ -41,7 +41,6 @@ from .xref import MANIFESTS, Edge, Resolver, swift_target
 
 log = logging.getLogger("docgraph")
 
-SCHEMA_VERSION = "6"
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
 
 _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree")
@@ -71,6 +70,9 @@ CREATE INDEX IF NOT EXISTS externals_src ON externals(src);
 CREATE TABLE IF NOT EXISTS subtree(folder TEXT, bucket TEXT, count INT, hash TEXT,
     PRIMARY KEY(folder, bucket));
 """
+SCHEMA_VERSION = "7:" + hashlib.sha1(_SCHEMA.encode()).hexdigest()[:12]
+"""A database of another schema is dropped and made anew: the version is derived from the
+schema's text, so no change to a table can keep an old database that no longer fits."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,13 @@ def open_model(path: str) -> sqlite3.Connection:
             conn = sqlite3.connect(path, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
+            conn.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
             version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if version is None or version[0] != SCHEMA_VERSION:
-                conn.executescript("".join(f"DELETE FROM {t};" for t in _TABLES) + "DELETE FROM meta;")
+                # another docgraph's tables: their columns may differ, so drop them, not the rows
+                conn.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in _TABLES)
+                                   + "DELETE FROM meta;")
+                conn.executescript(_SCHEMA)
                 conn.execute("INSERT INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             conn.execute("SELECT count(*) FROM files").fetchone()
             return conn

@@ -214,7 +214,9 @@ class Report:
         cached = (f" ({len(self.sources_from_cache):,} more from the shared cache, "
                   f"{_size(counts.get('bytes_read', 0))} read, "
                   f"{_size(counts.get('bytes_written', 0))} written)") if counts else ""
-        return (f"docgraph: {self.mode} build in {self.seconds:.2f} s: "
+        failed = sum(e.message.startswith(("task failed", "doit:")) for e in self.errors)
+        verdict = f"FAILED ({failed} task(s) failed, see above)" if failed else "build"
+        return (f"docgraph: {self.mode} {verdict} in {self.seconds:.2f} s: "
                 f"{len(self.sources_analyzed):,} source(s) analysed{cached}, "
                 f"{len(self.pages_written):,} page(s) written, {len(self.pages_removed):,} removed"
                 f"{issues} -> {self.output}")
