@@ -29,14 +29,14 @@ import threading
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
 from .discover import BINARY, FILE, Entry, SourceTree, discover
 from .facts import Finding
-from .graph import MANIFEST, Graph, Spec, task_name
+from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .report import Collector, Progress, Report, load_findings, write_report
 from .store import (
     BUILDING,
@@ -57,6 +57,7 @@ STAMP_VERSION = 7
 SHARDS = 64
 """State artefacts of the stamp are kept in this many separately encoded blobs."""
 DOIT_DB = "doit.sqlite3"
+OWN_PAGES_LIMIT = 64  # more analysed files than this (a checkout): no own-pages step first
 
 
 class Stamp:
@@ -272,6 +273,26 @@ class Session:
         self.loaded |= names
         self._pending.extend(sorted(names))
         return names
+
+    def own_pages(self, analysed: Iterable[str]) -> list[str]:
+        """The `_docs.md` and `_kw.md` tasks of the files whose analysis just ran, when every
+        input of theirs exists (a new file has no cross-reference digest before the model ran).
+
+        Watch mode runs them before the model, so an edited file's own pages follow the save
+        without waiting for the aggregates.  They are not marked as loaded: their own stage
+        hands them out again, after the model, and doit reruns those whose cross-references
+        changed, so the result is what a build without this step writes."""
+        graph = self.graph
+        found = []
+        for name in sorted(analysed):
+            kind, _, rel = name.partition(":")
+            if kind != "analyze":
+                continue
+            for own in (task_name("kw", rel), task_name("page", rel)):
+                spec = graph.spec(own)
+                if spec is not None and all(os.path.exists(graph.absolute(dep)) for dep in spec.file_dep):
+                    found.append(own)
+        return found
 
     def note_runs(self, executed: Iterable[str]) -> None:
         """The runner ran these tasks and noted every file their actions read or wrote."""
@@ -502,6 +523,9 @@ class Engine:
         self._stamp: Stamp | None = None
         self._unsaved = False
         self._hashes = FileHashes(config.root)  # per build: what the workers hashed as they worked
+        # watch mode: called with the analysed files once their own pages are written, before
+        # the model and the aggregate pages
+        self.on_own_pages: Callable[[list[str]], None] | None = None
 
     # ------------------------------------------------------------------ doit
 
@@ -610,6 +634,8 @@ class Engine:
                 session.note_runs(collector.executed)
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                          time.monotonic() - began)
+            if stage == ANALYZE and self.on_own_pages is not None and not the_plan.full:
+                self._own_pages(session, collector)
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started, total=session.task_count())
         finishing = time.monotonic()
@@ -624,6 +650,17 @@ class Engine:
         write_report(config.state, report)
         log.info("stamp and report written in %.2f s", time.monotonic() - finishing)
         return report, not collector.changed
+
+    def _own_pages(self, session: Session, collector: Collector) -> None:
+        """Watch mode: the analysed files' own pages first (see :meth:`Session.own_pages`)."""
+        analysed = [n for n in collector.executed if n.startswith("analyze:")]
+        own = session.own_pages(analysed) if len(analysed) <= OWN_PAGES_LIMIT else []
+        if not own:
+            return
+        self._run(session.graph, own, collector)
+        session.note_runs(collector.executed)
+        assert self.on_own_pages is not None
+        self.on_own_pages([n.partition(":")[2] for n in analysed])
 
     def _shard_build(self, session: Session, collector: Collector, started: float) -> Report:
         """`--shard K/N`: the settings, then the analysis of shard K's files only (their results

@@ -203,11 +203,13 @@ class Watcher:
         self._single: set[str] = set()  # folders watched without their subfolders
         self._observer: Any = None  # watchdog's observer, once run() made it
         self._handler: _Handler | None = None
+        self._first = time.monotonic()  # when the batch being built began (its first event)
         self._setup(config)
 
     def _setup(self, config: Config) -> None:
         self.config = config
         self.engine = Engine(config, jobs=self.jobs, keep_stamp=True)
+        self.engine.on_own_pages = self._own_pages
         self.scanner = Scanner(config)
         self.entries: dict[str, Entry] = {}
         self.debouncer = Debouncer(config.watch.quiet_ms / 1000, config.watch.max_wait_ms / 1000)
@@ -289,6 +291,15 @@ class Watcher:
             changed = None
         report = self.engine.build(tree=tree, changed=changed, lock=False)
         return report
+
+    def _own_pages(self, rels: list[str]) -> None:
+        """The saved files' own pages are written; the aggregates follow."""
+        names = sorted(rels)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        elapsed = (time.monotonic() - self._first) * 1000
+        self.out.write(f"docgraph: pages of {shown} written in {elapsed:.0f} ms; "
+                       f"updating indices and cross-references\n")
+        self.out.flush()
 
     def _line(self, rels: set[str], report: Report, first: float) -> str:
         names = sorted(rels)
@@ -388,6 +399,7 @@ class Watcher:
             changed = self.apply(rels)
             if not changed:
                 continue  # only ignored paths (a .gitignore'd build folder, a log): no rebuild
+            self._first = first
             report = self.build(changed)
             idle_flush = True
             self.out.write(self._line(rels, report, first) + "\n")

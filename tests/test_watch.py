@@ -325,3 +325,43 @@ def test_a_queue_overflow_is_one_line_and_one_rescan(sample: Path,
     finally:
         running.watcher.stop.set()
         running.thread.join(TIMEOUT)
+
+
+def test_a_saved_files_own_pages_come_first_and_the_rest_follows_exactly(tmp_path: Path) -> None:
+    """Watch mode writes the saved file's `_docs.md` and `_kw.md` before the model and the
+    aggregate pages; when the save also changed the file's cross-references (a new import), the
+    page is written again after the model, and the tree ends as a clean build's."""
+    root = make_sample(tmp_path / "repo")
+    build(root)
+    seen: dict[str, str] = {}
+    watching = Running(root)
+    try:
+        engine = watching.watcher.engine
+        first = engine.on_own_pages
+        assert first is not None
+
+        def own_pages(rels: list[str]) -> None:
+            # what the reader sees at this moment, before the model ran
+            seen["rels"] = ",".join(rels)
+            seen["kw"] = (root / "repo-docs/src/geometry/shapes.py_kw.md").read_text()
+            seen["docs"] = (root / "repo-docs/src/geometry/shapes.py_docs.md").read_text()
+            seen["sub"] = (root / "repo-docs/src/geometry/sub.md").read_text()
+            first(rels)
+
+        engine.on_own_pages = own_pages
+        shapes = root / "src/geometry/shapes.py"
+        shapes.write_text(shapes.read_text() + "\nfrom . import io\n\ndef hexagon_area(side):\n"
+                          "    return side * side\n")
+        watching.until(lambda r, rels: "src/geometry/shapes.py" in r.sources_analyzed)
+    finally:
+        watching.close()
+    assert seen["rels"] == "src/geometry/shapes.py"
+    assert "hexagon_area" in seen["kw"] and "hexagon_area" in seen["docs"]
+    assert "hexagon_area" not in seen["sub"]  # the subtree's keywords wait for the model
+    out = watching.watcher.out.getvalue()  # type: ignore[attr-defined]
+    assert out.index("pages of src/geometry/shapes.py written in") < out.index("1 changed (")
+    assert "hexagon_area" in (root / "repo-docs/src/geometry/sub.md").read_text()
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
