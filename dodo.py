@@ -4,4 +4,4 @@ Any repository uses docgraph the same way; see docgraph/dodo.py (tasks/dodo.py h
 commands, and `doit root=PATH out=DIR` for another folder.
 """
 
-from docgraph.dodo import *  # noqa: F403
+from docgraph.dodo import *

@@ -526,6 +526,7 @@ class Engine:
         # watch mode: called with the analysed files once their own pages are written, before
         # the model and the aggregate pages
         self.on_own_pages: Callable[[list[str]], None] | None = None
+        self.graph: Graph | None = None  # the last build's graph
 
     # ------------------------------------------------------------------ doit
 
@@ -536,7 +537,7 @@ class Engine:
         from .digests import ancestors  # not for a no-op build
         from .runner import SOLO, StageRunner
 
-        sizes = {e.rel: e.size for e in graph.tree.entries}
+        sizes: dict[str, int] = {}  # bytes of each source (when a stage of many tasks asks)
         below: dict[str, int] = {}  # bytes of source below each folder (when a sub task asks)
 
         def weight(name: str) -> int:
@@ -552,6 +553,8 @@ class Engine:
                         for folder in ancestors(entry.rel):
                             below[folder] = below.get(folder, 0) + entry.size
                 return below.get("" if arg == "." else arg, 0)
+            if not sizes:
+                sizes.update((e.rel, e.size) for e in graph.tree.entries)
             return sizes.get(arg, 0)
 
         self.progress.start(len(specs), f"stage {specs[0].stage}")
@@ -571,9 +574,9 @@ class Engine:
     # ------------------------------------------------------------------ build
 
     def build(self, tree: SourceTree | None = None, changed: set[str] | None = None,
-              lock: bool = True) -> Report:
-        """One build.  Watch mode passes the tree it keeps, the paths that changed, and holds
-        the lock itself."""
+              lock: bool = True, graph: Graph | None = None) -> Report:
+        """One build.  Watch mode passes the tree it keeps, the paths that changed, the graph
+        of that tree when it kept one (:meth:`Graph.with_tree`), and holds the lock itself."""
         started = time.monotonic()
         config = self.config
         os.makedirs(config.state, exist_ok=True)
@@ -584,14 +587,15 @@ class Engine:
             old_handler = None
         try:
             if not lock:
-                return self._build(started, tree, changed)
+                return self._build(started, tree, changed, graph)
             with Lock(config.state):
-                return self._build(started, tree, changed)
+                return self._build(started, tree, changed, graph)
         finally:
             if old_handler is not None:
                 signal.signal(signal.SIGTERM, old_handler)
 
-    def _build(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> Report:
+    def _build(self, started: float, tree: SourceTree | None, changed: set[str] | None,
+               graph: Graph | None = None) -> Report:
         claim_output(self.config.state)
         marker = os.path.join(self.config.state, BUILDING)
         if os.path.exists(marker):  # the last build was killed: drop its half-written temp files
@@ -600,17 +604,19 @@ class Engine:
         else:
             with open(marker, "w", encoding="ascii") as handle:
                 handle.write(str(os.getpid()))
-        report, settled = self._build_marked(started, tree, changed)
+        report, settled = self._build_marked(started, tree, changed, graph)
         if settled and not report.failed:
             os.remove(marker)
         return report
 
-    def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None) -> tuple[Report, bool]:
+    def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None,
+                      graph: Graph | None) -> tuple[Report, bool]:
         config = self.config
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
         if self.keep_stamp:
             self._stamp = stamp
-        session = open_session(config, stamp, tree, changed)
+        session = open_session(config, stamp, tree, changed, graph=graph)
+        self.graph = session.graph
         self._hashes = session.hashes
         graph, tree, the_plan = session.graph, session.tree, session.plan
         log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree.entries),

@@ -19,6 +19,7 @@ config change or a docgraph upgrade reruns exactly the tasks it affects.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -222,6 +223,17 @@ class Graph:
         self._part_of: dict[str, str] | None = None
         self._setting_names: dict[str, str] = {}
         self._folders: set[str] | None = None
+
+    def with_tree(self, tree: SourceTree) -> Graph:
+        """This graph for a tree of the same listing (the same paths, kinds and link targets:
+        only files' content and stat data differ).  Watch mode's rebuild after a save: the
+        settings, the specs built so far and the map partition depend on the listing alone,
+        so they are kept instead of being made again from 48,000 entries."""
+        if len(tree.entries) != len(self.tree.entries) or tree.folders != self.tree.folders:
+            return Graph(self.config, tree)
+        same = copy.copy(self)
+        same.tree = tree
+        return same
 
     @property
     def specs(self) -> dict[str, Spec]:

@@ -39,6 +39,8 @@ log = logging.getLogger("docgraph")
 _JOBS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
 SOLO = 1 << 62
 """Weight of a task that runs alone in a worker, started before the others (the model)."""
+INLINE_BELOW = 32
+"""A stage of fewer tasks runs in the main process: a pool would cost more than it saves."""
 
 
 Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]], float]
@@ -230,14 +232,16 @@ class StageRunner:
                 else:
                     todo.append(task.name)
             checking = time.perf_counter() - clock
-            todo.sort(key=lambda n: (-weight(n), n))
+            pooled = self.jobs > 1 and len(todo) >= INLINE_BELOW
+            # the order matters only to a pool: long tasks first, so none is left alone at the end
+            todo.sort(key=(lambda n: (-weight(n), n)) if pooled else None)
             # stat data of every source input as the task starts: a file rewritten while its task
             # runs must not be recorded with its new state (doit issue #119)
             watched = self.watched
             before = {n: _inputs(by_name[n], watched) for n in todo}
             _JOBS.clear()
             _JOBS.update({n: jobs_of[n] for n in todo})
-            solo = [n for n in todo if weight(n) >= SOLO]
+            solo = [n for n in todo if weight(n) >= SOLO] if pooled else []
             for name, error, values, hashes, cpu in _quiet_gc(self._execute(todo, solo)):
                 task = by_name[name]
                 kind = name.partition(":")[0]
@@ -280,7 +284,7 @@ class StageRunner:
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
     def _execute(self, names: list[str], solo: list[str]):  # type: ignore[no-untyped-def]
-        if self.jobs <= 1 or len(names) < 32:
+        if self.jobs <= 1 or len(names) < INLINE_BELOW:
             for name in names:
                 yield _execute(name)
             return

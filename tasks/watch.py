@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .config import CONFIG_NAME, Config, load
-from .discover import Entry, Scanner, make_tree
+from .discover import FILE, Entry, Scanner, SourceTree, make_tree
 from .engine import Engine
+from .graph import Graph
 from .report import Report
 from .store import Lock
 
@@ -213,6 +214,9 @@ class Watcher:
         self.scanner = Scanner(config)
         self.entries: dict[str, Entry] = {}
         self.debouncer = Debouncer(config.watch.quiet_ms / 1000, config.watch.max_wait_ms / 1000)
+        self._tree: SourceTree | None = None  # what the last build saw, and its graph
+        self._graph: Graph | None = None
+        self._index: dict[str, int] = {}  # position of each path in the last tree's entries
         self._skip = tuple(p + os.sep for p in (config.output, config.state, os.path.join(config.root, ".git")))
 
     # ---------------------------------------------------------------- events
@@ -285,12 +289,37 @@ class Watcher:
     # ---------------------------------------------------------------- builds
 
     def build(self, changed: set[str] | None) -> Report:
-        tree = make_tree(self.entries.values())
         if self.rescan:  # compare every source with the stamp, as `docgraph build` does
             self.rescan = False
             changed = None
-        report = self.engine.build(tree=tree, changed=changed, lock=False)
+        tree, graph = self._tree_after(changed)
+        report = self.engine.build(tree=tree, changed=changed, lock=False, graph=graph)
+        self._tree, self._graph = tree, self.engine.graph
         return report
+
+    def _tree_after(self, changed: set[str] | None) -> tuple[SourceTree, Graph | None]:
+        """The tree of the listing, and the last build's graph when only files' content
+        changed (the usual save): then the last tree's entries are replaced where they
+        changed, instead of sorting 48,000 entries and making the graph again."""
+        old, index = self._tree, self._index
+        if old is not None and self._graph is not None and changed:
+            entries = list(old.entries)
+            for rel in changed:
+                position = index.get(rel)
+                now = self.entries.get(rel)
+                if position is None or now is None:
+                    break
+                was = entries[position]
+                if (was.kind, was.target) != (now.kind, now.target) \
+                        or (now.kind != FILE and was.size != now.size):
+                    break  # the listing (settings/tree.json) changes
+                entries[position] = now
+            else:
+                tree = SourceTree(tuple(entries), old.folders, old.findings)
+                return tree, self._graph.with_tree(tree)
+        tree = make_tree(self.entries.values())
+        self._index = {e.rel: i for i, e in enumerate(tree.entries)}
+        return tree, None
 
     def _own_pages(self, rels: list[str]) -> None:
         """The saved files' own pages are written; the aggregates follow."""

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from docgraph.config import load
 from docgraph.discover import discover
 from docgraph.graph import KINDS, Graph, split_name, task_name

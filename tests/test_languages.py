@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from docgraph import languages
 from docgraph.analyzers import analyze, choose
 from docgraph.analyzers.tags import query
