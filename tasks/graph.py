@@ -76,12 +76,13 @@ KINDS: tuple[TaskKind, ...] = (
              "cross-references and aggregates of all files"),
     TaskKind("kw", MODEL, True, "analyze", "render", "render", "_kw.md of one file", cached=True),
     TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file", cached=True),
-    TaskKind("folder", RENDER, True, "model", "render", "render", "index.md and doc.md of one folder"),
+    TaskKind("folder", RENDER, True, "model", "render", "render", "index.md and doc.md of one folder",
+             cached=True),
     TaskKind("sub", RENDER, True, "model", "render", "render",
              "sub.md (keywords of the subtree) of one folder"),
     TaskKind("keywords", RENDER, False, "model", "render", "render", "the A-Z keyword index"),
     TaskKind("map", RENDER, True, "model", "render", "render",
-             "docgraph.json (one part, or the list of parts)"),
+             "docgraph.json (one part, or the list of parts)", cached=True),
     TaskKind("book", RENDER, False, "model", "render", "render", "comprehensive_book.md"),
     TaskKind("manifest", MANIFEST, False, RENDER_GROUP, "manifest", "manifest",
              "record generated files; delete stale ones"),
@@ -389,12 +390,12 @@ class Graph:
         groups = self.map_parts
         if len(groups) <= 1:
             files = groups[0][1] if groups else []
-            return [Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map"),
-                         (ctx, layout.MAP, files, []), deps(files), (n(paths.page(layout.MAP)),))]
+            return [self._cached(Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map"),
+                                      (ctx, layout.MAP, files, []), deps(files), (n(paths.page(layout.MAP)),)))]
         parts = [(layout.map_part_page(i), folder, len(files))
                  for i, (folder, files) in enumerate(groups, 1)]
-        specs = [Spec(task_name("map", page), _lazy.action("map", "render_map"), (ctx, page, files, parts),
-                      deps(files), (n(paths.page(page)),))
+        specs = [self._cached(Spec(task_name("map", page), _lazy.action("map", "render_map"),
+                                   (ctx, page, files, parts), deps(files), (n(paths.page(page)),)))
                  for (page, _folder, _count), (_, files) in zip(parts, groups)]
         listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
         specs.append(Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map_index"), (ctx, parts),
@@ -441,17 +442,23 @@ class Graph:
             return {"settings": self._settings_spec, "model": self._model_spec,
                     "keywords": self._keywords_spec, "book": self._book_spec,
                     "manifest": lambda: self.specs["manifest"]}[kind]()
-        if kind in ("folder", "sub"):
-            folder = "" if key == "." else key
-            return self._folder_spec(folder) if kind == "folder" else self._sub_spec(folder)
+        if kind == "sub":
+            return self._sub_spec("" if key == "." else key)
         if kind == "map":
             for spec in self._map_specs():
                 self._cache[spec.name] = spec
             return self._cache[task_name("map", key)]
+        if kind == "folder":
+            return self._cached(self._folder_spec("" if key == "." else key))
         spec = {"analyze": self._analyze_spec, "page": self._page_spec, "kw": self._kw_spec}[kind](key)
-        if not (self.config.cache.url and KIND[kind].cached):
+        return self._cached(spec, key if kind in ("analyze", "page") else "")
+
+    def _cached(self, spec: Spec, source: str = "") -> Spec:
+        """The spec, through the shared cache when one is set and its kind may be cached;
+        `source` is the source file among its inputs (keyed as masked text)."""
+        if not (self.config.cache.url and spec.kind.cached):
             return spec
-        return self._through_cache(spec, "" if kind == "kw" else key)
+        return self._through_cache(spec, source)
 
     def _through_cache(self, spec: Spec, source: str) -> Spec:
         """The spec with its action wrapped in the shared cache's read-through and write-back."""

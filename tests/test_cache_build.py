@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from docgraph.graph import KIND
+
 from .conftest import make_sample, snapshot
 from .test_cache import BUCKET, S3Server, no_leaks, s3  # noqa: F401 - fixtures used here
 
@@ -62,6 +64,11 @@ def test_cold_then_warm_fresh_clone_analyses_nothing(tmp_path: Path, cache_url: 
     assert second["sources_analyzed"] == []
     assert len(second["sources_from_cache"]) == SOURCES[0]
     assert second["cache"]["hits"] > 0 and second["cache"].get("written", 0) == 0
+    # every task of a cached kind (per file, and a folder's pages, the map) wrote one entry
+    # cold and read it warm: none of them ran locally
+    cached = [t for t in first["tasks_executed"] if KIND[t.partition(":")[0]].cached]
+    assert {t.partition(":")[0] for t in cached} == {"analyze", "kw", "page", "folder", "map"}
+    assert first["cache"]["written"] == len(cached) == second["cache"]["hits"]
     assert snapshot(warm / "repo-docs") == clean
     assert snapshot(cold / "repo-docs") == clean
     again = docgraph(warm, "--cache", cache_url)

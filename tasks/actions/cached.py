@@ -1,7 +1,9 @@
 """Read-through and write-back of the shared cache (:mod:`docgraph.cache`) around an action.
 
 Only kinds whose outputs are a function of their input files alone are cached (`TaskKind.cached`:
-the analysis, `_kw.md`, `_docs.md`).  An entry's key is the SHA-256 of the task's name and of the
+the analysis, `_kw.md`, `_docs.md`, a folder's `index.md` and `doc.md`, the parts of
+`docgraph.json`).  The keyword indices (`sub.md`, `keywords.md`) and the book are not: how many
+letter pages or parts they write is not fixed, and they remove the ones that vanished.  An entry's key is the SHA-256 of the task's name and of the
 bytes of every input file, in order: the settings slice among them carries the settings and the
 code fingerprint of the step (:mod:`docgraph.fingerprint`), so a new docgraph or another setting
 never reads an old entry.  A source enters the key as its bytes, or, when a credential is in
