@@ -116,6 +116,9 @@ class CacheStats:
     """Bytes of the entries read (hits and rejected)."""
     bytes_written: int = 0
     """Bytes of the entries stored."""
+    lookups: int = 0
+    """Read requests sent to the store: one per entry from a folder, one per chunk of tasks
+    from an object store (each fetching the chunk's entries concurrently)."""
 
     def __add__(self, other: CacheStats) -> CacheStats:
         return CacheStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
@@ -242,6 +245,11 @@ class Cache:
         return not self._off
 
     @property
+    def local(self) -> bool:
+        """Whether the store is a folder on this machine (reached once, so this is known)."""
+        return self._ready() and self._local
+
+    @property
     def stats(self) -> CacheStats:
         """Counts so far in this process."""
         return CacheStats(**self._counts)
@@ -259,7 +267,10 @@ class Cache:
         """:meth:`get` for many keys, concurrently on an object store."""
         wanted = list(dict.fromkeys(_checked(k) for k in keys))
         found: dict[str, dict[str, bytes] | None] = dict.fromkeys(wanted)
-        raw = self._run("read", [(k, None) for k in wanted]) if self._ready() else {}
+        raw = {}
+        if wanted and self._ready():
+            self._counts["lookups"] += 1
+            raw = self._run("read", [(k, None) for k in wanted])
         for entry_key in wanted:
             data = raw.get(entry_key)
             if not isinstance(data, bytes):

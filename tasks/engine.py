@@ -535,7 +535,14 @@ class Engine:
         if not specs:
             return
         from .digests import ancestors  # not for a no-op build
-        from .runner import SOLO, StageRunner
+        from .runner import _ON_CHUNK, SOLO, StageRunner
+
+        if self.config.cache.url:
+            from .actions.cached import prefetch
+
+            _ON_CHUNK[:] = [prefetch]  # the workers, forked from here, look up chunks in batches
+        else:
+            _ON_CHUNK.clear()
 
         sizes: dict[str, int] = {}  # bytes of each source (when a stage of many tasks asks)
         below: dict[str, int] = {}  # bytes of source below each folder (when a sub task asks)

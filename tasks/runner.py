@@ -46,6 +46,19 @@ INLINE_BELOW = 32
 Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]], float]
 
 
+_ON_CHUNK: list[Callable[[list[tuple[Callable[..., Any], tuple[Any, ...]]]], None]] = []
+"""Called with the jobs of a chunk before its tasks run, in the process that runs them (the
+shared cache looks up a chunk's entries in one batch)."""
+CHUNK = 16
+"""Most tasks handed to a worker at once."""
+
+
+def _execute_chunk(names: list[str]) -> list[Outcome]:
+    for hook in _ON_CHUNK:
+        hook([_JOBS[name] for name in names])
+    return [_execute(name) for name in names]
+
+
 def _execute(name: str) -> Outcome:
     action, args = _JOBS[name]
     begin_hashes()
@@ -285,17 +298,19 @@ class StageRunner:
 
     def _execute(self, names: list[str], solo: list[str]):  # type: ignore[no-untyped-def]
         if self.jobs <= 1 or len(names) < INLINE_BELOW:
-            for name in names:
-                yield _execute(name)
+            for start in range(0, len(names), CHUNK):
+                yield from _execute_chunk(names[start:start + CHUNK])
             return
         context = multiprocessing.get_context("fork")
         rest = [n for n in names if n not in solo]
-        chunk = max(1, min(16, len(rest) // (self.jobs * 8)))
+        size = max(1, min(CHUNK, len(rest) // (self.jobs * 8)))
+        chunks = [rest[start:start + size] for start in range(0, len(rest), size)]
         pool = context.Pool(self.jobs, initializer=_worker_start, initargs=(os.getpid(),))
         try:
             # a long task (the model) alone, started first; the others in chunks beside it
             started = [pool.apply_async(_execute, (name,)) for name in solo]
-            yield from pool.imap_unordered(_execute, rest, chunksize=chunk)
+            for outcomes in pool.imap_unordered(_execute_chunk, chunks):
+                yield from outcomes
             for result in started:
                 yield result.get()
             pool.close()

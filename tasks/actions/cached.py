@@ -11,9 +11,10 @@ them, as the text the analysis sees with credentials masked (:mod:`docgraph.cred
 what the analysis takes from the raw bytes (length, encoding), so no key is a hash of a secret;
 files matched by `secrets` are never read, so never cached.
 
-Lookups are one per task, in the worker that runs it: with a folder or an object store on the
-same network that costs little; against a distant object store a batched lookup before the stage
-would save a round trip per file (not done yet).  Entry blobs are the task's targets, by position (the state
+Lookups against an object store are batched: before a worker runs a chunk of tasks (up to 16),
+:func:`prefetch` computes the keys of the chunk's cached tasks and fetches their entries in one
+concurrent request (:meth:`Cache.get_many`), so a distant store costs a round trip per chunk, not
+per file.  A folder is read one entry per task: there is no round trip to save.  Entry blobs are the task's targets, by position (the state
 folder may be elsewhere on another machine).
 
 A hit writes the targets (only where their bytes differ, as the action would) and returns what
@@ -91,6 +92,28 @@ def entry_key(task: CachedTask) -> str | None:
     return key(*parts)
 
 
+_PREFETCHED: dict[str, tuple[str | None, dict[str, bytes] | None]] = {}
+"""Task name -> (its key, its entry or None), for the chunk this process runs now."""
+_CHUNK: list[CachedTask] = []
+"""The cached tasks of that chunk, whose entries the first of them to run fetches."""
+
+
+def prefetch(jobs: list[tuple[Any, tuple[Any, ...]]]) -> None:
+    """A chunk of tasks is about to run in this process: note its cached tasks (the runner's
+    chunk hook).  Their entries are fetched together when the first of them runs, so the counts
+    of the fetch are that task's."""
+    _PREFETCHED.clear()
+    _CHUNK[:] = [args[0] for action, args in jobs if action is run_cached]
+
+
+def _fetch_chunk(cache: Cache) -> None:
+    tasks = [t for t in _CHUNK if t.settings == _CHUNK[0].settings]
+    _CHUNK.clear()
+    keys = {task.name: entry_key(task) for task in tasks}
+    found = cache.get_many(k for k in keys.values() if k is not None)
+    _PREFETCHED.update((name, (k, found.get(k) if k is not None else None)) for name, k in keys.items())
+
+
 def _counts(before: CacheStats, after: CacheStats) -> dict[str, int]:
     return {f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(CacheStats)
             if getattr(after, f.name) != getattr(before, f.name)}
@@ -102,9 +125,16 @@ def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
     if cache is None or not cache.enabled:
         return action(*args)
     before = cache.stats
-    found_key = entry_key(task)
+    if task.name not in _PREFETCHED and len(_CHUNK) > 1 and task in _CHUNK and not cache.local:
+        _fetch_chunk(cache)  # an object store: this chunk's entries in one batch
+    fetched = _PREFETCHED.pop(task.name, None)
+    if fetched is not None:
+        found_key, entry = fetched
+    else:
+        found_key = entry_key(task)
+        entry = cache.get(found_key) if found_key is not None else None
     values: Result
-    if found_key is not None and (entry := cache.get(found_key)) is not None \
+    if found_key is not None and entry is not None \
             and set(entry) == {str(i) for i in range(len(task.targets))}:
         written = []
         for index, target in enumerate(task.targets):
