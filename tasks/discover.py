@@ -238,7 +238,7 @@ class Scanner:
                 stack = stack + [(rel_dir, spec)]
             try:
                 with os.scandir(os.path.join(self.root, rel_dir)) as it:
-                    items = sorted(it, key=lambda e: e.name)
+                    items = list(it)  # in no order: the tree is sorted once, at the end
             except OSError as exc:
                 findings.append(Finding(rel_dir.rstrip("/") or ".", 0,
                                         f"folder not readable: {exc.strerror}"))
@@ -294,7 +294,8 @@ class Scanner:
 def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = ()) -> SourceTree:
     """A SourceTree from entries in any order."""
     ordered = sorted(entries, key=lambda e: e.rel)
-    return SourceTree(tuple(ordered), folders_of(e.rel for e in ordered), tuple(findings))
+    return SourceTree(tuple(ordered), folders_of(e.rel for e in ordered),
+                      tuple(sorted(findings, key=lambda f: (f.path, f.line, f.message))))
 
 
 def discover(config: Config, previous: Mapping[str, Entry] | None = None) -> SourceTree:

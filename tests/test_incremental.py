@@ -217,3 +217,28 @@ def test_sub_index_that_repeats_another_links_there_and_follows_changes(tmp_path
     build(root)
     assert snapshot(out) == incremental
     assert "(../keywords.md)" in (out / "a" / "sub.md").read_text(encoding="utf-8")
+
+
+def test_a_gitignore_edited_in_place_is_followed_both_ways(sample: Path, tmp_path: Path) -> None:
+    """A rule added to a .gitignore (written in place: its folder's mtime stays) drops a file
+    the last build documented; taking it out brings the file back; each build writes what a
+    clean build of the same tree writes."""
+    build(sample)
+    ignore = sample / ".gitignore"
+    kept = ignore.read_text()
+    with ignore.open("a") as handle:
+        handle.write("src/geometry/io.py\n")
+    build(sample)
+    assert not (sample / "repo-docs/src/geometry/io.py_docs.md").exists()
+    clean = tmp_path / "clean"
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+    with ignore.open("w") as handle:
+        handle.write(kept)
+    report = build(sample)
+    assert "src/geometry/io.py" in report["sources_analyzed"]
+    shutil.rmtree(clean)
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
