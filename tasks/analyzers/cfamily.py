@@ -146,6 +146,42 @@ def _squash(value: str, limit: int = 240) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _declared_text(value: str) -> str:
+    """Declaration text as a reader writes it on one line: comments removed (a `// NOLINT` or
+    `// MSVC workaround` between template parameters is not part of the signature), runs of
+    white space as one space, none inside the brackets' edges (`< typename T >` -> `<typename T>`)."""
+    if "/" in value:
+        value = _COMMENT.sub(" ", value)
+    value = " ".join(value.split())
+    return re.sub(r"([<(\[]) | ([>)\]])", lambda m: m.group(1) or m.group(2), value)
+
+
+def _list_text(value: str, limit: int) -> str:
+    """A bracketed list (`<typename T, ...>`, `(int a, ...)`) in at most about `limit` characters:
+    when longer, the items that fit and `…` before the closing bracket, so the list still closes
+    and the name that follows it is never glued to a half-written head."""
+    value = _declared_text(value)
+    if len(value) <= limit or len(value) < 2:
+        return value
+    opening, closing, inner = value[0], value[-1], value[1:-1]
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(inner):
+        depth += (char in "<([{") - (char in ">)]}")
+        if char == "," and depth == 0:
+            items.append(inner[start:index].strip())
+            start = index + 1
+    items.append(inner[start:].strip())
+    kept: list[str] = []
+    for item in items:
+        if len(", ".join([*kept, item])) + 4 > limit:
+            break
+        kept.append(item)
+    return opening + ", ".join([*kept, "…"]) + closing
+
+
 class _Scanner:
     def __init__(self, source: Source, data: bytes, language: str):
         self.source = source
@@ -225,7 +261,7 @@ class _Scanner:
                 stack.append((body, full, klass))
         elif kind == "template_declaration":
             params = node.child_by_field_name("parameters")
-            prefix = "template " + _squash(text(params), 120)
+            prefix = "template " + _list_text(text(params), 160)
             for child in node.named_children:
                 if child is not params and child.type != "comment":
                     self.item(child, scope, klass, doc, prefix, stack)
@@ -297,11 +333,19 @@ class _Scanner:
                     self.add(Symbol(name, f"{klass}::{name}", "field", line, end, doc=doc, scope=scope))
                 continue
             params = function.child_by_field_name("parameters")
-            after = self.data[params.end_byte:function.end_byte].decode("utf-8", "replace") \
+            after = _declared_text(self.data[params.end_byte:function.end_byte].decode("utf-8", "replace")) \
                 if params is not None else ""
-            returns = _squash(text(type_node), 80) if type_node is not None else ""
-            signature = (f"{template} " if template else "") + _squash(text(params)) + (
-                f" {_squash(after)}" if after.strip() else "") + (f" -> {returns}" if returns else "")
+            # what stands before the name as declared: specifiers, the type and the declarator's
+            # `*` / `&` (`static constexpr sig_type`, `char *`, `strdup_guard &`, `explicit`)
+            specifiers = self.data[node.start_byte:type_node.end_byte if type_node is not None
+                                   else declarator.start_byte]
+            marks = self.data[declarator.start_byte:name_node.start_byte] \
+                if name_node.start_byte >= declarator.start_byte else b""
+            returns = _declared_text((specifiers + b" " + marks).decode("utf-8", "replace"))
+            if len(returns) > 120:
+                returns = returns[:119] + "…"
+            signature = (f"{template} " if template else "") + _list_text(text(params), 240) + (
+                f" {after}" if after else "") + (f" -> {returns}" if returns else "")
             head = self.data[node.start_byte:function.start_byte]
             short = name.rsplit("::", 1)[-1]
             owner = klass or (name.rsplit("::", 1)[0] if "::" in name else "")
@@ -326,7 +370,7 @@ class _Scanner:
             qual = f"{klass}::{name}" if klass else name
             body = node.child_by_field_name("body") if is_definition else None
             self.add(Symbol(short if owner else name, qual, kind, line, end,
-                            signature=_squash(signature, 300), doc=doc, scope=scope,
+                            signature=signature, doc=doc, scope=scope,
                             indexed=not owner and kind.startswith(("function", "kernel"))), body)
             if kind.startswith("kernel") and is_definition:
                 self.notes.append(Note("performance", "CUDA kernel", line, qual))

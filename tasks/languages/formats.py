@@ -17,9 +17,15 @@ def _named(name: str, *suffixes: str, filenames: tuple[str, ...] = (), fence: st
                     comments=comments, prose=prose)
 
 
+# A licence is a licence whatever its suffix says (`LICENSE`, `LICENSE.txt`, `COPYING.md`): one
+# label for all of them, in every project (the suffix alone made `LICENSE.txt` "text").
+LICENCE_FILES = tuple(f"{case(stem)}{suffix}" for stem in ("license", "licence", "copying")
+                      for case in (str.upper, str.title, str.lower)
+                      for suffix in ("", ".txt", ".md", ".rst"))
+
 LANGUAGES = (
     _named("text", ".txt", prose=True),
-    _named("licence text", filenames=("LICENSE", "COPYING"), prose=True),
+    _named("licence text", filenames=LICENCE_FILES, prose=True),
     _named("pip requirements", filenames=("requirements.txt",)),
     _named("gitignore rules", filenames=(".gitignore",)),
     _named("gitattributes", filenames=(".gitattributes",)),

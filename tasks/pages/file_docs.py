@@ -231,7 +231,11 @@ def _declared(symbol: Symbol, fence_name: str) -> str:
                 break
     if fence_name in ("c", "cpp", "cuda") and " -> " in signature:
         params, _, returns = signature.rpartition(" -> ")  # the analyzer's order; C's is this:
-        return f"{head}{returns} {symbol.qualname}{params}"
+        glue = "" if returns.endswith(("*", "&")) else " "  # `char *name()`, as C++ is written
+        return f"{head}{returns}{glue}{symbol.qualname}{params}"
+    if fence_name in ("c", "cpp", "cuda") and head and symbol.kind in ("class", "struct", "union"):
+        bases = f" : {', '.join(symbol.bases)}" if symbol.bases else ""
+        return f"{head}{symbol.kind} {symbol.qualname}{bases}"  # `template <...> class X`
     if symbol.bases and not signature:
         bases = ", ".join(symbol.bases)
         if fence_name == "python":
