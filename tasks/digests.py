@@ -125,7 +125,10 @@ class KeywordRow:
     line: int
     """Line of the definition."""
     refs: tuple[str, ...] = ()
-    """Files that import this name from the defining file."""
+    """Files that import this name from the defining file (a member is imported with its type:
+    none)."""
+    qualname: str = ""
+    """A type member's qualified name (`Flask.run`); empty for a top-level definition."""
 
 
 def names_of(text: str | None) -> tuple[str, ...]:
@@ -135,7 +138,7 @@ def names_of(text: str | None) -> tuple[str, ...]:
 
 def row_hash(row: KeywordRow) -> int:
     """Hash of one keyword row; a subtree's value is the sum of its rows' hashes mod 2**128."""
-    data = "\0".join((row.name, row.kind, row.path, str(row.line), *row.refs))
+    data = "\0".join((row.name, row.kind, row.path, str(row.line), *row.refs, row.qualname))
     return int.from_bytes(hashlib.blake2b(data.encode("utf-8", "surrogatepass"),
                                           digest_size=16).digest(), "big")
 
@@ -247,9 +250,11 @@ class Digests:
             for dst, name, src in self.conn.execute(
                     f"SELECT dst, name, src FROM refs WHERE dst IN ({marks}) ORDER BY src", chunk):
                 refs[(dst, name)].append(src)
-            for path, name, kind, line in self.conn.execute(
-                    f"SELECT path, name, kind, line FROM symbols WHERE path IN ({marks})", chunk):
-                out[path].append(KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ()))))
+            for path, name, kind, line, qualname in self.conn.execute(
+                    f"SELECT path, name, kind, line, qualname FROM symbols WHERE path IN ({marks})", chunk):
+                out[path].append(KeywordRow(name, kind, path, line,
+                                            () if qualname else tuple(refs.get((path, name), ())),
+                                            qualname))
         return out
 
     def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
@@ -258,19 +263,21 @@ class Digests:
         if bucket is not None:
             where += " AND bucket=?"
             args.append(bucket)
-        found = self.conn.execute(f"SELECT path, name, kind, line FROM symbols WHERE {where}", args).fetchall()
+        found = self.conn.execute(f"SELECT path, name, kind, line, qualname FROM symbols WHERE {where}",
+                                  args).fetchall()
         refs: dict[tuple[str, str], list[str]] = defaultdict(list)
         if found:
             # the references into this subtree, by a range scan of the (dst, name) index
             ref_where, ref_args = (("dst>=? AND dst<?", [folder + "/", folder + "0"]) if folder else ("1", []))
-            names = {row[1] for row in found}
+            names = {row[1] for row in found if not row[4]}
             for dst, name, src in self.conn.execute(
                     f"SELECT dst, name, src FROM refs WHERE {ref_where} ORDER BY src", ref_args):
                 if name in names:
                     refs[(dst, name)].append(src)
-        rows = [KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ())))
-                for path, name, kind, line in found]
-        rows.sort(key=lambda r: (layout.sort_key(r.name), r.path, r.line, r.kind))
+        rows = [KeywordRow(name, kind, path, line,
+                           () if qualname else tuple(refs.get((path, name), ())), qualname)
+                for path, name, kind, line, qualname in found]
+        rows.sort(key=lambda r: (layout.sort_key(r.name), r.qualname, r.path, r.line, r.kind))
         return rows
 
     # ---------------------------------------------------------------- per file

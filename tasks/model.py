@@ -41,7 +41,7 @@ from .xref import MANIFESTS, Edge, Resolver, swift_target
 
 log = logging.getLogger("docgraph")
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
 
 _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree")
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS files(
     description TEXT, doc TEXT, parsed INT, is_test INT, entry_point INT, size INT,
     media_type TEXT, exports TEXT, link_target TEXT, findings TEXT, keywords INT);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
-CREATE TABLE IF NOT EXISTS symbols(path TEXT, name TEXT, kind TEXT, line INT, bucket TEXT);
+CREATE TABLE IF NOT EXISTS symbols(path TEXT, name TEXT, kind TEXT, line INT, bucket TEXT, qualname TEXT);
 CREATE INDEX IF NOT EXISTS symbols_path ON symbols(path);
 CREATE INDEX IF NOT EXISTS symbols_bucket ON symbols(bucket, path);
 CREATE TABLE IF NOT EXISTS imports(path TEXT, module TEXT, kind TEXT, names TEXT, level INT, system INT);
@@ -97,7 +97,9 @@ def open_model(path: str) -> sqlite3.Connection:
             conn.executescript(_SCHEMA)
             version = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if version is None or version[0] != SCHEMA_VERSION:
-                conn.executescript("".join(f"DELETE FROM {t};" for t in _TABLES) + "DELETE FROM meta;")
+                # another schema's tables may have other columns: made again, not emptied
+                conn.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in _TABLES)
+                                   + "DELETE FROM meta;" + _SCHEMA)
                 conn.execute("INSERT INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             conn.execute("SELECT count(*) FROM files").fetchone()
             return conn
@@ -298,8 +300,8 @@ class Model:
             files.append(_file_row(rel, row, summary, stat, digest))
             if summary is None:
                 continue
-            symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]))
-                        for s in summary.get("symbols", ())]
+            symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
+                         s.get("qualname", "")) for s in summary.get("symbols", ())]
             parsed = _imports(summary)
             imports += [(rel, i.module, i.kind, SEP.join(i.names), i.level, int(i.system)) for i in parsed]
             tail_rows += [(t, rel) for t in set().union(*(tails(i) for i in parsed))] if parsed else []
@@ -315,7 +317,7 @@ class Model:
             for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
                 conn.execute(f"DROP INDEX {name}")
             conn.executemany(f"INSERT INTO files VALUES({','.join('?' * 17)})", files)
-            conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?)", symbols)
+            conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)", symbols)
             conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)", imports)
             conn.executemany("INSERT INTO tails VALUES(?,?)", tail_rows)
             self._insert_edges(edges, externals)
@@ -325,8 +327,9 @@ class Model:
                     refs[(edge.dst, name)].append(edge.src)
             # per folder of the defining file first, then once into each ancestor
             direct: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-            for rel, name, kind, line, bucket in symbols:
-                value = row_hash(KeywordRow(name, kind, rel, line, tuple(sorted(refs.get((rel, name), ())))))
+            for rel, name, kind, line, bucket, qualname in symbols:
+                value = row_hash(KeywordRow(name, kind, rel, line, () if qualname else
+                                            tuple(sorted(refs.get((rel, name), ()))), qualname))
                 entry = direct[(rel.rpartition("/")[0], bucket)]
                 entry[0] += 1
                 entry[1] += value
@@ -442,9 +445,9 @@ class Model:
                 conn.execute(f"DELETE FROM symbols WHERE path IN ({','.join('?' * len(chunk))})", chunk)
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
-                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?)",
-                                     [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]))
-                                      for s in summary.get("symbols", ())])
+                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)",
+                                     [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
+                                       s.get("qualname", "")) for s in summary.get("symbols", ())])
             resolved = sorted(set(sources) | set(removed))
             for chunk in chunks(resolved):
                 marks = ",".join("?" * len(chunk))

@@ -236,14 +236,29 @@ def test_cpp_symbols_read_as_declared_with_one_anchor_each(tmp_path: Path) -> No
         "  Box();\n"
         "  Box(int v);\n"
         "  template <typename U> U get(U u);\n"
+        "  Box &operator=(const Box &) = delete;\n"
+        "  static constexpr const char *name() { return \"box\"; }\n"
+        "  template <typename V,\n"
+        "            // NOLINTNEXTLINE(misc): not part of the signature\n"
+        "            typename W = std::enable_if_t<std::is_same<V, int>::value && "
+        "std::is_constructible<Box, V>::value && std::is_trivially_copyable<V>::value>,\n"
+        "            typename X = std::conditional_t<sizeof(V) == 4, std::int32_t, std::int64_t>>\n"
+        "  explicit Box(V &&v);\n"
         "};\n"
         "PYBIND11_NOINLINE void flush();\n")
     build(root)
     page = (root / "repo-docs/include/box.h_docs.md").read_text(encoding="utf-8")
     rendered = gfm(page)
-    assert "<code>template &lt;typename T&gt; Box : Base</code>" in rendered
+    assert "<code>template &lt;typename T&gt; struct Box : Base</code>" in rendered
     assert "<code>template &lt;typename U&gt; U Box::get(U u)</code>" in rendered
     assert "<code>void flush()</code>" in rendered
+    # specifiers and the declarator's * and & stand before the name, as declared
+    assert "<code>Box &amp;Box::operator=(const Box &amp;)</code>" in rendered
+    assert "<code>static constexpr const char *Box::name()</code>" in rendered
+    # a long template head: no comment, shortened at a parameter, still closed before the name
+    head = re.search(r"<code>(template &lt;typename V, [^<]*) explicit Box::Box\(V &amp;&amp;v\)</code>",
+                     rendered)
+    assert head is not None and head.group(1).endswith("…&gt;") and "NOLINT" not in head.group(1)
     ids = parse(rendered).ids
     assert len(ids) == len(set(ids)) and {"sym-Box-3a--3a-Box", "sym-Box-3a--3a-Box-2"} <= set(ids)
     analysis = rendered.split("<details>")[0]
@@ -285,7 +300,15 @@ def test_keyword_index_has_letter_headings_and_no_repeated_column(pages: dict[st
     ids = set(parse(rendered).ids)
     jump = re.findall(r'<a href="#(letter-[a-z]+)">', rendered)
     assert len(jump) > 3 and set(jump) <= ids
-    assert "<th>Defined at</th>" in rendered and "<th>Line</th>" not in rendered
+    heads = re.findall(r"<th>([^<]*)</th>", rendered.split("</thead>")[0])
+    assert heads == ["Identifier", "Kind", "Defined in", "Imported by"]
+    # a method is listed as Class.method, under its own name's letter, linked to its entry
+    letter_a = rendered.split('id="letter-a"')[1].split('id="letter-b"')[0]
+    assert ('<a href="src/geometry/shapes.py_docs.md#sym-Circle.area"><code>Circle.area</code></a>'
+            in letter_a)
+    assert "Point::norm" in rendered.split('id="letter-n"')[1]  # C++ members as C++ writes them
+    # paths may wrap after a slash: no path widens the table past GitHub's column
+    assert '<a href="../src/geometry/shapes.py#L33">src/<wbr>geometry/<wbr>shapes.py:33</a>' in rendered
     index = gfm(pages["src/geometry/index.md"])
     assert ">docs</a>" not in index  # the file name itself links its docs page
 

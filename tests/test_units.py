@@ -260,3 +260,44 @@ def test_in_place_write_of_a_state_file_replaces_a_dangling_link(tmp_path: Path)
     assert not write_if_changed(str(target), b"{}\n", atomic=False)  # same bytes: nothing written
     fresh = tmp_path / "state" / "new" / "x.json"  # missing folders are made
     assert write_if_changed(str(fresh), b"1\n", atomic=False) and fresh.read_bytes() == b"1\n"
+
+
+_MEMBERS_PY = b'''
+class App:
+    def run(self): ...
+    def _helper(self): ...
+    def __init__(self): ...
+    @property
+    def config(self): ...
+    class Inner:
+        def go(self): ...
+
+def _private(): ...
+
+def test_thing():
+    class Namespace:
+        def add(self): ...
+'''
+_MEMBERS_CPP = b"""
+class Widget {
+ public:
+  Widget();
+  void resize(int n);
+  Widget &operator=(const Widget &);
+  ~Widget();
+};
+"""
+
+
+@pytest.mark.parametrize("path, data, listed", [
+    ("app.py", _MEMBERS_PY, ["App", "App.run", "App.config", "App.Inner.go", "test_thing"]),
+    ("widget.h", _MEMBERS_CPP, ["Widget", "Widget::resize"]),
+])
+def test_keyword_indices_list_public_members_as_class_method(path: str, data: bytes,
+                                                             listed: list[str]) -> None:
+    """Members reach the summary (and so the keyword indices) as `Class.method`; private ones,
+    dunders, constructors, operators and members of a class local to a function body do not."""
+    summary = analyze(path, data, load(str(Path(__file__).parent)).analysis).summary()
+    names = [s.qualname or s.name for s in summary.symbols]
+    assert [n for n in names if n in listed or "." in n or "::" in n] == listed
+    assert all(not s.qualname for s in summary.symbols if s.kind in ("class", "function"))

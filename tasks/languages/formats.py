@@ -17,11 +17,12 @@ def _named(name: str, *suffixes: str, filenames: tuple[str, ...] = (), fence: st
                     comments=comments, prose=prose)
 
 
-# A licence is a licence whatever its suffix says (`LICENSE`, `LICENSE.txt`, `COPYING.md`): one
-# label for all of them, in every project (the suffix alone made `LICENSE.txt` "text").
+# A licence is one label in every project, with or without `.txt` (the suffix alone made
+# `LICENSE.txt` "text" beside another project's `LICENSE` "licence text"); a `LICENSE.md` or
+# `license.rst` is a document its markup analyzer reads.
 LICENCE_FILES = tuple(f"{case(stem)}{suffix}" for stem in ("license", "licence", "copying")
                       for case in (str.upper, str.title, str.lower)
-                      for suffix in ("", ".txt", ".md", ".rst"))
+                      for suffix in ("", ".txt"))
 
 LANGUAGES = (
     _named("text", ".txt", prose=True),

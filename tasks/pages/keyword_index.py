@@ -1,7 +1,9 @@
 """Keyword indices: `sub.md` of every folder (its subtree) and the global A–Z `keywords.md`.
 
-Each lists the repository-level definitions (classes, functions, constants, macros, ...) with
-their definition sites and the files that import that name from them.  An index with more rows
+Each lists the repository-level definitions (classes, functions, constants, macros, ...) and the
+types' public methods and properties, shown as `Class.method` and filed under the method's own
+name (so `route` is under R, as `Scaffold.route`), with their definition sites and the files
+that import that name from them.  An index with more rows
 than `pages.index_split` becomes an overview page plus one page per initial letter, so no page
 grows to many megabytes; a letter page is rerendered only when its rows' hash changed.  The
 root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
@@ -14,7 +16,7 @@ from typing import Protocol
 from .. import layout
 from ..digests import KeywordRow
 from . import RenderContext
-from .markdown import anchor_id, code, fill, kind_text, link, plural, table
+from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural, table
 
 REFS_SHOWN = 5
 
@@ -30,29 +32,35 @@ def _label(bucket: str) -> str:
 
 
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
-    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, its code span, line href)
+    """Four columns that each say one thing: the name (to its entry in the docs page), its kind,
+    `path:line` (to the source line) and the files that import the name.  Paths may wrap after a
+    `/` (:func:`path_text`), so the table fits GitHub's ~1,000 px column; names stay whole."""
+    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, line href, its text)
 
     def file_links(path: str) -> tuple[str, str, str]:
         found = files.get(path)
         if found is None:
-            docs = ctx.page_href(page, layout.docs_page(path))
-            found = files[path] = (docs, code(path), ctx.line_href(page, path))
+            found = files[path] = (ctx.page_href(page, layout.docs_page(path)),
+                                   ctx.line_href(page, path), path_text(path))
         return found
 
     body = []
     for row in rows:
-        docs, path_code, line_href = file_links(row.path)
-        refs = ", ".join([link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN]]) if row.refs else ""
-        if len(row.refs) > REFS_SHOWN:
-            refs += f" and {len(row.refs) - REFS_SHOWN} more"
+        docs, line_href, path = file_links(row.path)
+        refs = ""
+        if row.refs:
+            refs = ", ".join([link(file_links(r)[2], file_links(r)[0]) for r in row.refs[:REFS_SHOWN]])
+            if len(row.refs) > REFS_SHOWN:
+                refs += f" and {len(row.refs) - REFS_SHOWN} more"
+        shown = row.qualname or row.name  # a member as `Class.method`
         body.append([
-            link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
+            link(code(shown), f"{docs}#{anchor_id('sym', shown)}"),
             kind_text(row.kind),
-            link(f"{path_code} line {row.line}", line_href + str(row.line)) if row.line
-            else link(path_code, ctx.source_href(page, row.path)),
+            link(f"{path}:{row.line}", line_href + str(row.line)) if row.line
+            else link(path, ctx.source_href(page, row.path)),
             refs,
         ])
-    return table(["Identifier", "Kind", "Defined at", "Imported by"], body)
+    return table(["Identifier", "Kind", "Defined in", "Imported by"], body)
 
 
 def _lettered(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
@@ -72,7 +80,7 @@ def _in_letter_order(rows: list[KeywordRow]) -> list[KeywordRow]:
     """Rows of a one-page index: letter by letter (A-Z, then others), index order inside."""
     rank = {bucket: i for i, bucket in enumerate(layout.BUCKETS)}
     return sorted(rows, key=lambda r: (rank[layout.bucket_of(r.name)], layout.sort_key(r.name),
-                                       r.path, r.line, r.kind))
+                                       r.qualname, r.path, r.line, r.kind))
 
 
 def _total(buckets: dict[str, list[object]]) -> int:

@@ -100,6 +100,13 @@ def prose(value: str) -> str:
     return "".join(out)
 
 
+def path_text(path: str) -> str:
+    """A repository path as :func:`text` with a `<wbr>` (a line-break opportunity, no
+    character) after each `/`, for table cells: browsers break neither a code span nor a path
+    at `/`, so one long path widened a whole table past GitHub's ~1,000 px column."""
+    return text(path).replace("/", "/<wbr>")
+
+
 @lru_cache(maxsize=256)
 def kind_text(kind: str) -> str:
     """:func:`text` of a symbol kind, escaped once per kind (a few dozen kinds label hundreds of
