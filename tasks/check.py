@@ -107,7 +107,9 @@ def check(config: Config, jobs: int = 1) -> CheckResult:
     (the mirror build runs its per-file work in `jobs` processes)."""
     work = tempfile.mkdtemp(prefix="docgraph-check-")
     try:
-        root = os.path.join(work, "root")
+        # the mirror keeps the folder's name: it titles the entry page of a project that names
+        # itself nowhere else
+        root = os.path.join(work, os.path.basename(config.root.rstrip(os.sep)) or "root")
         skip = {os.path.join(config.root, ".git"), os.path.join(config.state, "lock")}
         ours = {n if os.path.isabs(n) else os.path.join(config.root, n)
                 for n in read_manifest(config.state)}
@@ -116,7 +118,7 @@ def check(config: Config, jobs: int = 1) -> CheckResult:
         def moved(path: str) -> str:
             if path == config.root or path.startswith(config.root + os.sep):
                 return os.path.join(root, os.path.relpath(path, config.root))
-            outside = os.path.join(work, "outside", path.strip(os.sep).replace(os.sep, "_"))
+            outside = os.path.join(work, "docgraph-outside", path.strip(os.sep).replace(os.sep, "_"))
             if os.path.isdir(path):
                 _mirror(path, outside, set(), (config.output, ours))
             return outside

@@ -9,7 +9,8 @@ so doit reruns a page exactly when what it shows changed.
 - `subtree/<key>.json`: per initial letter, the count and an order-independent hash of the
   keyword rows of a folder's subtree (the rows themselves are read from the model when a letter
   page is rendered);
-- `stats.json`, `book.json`, `findings.json`: repository-wide figures, chapter order, findings.
+- `stats.json`, `book.json`, `findings.json`: repository-wide figures, chapter order, findings;
+- `entry.json`: the project's name and the entry page's "Start here" (:mod:`docgraph.entry`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .facts import External, FileXref, Finding, Link, dumps, loads
 from .store import read_bytes, write_text
 
 MAIN_MODULES = 5
+ENTRY = "entry.json"
 MODULUS = 1 << 128
 SEP = "\x1f"  # separator of name lists stored in one column
 
@@ -219,9 +221,10 @@ def read_digest(path: str) -> FolderDigest:
 class Digests:
     """Computes digests from the model database and writes those whose bytes changed."""
 
-    def __init__(self, conn: sqlite3.Connection, state: str):
+    def __init__(self, conn: sqlite3.Connection, state: str, root_name: str = ""):
         self.conn = conn
         self.state = state
+        self.root_name = root_name
         self.written: list[str] = []
 
     # ---------------------------------------------------------------- where
@@ -473,3 +476,9 @@ class Digests:
         book = {"chapters": dependency_order(tops, weight),
                 "edges": [[a, b, n] for (a, b), n in sorted(weight.items())]}
         self.write(os.path.join(self.state, "book.json"), json.dumps(book, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def write_entry(self, folders: set[str]) -> None:
+        """`entry.json`: the project's name and where a reader starts (:mod:`docgraph.entry`)."""
+        from .entry import entry_digest
+
+        self.write(os.path.join(self.state, ENTRY), dumps(entry_digest(self.conn, folders, self.root_name)))

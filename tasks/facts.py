@@ -102,7 +102,8 @@ class Import:
     module: str
     """Target as written: `os.path`, `ATen/Tensor.h`, `../README.md`, `setup.sh`."""
     kind: str
-    """import, from, include, link, source, subdirectory."""
+    """import, from, include, link, source, subdirectory; `entry` for an entry point a project
+    manifest declares (a console script's module, package.json `main` or `bin`)."""
     line: int
     """1-based line of the reference."""
     names: tuple[str, ...] = ()
@@ -208,6 +209,12 @@ class FileFacts:
     """Problems met while reading or parsing the file."""
     redacted: int = 0
     """Credentials found in the text (masked before analysis, redacted in the embedded source)."""
+    title: str = ""
+    """A document's title: its first heading, when no prose comes before it."""
+    project: str = ""
+    """The project name a manifest declares (`[project]` or `[tool.poetry]` name of
+    `pyproject.toml`, package.json `name`, setup.cfg `[metadata]` name, CMake `project()`,
+    `setup(name=...)` of setup.py)."""
 
     @property
     def lists_keywords(self) -> bool:
@@ -240,6 +247,8 @@ class FileFacts:
             entry_point=self.entry_point,
             findings=self.findings,
             keywords=self.lists_keywords,
+            title=self.title,
+            project=self.project,
         )
 
 
@@ -312,6 +321,10 @@ class FileSummary:
     """Problems met while reading or parsing it (collected into the build report)."""
     keywords: bool = True
     """Its `_kw.md` lists something (see :attr:`FileFacts.lists_keywords`)."""
+    title: str = ""
+    """A document's title (the entry page's name when no manifest names the project)."""
+    project: str = ""
+    """The project name a manifest declares (the entry page's title)."""
 
 
 # --------------------------------------------------------------------------- canonical JSON

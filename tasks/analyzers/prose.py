@@ -136,7 +136,7 @@ def inline(text: str, dialect: str = "rst") -> str:
 # ------------------------------------------------------------------ paragraphs
 
 _UNDERLINE = re.compile(r"^\s*([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
-_DIRECTIVE = re.compile(r"^\s*\.\.\s+(?:[\w:-]+::|_[^:]*:|\|[^|]+\|)|^\s*\.\.\s*$")
+_DIRECTIVE = re.compile(r"^\s*\.\.(?:\s|$)")  # explicit markup: directive, target, comment (`.. start`)
 _FIELD = re.compile(r"^\s*:[\w\s.()-]+:(?:\s|$)")
 _SECTION = re.compile(r"^\s*(?:Args|Arguments|Parameters|Params|Returns?|Yields?|Raises?|Examples?|"
                       r"Notes?|Attributes|Warnings?|See Also|References|Todo|Keyword Arguments|"
@@ -174,12 +174,20 @@ def _paragraphs(lines: list[str]) -> list[list[str]]:
     return [p for p in out if p]
 
 
+_WHOLLY_STRONG = re.compile(r"^\s*\*\*[^*]+\*\*\s*$")
+_SUBSTITUTIONS = re.compile(r"^\s*(?:\|[^|\s][^|]*\|_{0,2}\s*)+$")  # RST badges: |CI| |PyPI|
+
+
 def _docstring_paragraph(lines: list[str]) -> list[str]:
-    """The prose lines of one docstring paragraph (empty when it is not prose)."""
+    """The prose lines of one docstring paragraph (empty when it is not prose; a paragraph that
+    is one bold phrase is a title in all but name)."""
     first = lines[0]
     if (_DIRECTIVE.match(first) or _FIELD.match(first) or _SECTION.match(first)
             or _DOCTEST.match(first) or _HTML_BLOCK.match(first) or _BADGES.match(first)
             or _DOXYGEN_BLOCK.match(first)):
+        return []
+    joined = " ".join(lines)
+    if len(lines) <= 2 and _WHOLLY_STRONG.match(joined) or _SUBSTITUTIONS.match(joined):
         return []
     if len(lines) >= 2 and _UNDERLINE.match(lines[1]) or _UNDERLINE.match(first):
         return []  # a title (and its NumPy section body is not prose either)
@@ -193,7 +201,12 @@ def _docstring_paragraph(lines: list[str]) -> list[str]:
 
 
 def _first(paragraphs: list[list[str]], limit: int, dialect: str) -> str:
+    directive = -1  # indentation of the directive whose indented body is being skipped
     for lines in paragraphs:
+        indent = len(lines[0]) - len(lines[0].lstrip())
+        if directive >= 0 and indent > directive:
+            continue  # `.. toctree::` entries, a figure's caption: the directive's, not prose
+        directive = indent if _DIRECTIVE.match(lines[0]) else -1
         kept = _docstring_paragraph(lines)
         if not kept:
             continue
@@ -262,7 +275,8 @@ def markdown(lines: list[str], limit: int = 400) -> str:
                 or re.match(r"^\s*\[[^\]]+\]:\s", stripped) or (paragraph == [] and _UNDERLINE.match(stripped)):
             if paragraph:
                 cleaned = inline(" ".join(paragraph), "markdown")
-                if _real(cleaned) and not cleaned.startswith(("- ", "* ", "+ ")):
+                if _real(cleaned) and not cleaned.startswith(("- ", "* ", "+ ")) \
+                        and not (len(paragraph) <= 2 and _WHOLLY_STRONG.match(" ".join(paragraph))):
                     return truncate(cleaned, limit)
                 paragraph = []
             continue

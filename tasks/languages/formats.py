@@ -31,7 +31,6 @@ LANGUAGES = (
     _named("gitignore rules", filenames=(".gitignore",)),
     _named("gitattributes", filenames=(".gitattributes",)),
     _named("EditorConfig", filenames=(".editorconfig",)),
-    _named("INI configuration", ".cfg", ".ini"),
     _named("template", ".in"),
     _named("Jinja template", ".jinja", ".j2"),
     _named("HTML", ".html", ".htm", fence="html"),
