@@ -324,3 +324,70 @@ def test_entry_page_and_book_orient_a_reader(pages: dict[str, str]) -> None:
     for name in pages:  # every documented file of the sample is listed in the book
         if name.endswith("_docs.md"):
             assert f"({name})" in book, name
+
+
+@pytest.mark.parametrize("files, title", [
+    ({"pyproject.toml": '[project]\nname = "shapely-geo"\n', "package.json": '{"name": "js-name"}',
+      "README.md": "# Readme Title\n\nWords.\n"}, "shapely-geo"),
+    ({"pyproject.toml": '[tool.poetry]\nname = "poetic"\nversion = "1"\n'}, "poetic"),
+    ({"package.json": '{"name": "@scope/widget", "main": "lib/index.js"}'}, "@scope/widget"),
+    ({"setup.cfg": "[metadata]\nname = cfg-named\n"}, "cfg-named"),
+    ({"setup.py": 'from setuptools import setup\nsetup(name="setup-named", version="1")\n'},
+     "setup-named"),
+    ({"CMakeLists.txt": "cmake_minimum_required(VERSION 3.15)\nproject(NativeLib CXX)\n"}, "NativeLib"),
+    ({"README.rst": "My Title\n========\n\nA library of things.\n"}, "My Title"),
+    ({"notes.txt": "nothing names this project\n"}, "folder-named"),
+])
+def test_entry_page_title_is_the_declared_project_name(tmp_path: Path, files: dict[str, str],
+                                                       title: str) -> None:
+    root = tmp_path / "folder-named"
+    root.mkdir()
+    for name, content in files.items():
+        (root / name).write_text(content, encoding="utf-8")
+    build(root)
+    rendered = gfm((root / "repo-docs/index.md").read_text(encoding="utf-8"))
+    assert rendered.startswith(f"<h1>{html.escape(title, quote=False)}</h1>")
+
+
+def test_entry_page_starts_a_reader_at_the_package_commands_guides_and_examples(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    files = {
+        "pyproject.toml": '[project]\nname = "Shop-Kit"\n\n[project.scripts]\nshop = "shop_kit.cli:main"\n',
+        "README.md": "![logo](logo.png)\n\n# Shop kit\n\nSells things. [Docs](https://example.org/docs)\n",
+        "src/shop_kit/__init__.py": '"""The shop."""\nfrom .cart import Cart\n',
+        "src/shop_kit/cart.py": "class Cart:\n    def add(self, item): ...\n",
+        "src/shop_kit/cli.py": "from shop_kit.cart import Cart\n\ndef main(): ...\n",
+        "tests/test_cart.py": "from shop_kit.cart import Cart\n\ndef test_add():\n    Cart().add(1)\n",
+        "tests/shop_kit/helper.py": "def helper(): ...\n",  # named like the project, but tests
+        "docs/index.md": "# Shop kit\n\nSee the [quickstart](quickstart.md).\n",
+        "docs/quickstart.md": "# Quickstart\n\nInstall it, then sell.\n",
+        "docs/reference.md": "# Reference\n\nEvery class.\n",
+        "examples/demo.py": "from shop_kit import Cart\n",
+        "CHANGES.md": "# Changes\n\nVersion 1.\n",
+    }
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content, encoding="utf-8")
+    build(root)
+    page = (root / "repo-docs/index.md").read_text(encoding="utf-8")
+    rendered = gfm(page)
+    assert rendered.startswith("<h1>Shop-Kit</h1>")
+    start = rendered.split("Start here</h2>", 1)[1].split("<h2>", 1)[0]
+    targets = re.findall(r'<li><a href="([^"]+)">', start)
+    assert targets[:6] == ["README.md_docs.md", "src/shop_kit/doc.md", "src/shop_kit/cli.py_docs.md",
+                           "docs/quickstart.md_docs.md", "docs/doc.md", "examples/doc.md"]
+    assert "<code>shop</code>" in start and "Quickstart" in start
+    assert "tests/shop_kit" not in start and "CHANGES.md" not in start and "reference.md" not in start
+    # the README's links stay links in the first paragraph
+    assert '<a href="https://example.org/docs">Docs</a>' in rendered.split("<h2>")[0]
+    # the manifest's entry point is a reference both ways
+    manifest = (root / "repo-docs/pyproject.toml_docs.md").read_text(encoding="utf-8")
+    assert "(src/shop_kit/cli.py_docs.md) (entry point) — `shop`" in manifest
+    cli = (root / "repo-docs/src/shop_kit/cli.py_docs.md").read_text(encoding="utf-8")
+    assert "**Entry point declared by** (1): [`pyproject.toml`]" in cli
+    # renaming the project re-renders the entry page, incrementally as a clean build would
+    (root / "pyproject.toml").write_text('[project]\nname = "renamed"\n', encoding="utf-8")
+    report = build(root)
+    assert "index.md" in report["pages_written"]
+    page = (root / "repo-docs/index.md").read_text(encoding="utf-8")
+    assert page.startswith("# renamed\n") and "cli.py_docs.md): the entry point" not in page

@@ -301,3 +301,25 @@ def test_keyword_indices_list_public_members_as_class_method(path: str, data: by
     names = [s.qualname or s.name for s in summary.symbols]
     assert [n for n in names if n in listed or "." in n or "::" in n] == listed
     assert all(not s.qualname for s in summary.symbols if s.kind in ("class", "function"))
+
+
+def test_cpp_macro_calls_above_declarations_keep_the_class_whole() -> None:
+    """A macro call alone on its line (an attribute, a namespace opener) is blanked like an export
+    macro, so the class around it still parses and its members stay its members."""
+    data = (b"NS_BEGIN(detail)\n"
+            b"class handle : public api<handle> {\n"
+            b"public:\n"
+            b"    handle() = default;\n"
+            b"    MY_DEPRECATED(\"Use (x)() instead\")\n"
+            b"    bool check() const { return true; }\n"
+            b"    // NOLINTNEXTLINE(readability-x) // PR #3263\n"
+            b"    char *ptr() const;\n"
+            b"};\n"
+            b"NS_END(detail)\n")
+    facts = analyze("include/h.h", data, load(str(Path(__file__).parent)).analysis)
+    kinds = {s.qualname: s.kind for s in facts.symbols}
+    assert kinds.get("handle::check") == "method" and kinds.get("handle::handle") == "constructor"
+    assert next(s for s in facts.symbols if s.qualname == "handle::ptr").doc == ""
+    topics = {(n.subject, n.topic) for n in facts.notes}
+    assert ("MY_DEPRECATED", "declaration macro") in topics
+    assert not any("detail" in subject for subject, _ in topics)  # an argument is no macro

@@ -13,8 +13,10 @@ One heuristic, stated here and on the page: export and attribute macros such as 
 `C10_API` or `C10_HOST_DEVICE` make tree-sitter read `class TORCH_API Tensor` as a class named
 `TORCH_API`.  Before parsing, upper-case names containing an underscore that stand in a
 declaration-specifier position (after `class`/`struct`/`union`/`enum`, after `inline`/`static`/...,
-or opening a declaration line before another name) are replaced by spaces of the same length, so
-lines and columns do not move.  The facts record which macros were blanked.
+or opening a declaration line before another name), and such a macro's call standing alone on its
+lines directly above a declaration (`PYBIND11_DEPRECATED("...")`,
+`PYBIND11_NAMESPACE_BEGIN(detail)`), are replaced by spaces of the same length, so lines and
+columns do not move.  The facts record which macros were blanked.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ _LINE_START = re.compile(
     rb"(?m)^([ \t]*)((?:" + _MACRO + rb"[ \t]+)+)(?=(?:inline|static|constexpr|virtual|explicit|"
     rb"extern|const|class|struct|enum|union|template|void|bool|int|auto|unsigned|signed|long|"
     rb"double|float|char|size_t|std|[A-Za-z_][A-Za-z0-9_:<>]*[ \t*&]+[A-Za-z_~*&]))")
+# a macro call alone on its line(s), directly above a declaration: an attribute
+# (`PYBIND11_DEPRECATED("...")`) or a namespace opener (`PYBIND11_NAMESPACE_BEGIN(detail)`) whose
+# expansion tree-sitter cannot see; left in place, it turns the class around it into an error
+_STANDALONE_CALL = re.compile(
+    rb"(?m)^[ \t]*(" + _MACRO + rb")[ \t]*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)[ \t]*(?=\n[ \t]*[A-Za-z_~\[])")
 _GUARD = re.compile(r"(_H|_HPP|_HXX|_INCLUDED|_H__|_H_|_HPP_)$")
 _DOC_MARK = re.compile(r"^\s*(///?<?|//!|/\*\*?!?|\*/?|\*)\s?")
 
@@ -90,29 +97,37 @@ def query_language(language: str) -> Any:
     return parser(language).language
 
 
-def blank_macros(data: bytes) -> tuple[bytes, list[tuple[str, int]]]:
-    """Replace export/attribute macros in declaration-specifier position by spaces.
+EXPORT_MACRO = "export or attribute macro"
+DECLARATION_MACRO = "declaration macro"
 
-    Returns the new bytes and the blanked names with their first line.
+
+def blank_macros(data: bytes) -> tuple[bytes, list[tuple[str, int, str]]]:
+    """Replace export/attribute macros in declaration-specifier position, and macro calls alone
+    on their lines above a declaration, by spaces.
+
+    Returns the new bytes and the blanked names with their first line and what they are
+    (:data:`EXPORT_MACRO` or :data:`DECLARATION_MACRO`).
     """
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, str]] = {}
     buffer = bytearray(data)
 
-    def blank(match: re.Match[bytes], group: int) -> None:
+    def blank(match: re.Match[bytes], group: int, topic: str, named: int | None = None) -> None:
         start, end = match.span(group)
-        for name in re.findall(_MACRO, match.group(group)):
+        for name in re.findall(_MACRO, match.group(group if named is None else named)):
             key = name.decode("ascii")
-            if key not in found or found[key] > start:
-                found[key] = start
+            if key not in found or found[key][0] > start:
+                found[key] = (start, topic)
         for index in range(start, end):
             if buffer[index] not in (10, 13):
                 buffer[index] = 32
 
     for match in _AFTER_KEYWORD.finditer(data):
-        blank(match, 3)
+        blank(match, 3, EXPORT_MACRO)
     for match in _LINE_START.finditer(bytes(buffer)):
-        blank(match, 2)
-    lines = [(name, data.count(b"\n", 0, offset) + 1) for name, offset in found.items()]
+        blank(match, 2, EXPORT_MACRO)
+    for match in _STANDALONE_CALL.finditer(bytes(buffer)):
+        blank(match, 0, DECLARATION_MACRO, named=1)  # (names in its arguments are no macros blanked)
+    lines = [(name, data.count(b"\n", 0, offset) + 1, topic) for name, (offset, topic) in found.items()]
     return bytes(buffer), sorted(lines, key=lambda kv: (kv[1], kv[0]))
 
 
@@ -478,8 +493,8 @@ def analyze(source: Source) -> FileFacts:
     scanner.scan(tree.root_node)
     symbols = scanner.metrics(tree.root_node)
     notes = list(scanner.notes)
-    for name, line in blanked[:20]:
-        notes.append(Note("pattern", "export or attribute macro", line, name))
+    for name, line, topic in blanked[:20]:
+        notes.append(Note("pattern", topic, line, name))
     root = tree.root_node
     error_bytes = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
     parsed = not (root.has_error and error_bytes > len(data) // 2)

@@ -228,9 +228,16 @@ def docstring(raw: str | None, limit: int = 300) -> str:
     return _first(_paragraphs(raw.splitlines()), limit, "rst")
 
 
+_PRAGMA_LINE = re.compile(r"^(?:NOLINT|clang-format\s|eslint-|pylint:|mypy:|noqa\b|type:\s*ignore|"
+                          r"fmt:|isort:|IWYU pragma)", re.IGNORECASE)
+
+
 def doxygen(lines: list[str], limit: int = 300) -> str:
     """The first prose paragraph of a doc comment whose comment markers are already stripped
-    (lines stripped too)."""
+    (lines stripped too).  A line that opens with a lint pragma is the pragma's, whatever
+    follows it (`NOLINTNEXTLINE(check) // PR #3263`)."""
+    if any(line[:1] in "NncefpmtiI" and _PRAGMA_LINE.match(line) for line in lines):
+        lines = [line for line in lines if not _PRAGMA_LINE.match(line)]
     paragraph: list[str] = []
     for line in lines:
         if line:
@@ -299,14 +306,20 @@ _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bcf)[
 
 
 def truncate(prose: str, limit: int) -> str:
-    """`prose` cut to at most `limit` characters plus an ellipsis, never inside a code span or link."""
+    """`prose` cut to at most `limit` characters plus an ellipsis, never inside a code span or
+    link: after the last whole sentence when that keeps a third of it or more, else at the limit."""
     if len(prose) <= limit:
         return prose
     cut = limit - 1
-    for match in _CODE_OR_LINK.finditer(prose, 0, len(prose)):
-        if match.start() < cut < match.end():
-            cut = match.start()
+    spans = [m.span() for m in _CODE_OR_LINK.finditer(prose, 0, len(prose))]
+    for start, end in spans:
+        if start < cut < end:
+            cut = start
             break
+    ends = [m.end() for m in _SENTENCE_END.finditer(prose, limit // 3, cut)
+            if not any(a < m.end() <= b for a, b in spans)]
+    if ends:
+        return prose[:ends[-1]] + " …"
     return prose[:cut].rstrip() + "…"
 
 

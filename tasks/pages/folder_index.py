@@ -42,13 +42,15 @@ def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> 
             "secret", ""]
 
 
-def _subfolder_rows(digest: FolderDigest, page: str, ctx: RenderContext) -> list[list[str]]:
+def _subfolders(digest: FolderDigest, page: str, ctx: RenderContext) -> str:
+    """The subfolders table; its Description column only when a subfolder has one."""
+    described = any(sub.description for sub in digest.subfolders)
     rows = []
     for sub in digest.subfolders:
         path = f"{digest.path}/{sub.name}" if digest.path else sub.name
         rows.append([link(code(sub.name), ctx.page_href(page, layout.folder_page(path, layout.FOLDER_INDEX))),
-                     f"{sub.files:,}", f"{sub.folders:,}", prose(sub.description)])
-    return rows
+                     f"{sub.files:,}", f"{sub.folders:,}"] + ([prose(sub.description)] if described else []))
+    return table(["Folder", "Files", "Subfolders"] + (["Description"] if described else []), rows)
 
 
 def _languages(files: tuple[FolderFile, ...]) -> str:
@@ -94,8 +96,7 @@ def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | 
     page = layout.folder_page(folder, layout.FOLDER_INDEX)
     subfolders = ""
     if digest.subfolders:
-        subfolders = section("Subfolders", table(["Folder", "Files", "Subfolders", "Description"],
-                                                 _subfolder_rows(digest, page, ctx)))
+        subfolders = section("Subfolders", _subfolders(digest, page, ctx))
     files_table = table(["File", "Description", "Language", "Links"],
                         [_file_row(folder, f, page, ctx) for f in digest.files]) if digest.files else ""
     counted = [plural(len(digest.files), "file"), plural(len(digest.subfolders), "subfolder")]
