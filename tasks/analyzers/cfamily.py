@@ -42,7 +42,8 @@ _LINE_START = re.compile(
 # (`PYBIND11_DEPRECATED("...")`) or a namespace opener (`PYBIND11_NAMESPACE_BEGIN(detail)`) whose
 # expansion tree-sitter cannot see; left in place, it turns the class around it into an error
 _STANDALONE_CALL = re.compile(
-    rb"(?m)^[ \t]*(" + _MACRO + rb")[ \t]*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)[ \t]*(?=\n[ \t]*[A-Za-z_~\[])")
+    rb"(?m)^[ \t]*(" + _MACRO + rb")[ \t]*\((?:[^();{}]|\((?:[^();{}]|\([^();{}]*\))*\))*\)"
+    rb"[ \t]*(?=\n[ \t]*[A-Za-z_~\[])")  # (no `;`, `{`, `}` inside: a statement's end bounds the search)
 _GUARD = re.compile(r"(_H|_HPP|_HXX|_INCLUDED|_H__|_H_|_HPP_)$")
 _DOC_MARK = re.compile(r"^\s*(///?<?|//!|/\*\*?!?|\*/?|\*)\s?")
 
