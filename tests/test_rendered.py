@@ -391,3 +391,14 @@ def test_entry_page_starts_a_reader_at_the_package_commands_guides_and_examples(
     assert "index.md" in report["pages_written"]
     page = (root / "repo-docs/index.md").read_text(encoding="utf-8")
     assert page.startswith("# renamed\n") and "cli.py_docs.md): the entry point" not in page
+
+
+def test_folder_counts_agree_between_the_index_and_the_book(pages: dict[str, str]) -> None:
+    """One number per folder: the files its index counts are the files the book counts."""
+    book = gfm(pages["comprehensive_book.md"])
+    sections = re.findall(r'<h3><a id="folder-[^"]+"></a><code>([^<]+)</code></h3>\n(?:<p>(?!\d).*?</p>\n)?'
+                          r"<p>(\d+) files?\b", book)
+    assert len(sections) > 5
+    for folder, count in sections:
+        index = gfm(pages[f"{folder}/index.md"])
+        assert re.search(rf"<p>{count} files? and ", index), folder
