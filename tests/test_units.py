@@ -323,3 +323,21 @@ def test_cpp_macro_calls_above_declarations_keep_the_class_whole() -> None:
     topics = {(n.subject, n.topic) for n in facts.notes}
     assert ("MY_DEPRECATED", "declaration macro") in topics
     assert not any("detail" in subject for subject, _ in topics)  # an argument is no macro
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("Flask.run", "Flask.run"),
+    ("vectorize_helper<Func, Return, Args...>::apply_broadcast_for_each", "vectorize_helper<…>::apply_broadcast_for_each"),
+    ("copyable_holder_caster<type, std::shared_ptr<type>, enable_if_t<f<type>::value>>::check", "copyable_holder_caster<…>::check"),
+    ("call_guard<T, Ts...>", "call_guard<T, Ts...>"),  # short enough to show whole
+])
+def test_keyword_index_shortens_long_template_arguments(name: str, shown: str) -> None:
+    from docgraph.pages.keyword_index import _short
+
+    assert _short(name) == shown
+
+
+def test_cpp_specialization_names_are_one_line() -> None:
+    data = b"template <>\nstruct caster<\n    int,\n    long> {\n  void cast();\n};\n"
+    facts = analyze("c.h", data, load(str(Path(__file__).parent)).analysis)
+    assert [s.qualname for s in facts.symbols] == ["caster<int, long>", "caster<int, long>::cast"]

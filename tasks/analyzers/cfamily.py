@@ -310,7 +310,8 @@ class _Scanner:
     def classlike(self, node: Any, scope: str, klass: str, doc: str, template: str,
                   stack: list[tuple[Any, str, str]], typedef: bool = False) -> None:
         body = node.child_by_field_name("body")
-        name = text(node.child_by_field_name("name"))
+        # a specialization's name as one line: `caster<\n    type,\n ...>` is `caster<type, ...>`
+        name = _declared_text(text(node.child_by_field_name("name")))
         if body is None or (not name and not typedef):
             return  # a forward declaration, or an anonymous member struct
         if not name:

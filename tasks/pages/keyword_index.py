@@ -11,6 +11,7 @@ root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from .. import layout
@@ -19,6 +20,7 @@ from . import RenderContext
 from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural, table
 
 REFS_SHOWN = 5
+SHORT_NAME = 48  # longer C++ names show `<…>` for their template arguments
 
 
 class RowSource(Protocol):
@@ -29,6 +31,22 @@ class RowSource(Protocol):
 
 def _label(bucket: str) -> str:
     return bucket.upper() if bucket != "other" else "Other"
+
+
+_ARGUMENTS = re.compile(r"<[^<>]*>")
+
+
+def _short(name: str) -> str:
+    """A long C++ specialization's name with its template arguments as `<…>`
+    (`copyable_holder_caster<…>::check_holder_compat`): the arguments of one specialization
+    can be 100 characters without a space, wider than the page; the link leads to the full
+    declaration."""
+    if len(name) <= SHORT_NAME or "<" not in name:
+        return name
+    shorter, collapsed = name, ""
+    while collapsed != shorter:  # innermost lists first, until none is left
+        collapsed, shorter = shorter, _ARGUMENTS.sub("\0", shorter)
+    return shorter.replace("\0", "<…>")
 
 
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
@@ -54,7 +72,7 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
                 refs += f" and {len(row.refs) - REFS_SHOWN} more"
         shown = row.qualname or row.name  # a member as `Class.method`
         body.append([
-            link(code(shown), f"{docs}#{anchor_id('sym', shown)}"),
+            link(code(_short(shown)), f"{docs}#{anchor_id('sym', shown)}"),
             kind_text(row.kind),
             link(f"{path}:{row.line}", line_href + str(row.line)) if row.line
             else link(path, ctx.source_href(page, row.path)),
