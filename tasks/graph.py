@@ -584,8 +584,9 @@ class Graph:
         if spec is None:
             return []
         found = list(spec.targets)
+        records = self._state("records") + os.sep  # (a source folder may be called `records` too)
         for target in spec.targets:
-            if "/records/" not in "/" + target.replace(os.sep, "/"):
+            if not target.startswith(records):
                 continue
             raw = read_bytes(self.absolute(target))
             if not raw:
