@@ -341,3 +341,16 @@ def test_cpp_specialization_names_are_one_line() -> None:
     data = b"template <>\nstruct caster<\n    int,\n    long> {\n  void cast();\n};\n"
     facts = analyze("c.h", data, load(str(Path(__file__).parent)).analysis)
     assert [s.qualname for s in facts.symbols] == ["caster<int, long>", "caster<int, long>::cast"]
+
+
+def test_prune_empty_dirs_removes_nested_folders_whatever_the_name_order(tmp_path: Path) -> None:
+    from docgraph.store import prune_empty_dirs
+
+    files = [tmp_path / "a/b/z.md", tmp_path / "a/b/c/x.md", tmp_path / "keep/k.md"]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    for path in files[:2]:
+        path.unlink()
+    prune_empty_dirs([str(p) for p in files[:2]], str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
