@@ -354,11 +354,11 @@ class _Scanner:
                 if params is not None else ""
             # what stands before the name as declared: specifiers, the type and the declarator's
             # `*` / `&` (`static constexpr sig_type`, `char *`, `strdup_guard &`, `explicit`)
-            specifiers = self.data[node.start_byte:type_node.end_byte if type_node is not None
-                                   else declarator.start_byte]
+            before = self.data[node.start_byte:type_node.end_byte if type_node is not None
+                               else declarator.start_byte]
             marks = self.data[declarator.start_byte:name_node.start_byte] \
                 if name_node.start_byte >= declarator.start_byte else b""
-            returns = _declared_text((specifiers + b" " + marks).decode("utf-8", "replace"))
+            returns = _declared_text((before + b" " + marks).decode("utf-8", "replace"))
             if len(returns) > 120:
                 returns = returns[:119] + "…"
             signature = (f"{template} " if template else "") + _list_text(text(params), 240) + (

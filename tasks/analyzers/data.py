@@ -77,8 +77,8 @@ def _facts(source: Source, language: str, data: Any, error: str) -> FileFacts:
                        + (f"; on {', '.join(trigger_names)}" if trigger_names else ""))
     elif source.name == "pyproject.toml" and isinstance(data, dict):
         project: dict[str, Any] = data["project"] if isinstance(data.get("project"), dict) else {}
-        tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-        poetry: dict[str, Any] = tool.get("poetry") if isinstance(tool.get("poetry"), dict) else {}
+        tool: dict[str, Any] = data["tool"] if isinstance(data.get("tool"), dict) else {}
+        poetry: dict[str, Any] = tool["poetry"] if isinstance(tool.get("poetry"), dict) else {}
         deps = project.get("dependencies") or []
         for script in (project.get("scripts") or {}):
             symbols.append(Symbol(str(script), f"project.scripts.{script}", "script",
