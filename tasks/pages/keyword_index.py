@@ -17,7 +17,7 @@ from typing import Protocol
 from .. import layout
 from ..digests import KeywordRow
 from . import RenderContext
-from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural, table
+from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural, table_cell
 
 REFS_SHOWN = 5
 SHORT_NAME = 48  # longer C++ names show `<…>` for their template arguments
@@ -62,23 +62,26 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
                                    ctx.line_href(page, path), path_text(path))
         return found
 
-    body = []
+    # the lines are written here rather than through `table` (the indices of a large repository
+    # hold hundreds of thousands of rows): only the name can hold a `|` (paths are escaped by
+    # `text`, link targets percent-encoded), so only a name's cell is made safe for a table
+    out = ["| Identifier | Kind | Defined in | Imported by |", "|---|---|---|---|"]
     for row in rows:
         docs, line_href, path = file_links(row.path)
         refs = ""
         if row.refs:
-            refs = ", ".join([link(file_links(r)[2], file_links(r)[0]) for r in row.refs[:REFS_SHOWN]])
+            refs = ", ".join([f"[{file_links(r)[2]}]({file_links(r)[0]})" for r in row.refs[:REFS_SHOWN]])
             if len(row.refs) > REFS_SHOWN:
                 refs += f" and {len(row.refs) - REFS_SHOWN} more"
         shown = row.qualname or row.name  # a member as `Class.method`
-        body.append([
-            link(code(_short(shown)), f"{docs}#{anchor_id('sym', shown)}"),
-            kind_text(row.kind),
-            link(f"{path}:{row.line}", line_href + str(row.line)) if row.line
-            else link(path, ctx.source_href(page, row.path)),
-            refs,
-        ])
-    return table(["Identifier", "Kind", "Defined in", "Imported by"], body)
+        label = code(_short(shown) if len(shown) > SHORT_NAME else shown)
+        name = f"[{label}]({docs}#{anchor_id('sym', shown)})"
+        if "|" in name:
+            name = table_cell(name)
+        where = f"[{path}:{row.line}]({line_href}{row.line})" if row.line \
+            else f"[{path}]({ctx.source_href(page, row.path)})"
+        out.append(f"| {name} | {kind_text(row.kind)} | {where} | {refs} |")
+    return "\n".join(out)
 
 
 def _lettered(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
