@@ -10,8 +10,8 @@ references:
   the root README's title heading, else the name of the repository's folder.
 - **Start here**, in this order:
   the root README; the package named after the project (a folder whose name is the declared
-  name, `-` and `_` alike, holding other files than tests; the one most referenced from outside
-  itself, and a second one when other files reference it too), or, when no folder
+  name, `-` and `_` alike, holding other files than tests; the shallowest, and a second one
+  when files outside it reference it: `pybind11/` and `include/pybind11/`), or, when no folder
   bears the name, the folder other folders reference most; the files the manifests declare as
   entry points (a console script's module, package.json `main` and `bin`), with their commands;
   the quickstart and tutorial documents (a document whose file name or title says so, the most
@@ -152,7 +152,7 @@ def entry_digest(conn: sqlite3.Connection, folders: set[str], root_name: str) ->
              and _subtree_files(conn, f, tests=False)]
     if named:
         ranked = sorted(((_inbound(conn, f), f) for f in named),
-                        key=lambda cf: (-cf[0], cf[1].count("/"), cf[1]))
+                        key=lambda cf: (cf[1].count("/"), -cf[0], cf[1]))
         for index, (count, folder) in enumerate(ranked[:PACKAGES_SHOWN]):
             if index and not count:
                 break  # a second folder of that name that nothing uses (a test fixture)
