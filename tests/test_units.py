@@ -354,3 +354,16 @@ def test_prune_empty_dirs_removes_nested_folders_whatever_the_name_order(tmp_pat
         path.unlink()
     prune_empty_dirs([str(p) for p in files[:2]], str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+
+
+def test_cpp_template_head_with_comparisons_is_not_glued_to_the_name() -> None:
+    """`<` and `>` that compare inside a default argument do not end the template head."""
+    from docgraph.pages.file_docs import _declared
+
+    data = (b"template <long long Num, int N = 0,\n"
+            b"          bool Enabled = (N < 19) && (Num <= max_value<long long>() / 10)>\n"
+            b"struct count_digits {};\n")
+    facts = analyze("c.h", data, load(str(Path(__file__).parent)).analysis)
+    assert _declared(facts.symbols[0], "cpp") == (
+        "template <long long Num, int N = 0, bool Enabled = (N < 19) && "
+        "(Num <= max_value<long long>() / 10)> struct count_digits")

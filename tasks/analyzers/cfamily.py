@@ -168,11 +168,17 @@ _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 def _declared_text(value: str) -> str:
     """Declaration text as a reader writes it on one line: comments removed (a `// NOLINT` or
     `// MSVC workaround` between template parameters is not part of the signature), runs of
-    white space as one space, none inside the brackets' edges (`< typename T >` -> `<typename T>`)."""
+    white space as one space, none inside parentheses' and a list's outer edges (`( int a )`
+    -> `(int a)`, `< typename T >` -> `<typename T>`; `N < 19` inside stays as it is)."""
     if "/" in value:
         value = _COMMENT.sub(" ", value)
     value = " ".join(value.split())
-    return re.sub(r"([<(\[]) | ([>)\]])", lambda m: m.group(1) or m.group(2), value)
+    value = re.sub(r"([(\[]) | ([)\]])", lambda m: m.group(1) or m.group(2), value)
+    if value.startswith("< "):
+        value = "<" + value[2:]
+    if value.endswith(" >"):
+        value = value[:-2] + ">"
+    return value
 
 
 def _list_text(value: str, limit: int) -> str:

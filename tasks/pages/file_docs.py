@@ -224,8 +224,11 @@ def _declared(symbol: Symbol, fence_name: str) -> str:
     language writes them (`Circle(Shape)` in Python, `Box : Base` in C++, `View extends Base`)."""
     head, signature = "", symbol.signature
     if signature.startswith("template <"):
-        depth = 0
+        depth = parens = 0  # a `<` or `>` inside parentheses compares (`= (N < 19)`): not counted
         for index, char in enumerate(signature):
+            parens += (char == "(") - (char == ")")
+            if parens:
+                continue
             depth += (char == "<") - (char == ">")
             if char == ">" and depth == 0:
                 head, signature = signature[:index + 1] + " ", signature[index + 1:].strip()
