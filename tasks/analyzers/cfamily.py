@@ -163,6 +163,7 @@ def _squash(value: str, limit: int = 240) -> str:
 
 
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+_LIST_EDGES = re.compile(r"(^<|(?<=\w)<) | (>)(?=$|[>:,)*&])")
 
 
 def _declared_text(value: str) -> str:
@@ -174,10 +175,8 @@ def _declared_text(value: str) -> str:
         value = _COMMENT.sub(" ", value)
     value = " ".join(value.split())
     value = re.sub(r"([(\[]) | ([)\]])", lambda m: m.group(1) or m.group(2), value)
-    if value.startswith("< "):
-        value = "<" + value[2:]
-    if value.endswith(" >"):
-        value = value[:-2] + ">"
+    if "< " in value or " >" in value:  # a list's edges: `caster< int` (a name's list), `long >`
+        value = _LIST_EDGES.sub(lambda m: m.group(1) or m.group(2), value)
     return value
 
 
