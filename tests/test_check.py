@@ -109,15 +109,18 @@ def test_check_with_output_and_state_outside_root_deletes_nothing(tmp_path: Path
     args = [str(root), "--out", str(out), "--state", str(state)]
     subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", *args], check=True,
                    capture_output=True)
-    before = snapshot(out)
+    def state_files() -> dict[str, bytes]:  # (the lock holds the pid of whoever took it last)
+        return {k: v for k, v in snapshot(state).items() if k != "lock"}
+
+    before, state_before = snapshot(out), state_files()
     assert "index.md" in before
     result = subprocess.run([sys.executable, "-m", "docgraph.cli", "check", *args],
                             capture_output=True, text=True, check=False)
-    assert snapshot(out) == before
+    assert snapshot(out) == before and state_files() == state_before
     assert result.returncode == 0, result.stdout + result.stderr
-    # with a source gone, the mirror's manifest step runs and removes its pages: the mirror's
+    # with a source gone, the mirror's manifest step runs and removes its files: the mirror's
     (root / "web/app.js").unlink()
     result = subprocess.run([sys.executable, "-m", "docgraph.cli", "check", *args],
                             capture_output=True, text=True, check=False)
-    assert snapshot(out) == before
+    assert snapshot(out) == before and state_files() == state_before
     assert result.returncode == 1 and "orphaned: web/app.js_docs.md" in result.stdout
