@@ -6,8 +6,11 @@ output folder with the real one:
 - sources, pages and state files are hard links (the build only reads sources, and every page or
   state file it writes is a new file renamed into place, so the originals are never modified);
   the SQLite databases, which are changed in place, are copied;
-- the mirror keeps ROOT's layout, so the restored state is valid there and the build reruns only
-  what changed (no state: a full build, as CI without a cache would do);
+- the mirror keeps ROOT's layout, and ROOT, output and state folders keep their places relative
+  to each other and their names, so the restored state is valid there, pages link the same
+  relative paths, and the build reruns only what changed (no state: a full build, as CI without
+  a cache would do); the mirror's manifest names the mirror's files (an output folder outside
+  ROOT is named by absolute path, and the mirror build would delete those as vanished);
 - stale = a page whose bytes differ; missing = a page the build writes that is not there;
   orphaned = a page docgraph generated earlier (in the manifest) that no source produces now;
   untracked = any other file in the output folder that no source produces.
@@ -26,7 +29,7 @@ from dataclasses import dataclass, replace
 from .config import Config
 from .engine import Engine
 from .report import Progress
-from .store import read_manifest
+from .store import MANIFEST, read_manifest, write_manifest
 
 
 @dataclass(frozen=True)
@@ -102,26 +105,58 @@ def _mirror(source: str, target: str, skip: set[str], keep_only: tuple[str, set[
                 os.symlink(os.readlink(path), os.path.join(destination, name))
 
 
+def _rebase_manifest(config: Config, mirror: Config) -> None:
+    """Point the mirror's manifest at the mirror's files.  It names files outside ROOT (an output
+    or state folder elsewhere) by absolute path, and the mirror build deletes the files of its
+    manifest that it no longer produces: left as it was, it deleted the real output's pages.  A
+    path outside the three folders is dropped (the mirror never deletes outside itself)."""
+    names = read_manifest(mirror.state)
+    pairs = [(config.output + os.sep, mirror.output + os.sep), (config.state + os.sep, mirror.state + os.sep),
+             (config.root + os.sep, mirror.root + os.sep)]
+    rebased = []
+    for name in names:
+        if not os.path.isabs(name):
+            rebased.append(name)  # relative to ROOT: the mirror's ROOT
+            continue
+        for real, copy in pairs:
+            if name.startswith(real):
+                rebased.append(copy + name[len(real):])
+                break
+    manifest = os.path.join(mirror.state, MANIFEST)
+    if os.path.exists(manifest):
+        os.remove(manifest)  # a hard link to the real manifest: replaced, never written through
+    write_manifest(mirror.state, rebased)
+
+
 def check(config: Config, jobs: int = 1) -> CheckResult:
     """Compare the output folder with what a build of the current sources and config writes
     (the mirror build runs its per-file work in `jobs` processes)."""
     work = tempfile.mkdtemp(prefix="docgraph-check-")
     try:
-        root = os.path.join(work, "root")
+        # ROOT, the output and the state folder keep their places relative to each other (pages
+        # link sources by relative paths, also from an output folder outside ROOT) and their
+        # names (ROOT's titles the entry page of a project that names itself nowhere else)
+        common = os.path.dirname(os.path.commonpath([config.root, config.output, config.state]))
+        base = os.path.join(work, "mirror")
+
+        def mirrored(path: str) -> str:
+            return os.path.normpath(os.path.join(base, os.path.relpath(path, common)))
+
+        root = mirrored(config.root)
         skip = {os.path.join(config.root, ".git"), os.path.join(config.state, "lock")}
         ours = {n if os.path.isabs(n) else os.path.join(config.root, n)
                 for n in read_manifest(config.state)}
         _mirror(config.root, root, skip, (config.output, ours))
 
         def moved(path: str) -> str:
-            if path == config.root or path.startswith(config.root + os.sep):
-                return os.path.join(root, os.path.relpath(path, config.root))
-            outside = os.path.join(work, "outside", path.strip(os.sep).replace(os.sep, "_"))
-            if os.path.isdir(path):
-                _mirror(path, outside, set(), (config.output, ours))
-            return outside
+            target = mirrored(path)
+            inside = path == config.root or path.startswith(config.root + os.sep)
+            if not inside and os.path.isdir(path):
+                _mirror(path, target, set(), (config.output, ours))
+            return target
 
         mirror = replace(config, root=root, output=moved(config.output), state=moved(config.state))
+        _rebase_manifest(config, mirror)
         Engine(mirror, jobs=jobs, progress=Progress(quiet=True)).build()
         built = _files(mirror.output)
         present = _files(config.output) if os.path.isdir(config.output) else {}

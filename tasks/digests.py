@@ -9,7 +9,8 @@ so doit reruns a page exactly when what it shows changed.
 - `subtree/<key>.json`: per initial letter, the count and an order-independent hash of the
   keyword rows of a folder's subtree (the rows themselves are read from the model when a letter
   page is rendered);
-- `stats.json`, `book.json`, `findings.json`: repository-wide figures, chapter order, findings.
+- `stats.json`, `book.json`, `findings.json`: repository-wide figures, chapter order, findings;
+- `entry.json`: the project's name and the entry page's "Start here" (:mod:`docgraph.entry`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .facts import External, FileXref, Finding, Link, dumps, loads
 from .store import read_bytes, write_text
 
 MAIN_MODULES = 5
+ENTRY = "entry.json"
 MODULUS = 1 << 128
 SEP = "\x1f"  # separator of name lists stored in one column
 
@@ -125,7 +127,10 @@ class KeywordRow:
     line: int
     """Line of the definition."""
     refs: tuple[str, ...] = ()
-    """Files that import this name from the defining file."""
+    """Files that import this name from the defining file (a member is imported with its type:
+    none)."""
+    qualname: str = ""
+    """A type member's qualified name (`Flask.run`); empty for a top-level definition."""
 
 
 def names_of(text: str | None) -> tuple[str, ...]:
@@ -135,7 +140,7 @@ def names_of(text: str | None) -> tuple[str, ...]:
 
 def row_hash(row: KeywordRow) -> int:
     """Hash of one keyword row; a subtree's value is the sum of its rows' hashes mod 2**128."""
-    data = "\0".join((row.name, row.kind, row.path, str(row.line), *row.refs))
+    data = "\0".join((row.name, row.kind, row.path, str(row.line), *row.refs, row.qualname))
     return int.from_bytes(hashlib.blake2b(data.encode("utf-8", "surrogatepass"),
                                           digest_size=16).digest(), "big")
 
@@ -216,9 +221,10 @@ def read_digest(path: str) -> FolderDigest:
 class Digests:
     """Computes digests from the model database and writes those whose bytes changed."""
 
-    def __init__(self, conn: sqlite3.Connection, state: str):
+    def __init__(self, conn: sqlite3.Connection, state: str, root_name: str = ""):
         self.conn = conn
         self.state = state
+        self.root_name = root_name
         self.written: list[str] = []
 
     # ---------------------------------------------------------------- where
@@ -247,9 +253,11 @@ class Digests:
             for dst, name, src in self.conn.execute(
                     f"SELECT dst, name, src FROM refs WHERE dst IN ({marks}) ORDER BY src", chunk):
                 refs[(dst, name)].append(src)
-            for path, name, kind, line in self.conn.execute(
-                    f"SELECT path, name, kind, line FROM symbols WHERE path IN ({marks})", chunk):
-                out[path].append(KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ()))))
+            for path, name, kind, line, qualname in self.conn.execute(
+                    f"SELECT path, name, kind, line, qualname FROM symbols WHERE path IN ({marks})", chunk):
+                out[path].append(KeywordRow(name, kind, path, line,
+                                            () if qualname else tuple(refs.get((path, name), ())),
+                                            qualname))
         return out
 
     def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
@@ -258,19 +266,21 @@ class Digests:
         if bucket is not None:
             where += " AND bucket=?"
             args.append(bucket)
-        found = self.conn.execute(f"SELECT path, name, kind, line FROM symbols WHERE {where}", args).fetchall()
+        found = self.conn.execute(f"SELECT path, name, kind, line, qualname FROM symbols WHERE {where}",
+                                  args).fetchall()
         refs: dict[tuple[str, str], list[str]] = defaultdict(list)
         if found:
             # the references into this subtree, by a range scan of the (dst, name) index
             ref_where, ref_args = (("dst>=? AND dst<?", [folder + "/", folder + "0"]) if folder else ("1", []))
-            names = {row[1] for row in found}
+            names = {row[1] for row in found if not row[4]}
             for dst, name, src in self.conn.execute(
                     f"SELECT dst, name, src FROM refs WHERE {ref_where} ORDER BY src", ref_args):
                 if name in names:
                     refs[(dst, name)].append(src)
-        rows = [KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ())))
-                for path, name, kind, line in found]
-        rows.sort(key=lambda r: (layout.sort_key(r.name), r.path, r.line, r.kind))
+        rows = [KeywordRow(name, kind, path, line,
+                           () if qualname else tuple(refs.get((path, name), ())), qualname)
+                for path, name, kind, line, qualname in found]
+        rows.sort(key=lambda r: (layout.sort_key(r.name), r.qualname, r.path, r.line, r.kind))
         return rows
 
     # ---------------------------------------------------------------- per file
@@ -466,3 +476,9 @@ class Digests:
         book = {"chapters": dependency_order(tops, weight),
                 "edges": [[a, b, n] for (a, b), n in sorted(weight.items())]}
         self.write(os.path.join(self.state, "book.json"), json.dumps(book, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def write_entry(self, folders: set[str]) -> None:
+        """`entry.json`: the project's name and where a reader starts (:mod:`docgraph.entry`)."""
+        from .entry import entry_digest
+
+        self.write(os.path.join(self.state, ENTRY), dumps(entry_digest(self.conn, folders, self.root_name)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -63,6 +64,36 @@ class Symbol:
     visibility: str = ""
     """Visibility as the language states it (`pub`, `public`, `exported`); empty when not stated."""
 
+    @property
+    def listed_member(self) -> bool:
+        """A type's public method or property: the keyword indices list it as `Class.method`
+        beside the top-level definitions, so a reader finds `route` or `App.run`.  Left out:
+        names starting with `_` (private by convention, dunders), members the language declares
+        private, and C++ operators (`operator()`), which no reader looks up by name."""
+        return (self.kind in _MEMBER_KINDS and not self.indexed and self.qualname != self.name
+                and not self.name.startswith("_") and self.visibility not in _HIDDEN
+                and not _OPERATOR.match(self.name))
+
+
+_MEMBER_KINDS = frozenset({"method", "property", "singleton method"})
+_BODY_KINDS = frozenset({"function", "method", "nested function", "constructor", "destructor",
+                         "test", "fixture", "kernel", "singleton method", "property"})
+
+
+def _index_members(symbols: tuple[Symbol, ...]) -> set[str]:
+    """Qualified names of the members the keyword indices list (:attr:`Symbol.listed_member`),
+    leaving out the members of a class defined inside a function body (a test's local
+    `Namespace.add`), which nothing outside that body can reach."""
+    listed = [s.qualname for s in symbols if s.listed_member]
+    if not listed:
+        return set()
+    bodies = {s.qualname for s in symbols if s.kind in _BODY_KINDS}
+    return {q for q in listed
+            if not any(q[:m.start()] in bodies for m in _SEPARATOR.finditer(q))}
+_HIDDEN = frozenset({"private", "fileprivate", "protected", "internal", "unexported"})
+_OPERATOR = re.compile(r"operator\b(?!_)")
+_SEPARATOR = re.compile(r"\.|::")
+
 
 @dataclass(frozen=True)
 class Import:
@@ -71,7 +102,8 @@ class Import:
     module: str
     """Target as written: `os.path`, `ATen/Tensor.h`, `../README.md`, `setup.sh`."""
     kind: str
-    """import, from, include, link, source, subdirectory."""
+    """import, from, include, link, source, subdirectory; `entry` for an entry point a project
+    manifest declares (a console script's module, package.json `main` or `bin`)."""
     line: int
     """1-based line of the reference."""
     names: tuple[str, ...] = ()
@@ -177,6 +209,12 @@ class FileFacts:
     """Problems met while reading or parsing the file."""
     redacted: int = 0
     """Credentials found in the text (masked before analysis, redacted in the embedded source)."""
+    title: str = ""
+    """A document's title: its first heading, when no prose comes before it."""
+    project: str = ""
+    """The project name a manifest declares (`[project]` or `[tool.poetry]` name of
+    `pyproject.toml`, package.json `name`, setup.cfg `[metadata]` name, CMake `project()`,
+    `setup(name=...)` of setup.py)."""
 
     @property
     def lists_keywords(self) -> bool:
@@ -186,6 +224,7 @@ class FileFacts:
 
     def summary(self) -> FileSummary:
         """The part of the facts that pages of *other* files and folders show."""
+        members = _index_members(self.symbols)
         return FileSummary(
             path=self.path,
             language=self.language,
@@ -196,7 +235,9 @@ class FileFacts:
             doc=self.doc,
             parsed=self.parsed,
             symbols=tuple(
-                SummarySymbol(s.name, s.kind, s.line) for s in self.symbols if s.indexed
+                SummarySymbol(s.name, s.kind, s.line) if s.indexed else
+                SummarySymbol(s.name, s.kind, s.line, s.qualname)
+                for s in self.symbols if s.indexed or s.qualname in members
             ),
             imports=tuple(
                 SummaryImport(i.module, i.kind, i.names, i.level, i.system) for i in self.imports
@@ -206,6 +247,8 @@ class FileFacts:
             entry_point=self.entry_point,
             findings=self.findings,
             keywords=self.lists_keywords,
+            title=self.title,
+            project=self.project,
         )
 
 
@@ -219,6 +262,9 @@ class SummarySymbol:
     """class, function, macro, ..."""
     line: int
     """1-based line of the definition."""
+    qualname: str = ""
+    """For a type's member, its name as the language qualifies it (`Flask.run`,
+    `cpp_function::name`); empty for a top-level definition."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +308,7 @@ class FileSummary:
     parsed: bool
     """Whether the parser accepted the file."""
     symbols: tuple[SummarySymbol, ...]
-    """Indexed definitions."""
+    """Indexed definitions: the top-level ones and the types' public members."""
     imports: tuple[SummaryImport, ...]
     """References to other modules and files."""
     exports: tuple[str, ...]
@@ -275,6 +321,10 @@ class FileSummary:
     """Problems met while reading or parsing it (collected into the build report)."""
     keywords: bool = True
     """Its `_kw.md` lists something (see :attr:`FileFacts.lists_keywords`)."""
+    title: str = ""
+    """A document's title (the entry page's name when no manifest names the project)."""
+    project: str = ""
+    """The project name a manifest declares (the entry page's title)."""
 
 
 # --------------------------------------------------------------------------- canonical JSON

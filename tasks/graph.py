@@ -276,8 +276,10 @@ class Graph:
             # include_roots only matter to the model (model.json), not to per-file analysis
             "analysis.json": dump({"settings": {"max_bytes": config.analysis.max_bytes},
                                    "code": code[steps["analysis"]]}),
+            # the folder's name titles the entry page of a project that names itself nowhere
             "model.json": dump({"include_roots": list(config.analysis.include_roots),
-                                "code": code[steps["model"]]}),
+                                "code": code[steps["model"]],
+                                "root_name": os.path.basename(config.root.rstrip(os.sep))}),
             "render.json": dump({"settings": to_plain(config.pages), "code": code[steps["render"]],
                                  "to_root": self.context.render.to_root}),
             "manifest.json": dump({"code": code[steps["manifest"]]}),
@@ -331,14 +333,14 @@ class Graph:
                     (*(self.xref_file(r) for r in text),
                      *(self.name(self.paths.folder_digest(f)) for f in folders),
                      *(self.name(self.paths.subtree_digest(f)) for f in folders),
-                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json"))))
+                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json"))))
 
     def _folder_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
         deps: tuple[str, ...] = (self.name(self.paths.folder_digest(folder)),
                                  self.setting_file("render.json"))
         if not folder:
-            deps += (self._state("stats.json"),)
+            deps += (self._state("stats.json"), self._state("entry.json"))
         return Spec(task_name("folder", folder or "."), _lazy.action("folder", "render_folder"), (self.context, folder), deps,
                     (n(paths.page(layout.folder_page(folder, layout.FOLDER_INDEX))),
                      n(paths.page(layout.folder_page(folder, layout.FOLDER_DOC)))))
@@ -545,6 +547,8 @@ class Graph:
             return ["manifest"]
         if kind in ("stats.json", "book.json") and not tail:
             return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
+        if kind == "entry.json" and not tail:
+            return [task_name("folder", ".")]
         stem = tail.removesuffix(".json")
         base, _, key = producer.partition(":")
         owner: tuple[str, str] | None
@@ -599,8 +603,9 @@ class Graph:
         if spec is None:
             return []
         found = list(spec.targets)
+        records = self._state("records") + os.sep  # (a source folder may be called `records` too)
         for target in spec.targets:
-            if "/records/" not in "/" + target.replace(os.sep, "/"):
+            if not target.startswith(records):
                 continue
             raw = read_bytes(self.absolute(target))
             if not raw:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import layout
-from .digests import MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash
+from .digests import ENTRY, MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash
 from .facts import SummaryImport
 from .store import read_bytes
 from .xref import MANIFESTS, Edge, Resolver, swift_target
@@ -43,15 +43,17 @@ log = logging.getLogger("docgraph")
 
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
 
+_FILE_COLUMNS = 19
 _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files(
     path TEXT PRIMARY KEY, folder TEXT, kind TEXT, stat TEXT, hash TEXT, language TEXT,
     description TEXT, doc TEXT, parsed INT, is_test INT, entry_point INT, size INT,
-    media_type TEXT, exports TEXT, link_target TEXT, findings TEXT, keywords INT);
+    media_type TEXT, exports TEXT, link_target TEXT, findings TEXT, keywords INT, title TEXT,
+    project TEXT);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
-CREATE TABLE IF NOT EXISTS symbols(path TEXT, name TEXT, kind TEXT, line INT, bucket TEXT);
+CREATE TABLE IF NOT EXISTS symbols(path TEXT, name TEXT, kind TEXT, line INT, bucket TEXT, qualname TEXT);
 CREATE INDEX IF NOT EXISTS symbols_path ON symbols(path);
 CREATE INDEX IF NOT EXISTS symbols_bucket ON symbols(bucket, path);
 CREATE TABLE IF NOT EXISTS imports(path TEXT, module TEXT, kind TEXT, names TEXT, level INT, system INT);
@@ -124,6 +126,8 @@ _PATH_PARTS = re.compile(r"::|\\|\.")
 
 def tails(imp: SummaryImport) -> set[str]:
     """Names by which an import could be satisfied by a file added later."""
+    if imp.kind == "entry" and ":" in imp.module:  # a console script's `package.module:function`
+        return {p for p in imp.module.partition(":")[0].strip().split(".") if p}
     if imp.kind in ("import", "from") and "/" not in imp.module:
         return {p for p in imp.module.split(".") if p} | set(imp.names)
     base = imp.module.rstrip("/").rpartition("/")[2]
@@ -153,13 +157,14 @@ def file_tails(rel: str) -> set[str]:
 def _file_row(rel: str, row: TreeRow, summary: dict[str, Any] | None, stat: str, digest: str) -> tuple[Any, ...]:
     folder = rel.rpartition("/")[0]
     if summary is None:
-        return (rel, folder, row.kind, stat, "", "", "", "", 1, 0, 0, row.size, "", "", row.target, "[]", 0)
+        return (rel, folder, row.kind, stat, "", "", "", "", 1, 0, 0, row.size, "", "", row.target, "[]", 0,
+                "", "")
     return (rel, folder, row.kind, stat, digest, summary.get("language", ""),
             summary.get("description", ""), summary.get("doc", ""), int(summary.get("parsed", True)),
             int(summary.get("is_test", False)), int(summary.get("entry_point", False)),
             summary.get("size", 0), summary.get("media_type", ""), SEP.join(summary.get("exports", ())),
             "", json.dumps(summary.get("findings", []), sort_keys=True),
-            int(summary.get("keywords", True)))
+            int(summary.get("keywords", True)), summary.get("title", ""), summary.get("project", ""))
 
 
 def _imports(summary: dict[str, Any]) -> list[SummaryImport]:
@@ -182,13 +187,15 @@ class Model:
     # ---------------------------------------------------------------- change detection
 
     def update(self, tree: list[TreeRow], summary_of: dict[str, str],
-               include_roots: tuple[str, ...], code: str = "") -> list[str]:
+               include_roots: tuple[str, ...], code: str = "", root_name: str = "") -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
         `summary_of` maps every analysed source (text and binary) to its summary file; `code` is
         the fingerprint of the model's code: when it differs from the one that built the
-        database, everything is rebuilt from the summaries (and every digest compared).
+        database, everything is rebuilt from the summaries (and every digest compared);
+        `root_name` names the project when nothing in it does (the entry digest).
         """
+        self.digests.root_name = root_name
         conn = self.conn
         built_by = conn.execute("SELECT value FROM meta WHERE key='code'").fetchone()
         if built_by is not None and built_by[0] != code:
@@ -248,8 +255,11 @@ class Model:
         if interrupted and not bulk:
             log.info("the last model update was interrupted; checking every digest")
             self._write_all(listing, folders)
+        elif not bulk and meta.get("root_name") != root_name:  # the entry page's last-resort title
+            self.digests.write_entry(folders)
         self._ensure(listing, folders)
         conn.execute("INSERT OR REPLACE INTO meta VALUES('code', ?)", (code,))
+        conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
         conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
 
@@ -260,6 +270,7 @@ class Model:
         d.write_folders(folders)
         d.write_subtrees(folders)
         d.write_globals(folders, listing)
+        d.write_entry(folders)
 
     def _ensure(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
         """Write any digest that is missing on disk (deleted by hand, or a fresh state folder)."""
@@ -272,6 +283,8 @@ class Model:
         if any(not os.path.exists(os.path.join(self.state, n))
                for n in ("book.json", "stats.json", "findings.json")):
             d.write_globals(folders, listing)
+        if not os.path.exists(os.path.join(self.state, ENTRY)):
+            d.write_entry(folders)
 
     # ---------------------------------------------------------------- bulk
 
@@ -303,8 +316,8 @@ class Model:
             files.append(_file_row(rel, row, summary, stat, digest))
             if summary is None:
                 continue
-            symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]))
-                        for s in summary.get("symbols", ())]
+            symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
+                         s.get("qualname", "")) for s in summary.get("symbols", ())]
             parsed = _imports(summary)
             imports += [(rel, i.module, i.kind, SEP.join(i.names), i.level, int(i.system)) for i in parsed]
             tail_rows += [(t, rel) for t in set().union(*(tails(i) for i in parsed))] if parsed else []
@@ -319,8 +332,8 @@ class Model:
                 conn.execute(f"DELETE FROM {table}")
             for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
                 conn.execute(f"DROP INDEX {name}")
-            conn.executemany(f"INSERT INTO files VALUES({','.join('?' * 17)})", files)
-            conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?)", symbols)
+            conn.executemany(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})", files)
+            conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)", symbols)
             conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)", imports)
             conn.executemany("INSERT INTO tails VALUES(?,?)", tail_rows)
             self._insert_edges(edges, externals)
@@ -330,8 +343,9 @@ class Model:
                     refs[(edge.dst, name)].append(edge.src)
             # per folder of the defining file first, then once into each ancestor
             direct: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-            for rel, name, kind, line, bucket in symbols:
-                value = row_hash(KeywordRow(name, kind, rel, line, tuple(sorted(refs.get((rel, name), ())))))
+            for rel, name, kind, line, bucket, qualname in symbols:
+                value = row_hash(KeywordRow(name, kind, rel, line, () if qualname else
+                                            tuple(sorted(refs.get((rel, name), ()))), qualname))
                 entry = direct[(rel.rpartition("/")[0], bucket)]
                 entry[0] += 1
                 entry[1] += value
@@ -403,7 +417,7 @@ class Model:
                 for table in ("files", "imports", "tails"):
                     conn.execute(f"DELETE FROM {table} WHERE path IN ({marks})", chunk)
             for rel, (summary, stat, digest) in changed.items():
-                conn.execute(f"INSERT INTO files VALUES({','.join('?' * 17)})",
+                conn.execute(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})",
                              _file_row(rel, listing[rel], summary, stat, digest))
                 if summary is not None:
                     parsed = _imports(summary)
@@ -447,9 +461,9 @@ class Model:
                 conn.execute(f"DELETE FROM symbols WHERE path IN ({','.join('?' * len(chunk))})", chunk)
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
-                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?)",
-                                     [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]))
-                                      for s in summary.get("symbols", ())])
+                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)",
+                                     [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
+                                       s.get("qualname", "")) for s in summary.get("symbols", ())])
             resolved = sorted(set(sources) | set(removed))
             for chunk in chunks(resolved):
                 marks = ",".join("?" * len(chunk))
@@ -488,13 +502,16 @@ class Model:
         self.digests.write_folders(f for f in affected_folders if f in folders)
         self.digests.write_subtrees(f for f in subtree_changed if f in folders)
         if appeared or diff or any(before.get(p) != after.get(p) for p in touched):
-            # counts, findings and chapter order: a full scan, so only when one can have moved
+            # counts, findings and chapter order: a full scan, so only when one can have moved;
+            # the entry page's name and links (titles, project names, programs, references)
             self.digests.write_globals(folders, listing)
+            self.digests.write_entry(folders)
 
     def _facets(self, paths: list[str]) -> dict[str, tuple[Any, ...]]:
-        """What the global digests and the neighbours' slices show of each file."""
+        """What the global digests, the entry digest and the neighbours' slices show of each
+        file (kind and is_test first: the neighbours' slices compare those two)."""
         return {row[0]: row[1:] for chunk in chunks(paths) for row in self.conn.execute(
-            "SELECT path, kind, is_test, language, findings FROM files "
+            "SELECT path, kind, is_test, language, findings, title, project, entry_point FROM files "
             f"WHERE path IN ({','.join('?' * len(chunk))})", chunk)}
 
     def _apply_rows(self, old: dict[str, list[KeywordRow]], new: dict[str, list[KeywordRow]],

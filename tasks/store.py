@@ -194,16 +194,19 @@ def remove(path: str) -> bool:
 def prune_empty_dirs(paths: Iterable[str], stop: str) -> None:
     """Remove the now-empty parent folders of `paths`, never `stop` itself or anything above it."""
     stop = os.path.abspath(stop)
-    seen: set[str] = set()
-    for path in sorted(paths, reverse=True):
+    folders: set[str] = set()
+    for path in paths:
         parent = os.path.dirname(os.path.abspath(path))
-        while parent.startswith(stop + os.sep) and parent not in seen:
-            seen.add(parent)
-            try:
-                os.rmdir(parent)
-            except OSError:
-                break
+        while parent.startswith(stop + os.sep) and parent not in folders:
+            folders.add(parent)
             parent = os.path.dirname(parent)
+    # deepest first: a folder is empty only once its subfolders are gone (by name order, `a/b/z`
+    # came before `a/b/c/x`, so `a/b` was tried while `a/b/c` still stood and kept for good)
+    for folder in sorted(folders, key=lambda f: (-f.count(os.sep), f)):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
 
 
 def read_manifest(state: str) -> list[str]:

@@ -30,6 +30,9 @@
 - Ruby: `require_relative` beside the file; `require "x/y"` to `lib/x/y.rb` in any `lib/` folder.
 - Swift: `import Target` to the files of `Sources/Target/` (the Swift Package Manager layout).
 - C# `using` names a namespace, not a file: it stays external (types are not resolved by name).
+- Entry points a manifest declares: a console script's `package.module:function` to the Python
+  module's file (as an import of that module would resolve); a package.json `main` or `bin` path
+  from the manifest's folder, with the JavaScript resolver's extensions.
 - A test file named after its subject (`WidgetTests.cs`, `PointTests.swift`, `FooTest.java` under
   `src/test/`) links to the file of that name, which gives it its tested-by line.
 
@@ -63,9 +66,9 @@ class Edge:
     dst: str
     """Referred file."""
     kind: str
-    """import, from, include, link, source, subdirectory."""
+    """import, from, include, link, source, subdirectory, entry."""
     names: tuple[str, ...] = ()
-    """Names taken from `dst`."""
+    """Names taken from `dst` (for an entry point: the command it installs)."""
 
 
 def swift_target(path: str) -> str:
@@ -267,6 +270,19 @@ class Resolver:
         matches = [p for p in self.by_name.get(name, ()) if ("/" + p).endswith(suffix)]
         return matches[0] if len(matches) == 1 else None
 
+    def resolve_entry(self, importer: str, target: str) -> str | None:
+        """The file an entry point names (see the module docstring): `module:function` is a
+        Python module, anything else a path."""
+        module, colon, _ = target.partition(":")
+        if colon:
+            return self.python_module(importer, module.strip()) if module.strip() else None
+        found = self.resolve_path(importer, target)
+        if found is None:
+            base = posixpath.normpath(posixpath.join(importer.rpartition("/")[0], target))
+            found = next((base + s for s in JS_SUFFIXES + tuple(f"/index{s}" for s in JS_SUFFIXES)
+                          if base + s in self.paths), None)
+        return found
+
     def resolve_path(self, importer: str, target: str) -> str | None:
         """The repository file a relative link or path reference names, if any."""
         target = unquote(target.split("#", 1)[0].split("?", 1)[0]).strip()
@@ -458,6 +474,8 @@ class Resolver:
                 continue
             if imp.kind == "include":
                 dst = self.resolve_include(importer, imp.module)
+            elif imp.kind == "entry":
+                dst = self.resolve_entry(importer, imp.module)
             elif imp.kind == "image" or (imp.kind == "import" and not imp.module.startswith((".", "/"))):
                 dst = None  # a base image, a package name: outside the repository
             else:

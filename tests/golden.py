@@ -26,7 +26,8 @@ def dump_facts(facts: FileFacts) -> str:
              f"description: {facts.description}"]
     for label, value in (("doc", facts.doc), ("binary", facts.media_type if facts.binary else ""),
                          ("parse_error", facts.parse_error), ("skipped", facts.skipped),
-                         ("interpreter", facts.interpreter)):
+                         ("interpreter", facts.interpreter), ("title", facts.title),
+                         ("project", facts.project)):
         if value:
             lines.append(f"{label}: {value}")
     if facts.entry_point:

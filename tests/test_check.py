@@ -97,3 +97,30 @@ def test_check_with_a_pool_sees_what_a_serial_check_sees(tmp_path: Path) -> None
         result = check(load(str(root)), jobs=jobs)
         assert not result.ok
         assert "pkg/m7.py_docs.md" in result.stale and "pkg/m7.py_kw.md" in result.stale
+
+
+def test_check_with_output_and_state_outside_root_deletes_nothing(tmp_path: Path) -> None:
+    """The manifest names an output folder outside ROOT by absolute path: the mirror build must
+    not take those names for its own vanished pages (it used to delete every real page)."""
+    from .conftest import make_sample
+
+    root = make_sample(tmp_path / "repo")
+    out, state = tmp_path / "pages", tmp_path / "state"
+    args = [str(root), "--out", str(out), "--state", str(state)]
+    subprocess.run([sys.executable, "-m", "docgraph.cli", "build", "-q", *args], check=True,
+                   capture_output=True)
+    def state_files() -> dict[str, bytes]:  # (the lock holds the pid of whoever took it last)
+        return {k: v for k, v in snapshot(state).items() if k != "lock"}
+
+    before, state_before = snapshot(out), state_files()
+    assert "index.md" in before
+    result = subprocess.run([sys.executable, "-m", "docgraph.cli", "check", *args],
+                            capture_output=True, text=True, check=False)
+    assert snapshot(out) == before and state_files() == state_before
+    assert result.returncode == 0, result.stdout + result.stderr
+    # with a source gone, the mirror's manifest step runs and removes its files: the mirror's
+    (root / "web/app.js").unlink()
+    result = subprocess.run([sys.executable, "-m", "docgraph.cli", "check", *args],
+                            capture_output=True, text=True, check=False)
+    assert snapshot(out) == before and state_files() == state_before
+    assert result.returncode == 1 and "orphaned: web/app.js_docs.md" in result.stdout

@@ -224,3 +224,18 @@ def test_damaged_state_is_rebuilt_with_a_warning(sample: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "damaged" in result.stderr
     assert snapshot(sample / "repo-docs") == expected
+
+
+def test_source_folders_named_like_state_folders(tmp_path: Path) -> None:
+    """A source folder called `records` (or `facts`, `settings`) is a source folder: its pages are
+    not taken for the state's records of multi-page tasks (a build used to fail reading
+    `records/models.py_docs.md` as JSON)."""
+    root = tmp_path / "repo"
+    for folder in ("app/records", "facts", "settings"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "models.py").write_text('"""Models."""\n\nclass Record:\n    pass\n')
+    first = build(root)
+    (root / "app/records/models.py").write_text('"""Models."""\n\nclass Record:\n    x = 1\n')
+    second = build(root)
+    assert first["errors"] == [] and second["errors"] == []
+    assert (root / "repo-docs/app/records/models.py_docs.md").is_file()

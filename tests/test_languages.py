@@ -45,6 +45,13 @@ def polyglot(tmp_path: Path) -> Path:
     ("CMakeLists.txt", "CMake", "build"), ("Dockerfile.dev", "Dockerfile", "build"),
     ("docs/a.md", "Markdown", "markup"), ("c.yml", "YAML", "data"), ("go.mod", "Go module file", "gomod"),
     ("notes.txt", "text", "generic"), ("LICENSE", "licence text", "generic"), ("x.unknown", "text", "generic"),
+    # one label for a licence in every project, with or without `.txt`; a licence document in
+    # Markdown or RST stays a document, a module named `license` stays code
+    ("LICENSE.txt", "licence text", "generic"), ("COPYING", "licence text", "generic"),
+    ("License.txt", "licence text", "generic"), ("docs/license.rst", "reStructuredText", "markup"),
+    ("pkg/license.py", "Python", "python"),
+    ("x.tpp", "C++ header", "cfamily"), ("x.ipp", "C++ header", "cfamily"), ("k.cuh", "CUDA header", "cfamily"),
+    ("setup.cfg", "INI configuration", "data"), ("tox.ini", "INI configuration", "data"),
 ])
 def test_registry_names_language_and_analyzer(path: str, name: str, analyzer: str) -> None:
     assert languages.display_name(path) == name

@@ -3,8 +3,8 @@
 Hypothesis draws sequences of edits on a copy of the sample repository: add, modify and delete
 files (Python modules that define and import names, C headers that include each other, Go files
 importing package folders, Rust modules declaring and using each other, Markdown with links,
-binary files), rename
-files and folders, and change settings.  After each sequence the incremental build (which has
+binary files), rename files and folders, rewrite or remove the project manifest (its name and
+entry point steer the entry page), and change settings.  After each sequence the incremental build (which has
 seen every intermediate state) must produce byte-identical pages to a clean build of the final
 tree in a fresh folder.
 """
@@ -35,7 +35,7 @@ python_module = st.builds(
 )
 markdown = st.builds(
     lambda title, target: f"# {title}\n\nSee [it]({target}).\n",
-    st.sampled_from(["Guide", "Notes"]),
+    st.sampled_from(["Guide", "Notes", "Quickstart"]),
     st.sampled_from(["../README.md", "alpha.py", "missing.md", "../src/geometry/shapes.py"]),
 )
 header = st.builds(
@@ -75,6 +75,8 @@ edit = st.one_of(
     st.tuples(st.just("rename"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), st.sampled_from(NAMES)),
     st.tuples(st.just("move_folder"), st.sampled_from(["docs", "lib", "scripts"]),
               st.sampled_from(["manual", "lib2", "docs"]), st.just("")),
+    st.tuples(st.just("manifest"), st.sampled_from(["", "geometry", "alpha", "lib"]),
+              st.sampled_from(["geometry.io:main", "geometry.alpha:run", "lib.deep:main"]), st.just("")),
     st.tuples(st.just("config"), st.sampled_from(["", "pages:\n  index_split: 3\n",
                                                  "pages:\n  embed_source_bytes: 120\n",
                                                  "analysis:\n  max_bytes: 400\n",
@@ -110,6 +112,13 @@ def apply(root: Path, step: tuple[str, str, str, str]) -> None:
             gomod.write_text(f"module {b}\n\ngo 1.21\n", encoding="utf-8")
         else:
             gomod.unlink(missing_ok=True)
+    elif action == "manifest":  # the project's name and entry point (the entry page's title, Start here)
+        manifest = root / "pyproject.toml"
+        if a:
+            manifest.write_text(f'[project]\nname = "{a}"\n\n[project.scripts]\n{a}-run = "{b}"\n',
+                                encoding="utf-8")
+        else:
+            manifest.unlink(missing_ok=True)
     elif action == "config":
         config = root / "docgraph.yaml"
         if a:
@@ -127,7 +136,7 @@ def test_incremental_equals_clean(batches: list[list[tuple[str, str, str, str]]]
             for step in batch:
                 apply(work, step)
             build(work)
-        clean = Path(tmp) / "clean"
+        clean = Path(tmp) / "clean" / work.name  # the same folder name (a title of last resort)
         shutil.copytree(work, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
         build(clean)
         incremental, fresh = snapshot(work / "repo-docs"), snapshot(clean / "repo-docs")

@@ -236,14 +236,29 @@ def test_cpp_symbols_read_as_declared_with_one_anchor_each(tmp_path: Path) -> No
         "  Box();\n"
         "  Box(int v);\n"
         "  template <typename U> U get(U u);\n"
+        "  Box &operator=(const Box &) = delete;\n"
+        "  static constexpr const char *name() { return \"box\"; }\n"
+        "  template <typename V,\n"
+        "            // NOLINTNEXTLINE(misc): not part of the signature\n"
+        "            typename W = std::enable_if_t<std::is_same<V, int>::value && "
+        "std::is_constructible<Box, V>::value && std::is_trivially_copyable<V>::value>,\n"
+        "            typename X = std::conditional_t<sizeof(V) == 4, std::int32_t, std::int64_t>>\n"
+        "  explicit Box(V &&v);\n"
         "};\n"
         "PYBIND11_NOINLINE void flush();\n")
     build(root)
     page = (root / "repo-docs/include/box.h_docs.md").read_text(encoding="utf-8")
     rendered = gfm(page)
-    assert "<code>template &lt;typename T&gt; Box : Base</code>" in rendered
+    assert "<code>template &lt;typename T&gt; struct Box : Base</code>" in rendered
     assert "<code>template &lt;typename U&gt; U Box::get(U u)</code>" in rendered
     assert "<code>void flush()</code>" in rendered
+    # specifiers and the declarator's * and & stand before the name, as declared
+    assert "<code>Box &amp;Box::operator=(const Box &amp;)</code>" in rendered
+    assert "<code>static constexpr const char *Box::name()</code>" in rendered
+    # a long template head: no comment, shortened at a parameter, still closed before the name
+    head = re.search(r"<code>(template &lt;typename V, [^<]*) explicit Box::Box\(V &amp;&amp;v\)</code>",
+                     rendered)
+    assert head is not None and head.group(1).endswith("…&gt;") and "NOLINT" not in head.group(1)
     ids = parse(rendered).ids
     assert len(ids) == len(set(ids)) and {"sym-Box-3a--3a-Box", "sym-Box-3a--3a-Box-2"} <= set(ids)
     analysis = rendered.split("<details>")[0]
@@ -285,7 +300,15 @@ def test_keyword_index_has_letter_headings_and_no_repeated_column(pages: dict[st
     ids = set(parse(rendered).ids)
     jump = re.findall(r'<a href="#(letter-[a-z]+)">', rendered)
     assert len(jump) > 3 and set(jump) <= ids
-    assert "<th>Defined at</th>" in rendered and "<th>Line</th>" not in rendered
+    heads = re.findall(r"<th>([^<]*)</th>", rendered.split("</thead>")[0])
+    assert heads == ["Identifier", "Kind", "Defined in", "Imported by"]
+    # a method is listed as Class.method, under its own name's letter, linked to its entry
+    letter_a = rendered.split('id="letter-a"')[1].split('id="letter-b"')[0]
+    assert ('<a href="src/geometry/shapes.py_docs.md#sym-Circle.area"><code>Circle.area</code></a>'
+            in letter_a)
+    assert "Point::norm" in rendered.split('id="letter-n"')[1]  # C++ members as C++ writes them
+    # paths may wrap after a slash: no path widens the table past GitHub's column
+    assert '<a href="../src/geometry/shapes.py#L33">src/<wbr>geometry/<wbr>shapes.py:33</a>' in rendered
     index = gfm(pages["src/geometry/index.md"])
     assert ">docs</a>" not in index  # the file name itself links its docs page
 
@@ -298,6 +321,87 @@ def test_entry_page_and_book_orient_a_reader(pages: dict[str, str]) -> None:
     book = pages["comprehensive_book.md"]
     assert book.count("A small library of 2-D shapes") == 2  # the intro, and README.md's entry
     assert not re.search(r"^### .*\n\n(?=##)", book, re.MULTILINE)  # no empty heading
+    items = re.findall(r"^- .*$", book, re.MULTILINE)  # no file described twice in one section
+    assert not any(a.split(":", 1)[1:] == b.split(":", 1)[1:] and a.split(":", 1)[1:] for a, b in zip(items, items[1:]))
+    assert "(referenced by 3 files; a program)" in book
     for name in pages:  # every documented file of the sample is listed in the book
         if name.endswith("_docs.md"):
             assert f"({name})" in book, name
+
+
+@pytest.mark.parametrize("files, title", [
+    ({"pyproject.toml": '[project]\nname = "shapely-geo"\n', "package.json": '{"name": "js-name"}',
+      "README.md": "# Readme Title\n\nWords.\n"}, "shapely-geo"),
+    ({"pyproject.toml": '[tool.poetry]\nname = "poetic"\nversion = "1"\n'}, "poetic"),
+    ({"package.json": '{"name": "@scope/widget", "main": "lib/index.js"}'}, "@scope/widget"),
+    ({"setup.cfg": "[metadata]\nname = cfg-named\n"}, "cfg-named"),
+    ({"setup.py": 'from setuptools import setup\nsetup(name="setup-named", version="1")\n'},
+     "setup-named"),
+    ({"CMakeLists.txt": "cmake_minimum_required(VERSION 3.15)\nproject(NativeLib CXX)\n"}, "NativeLib"),
+    ({"README.rst": "My Title\n========\n\nA library of things.\n"}, "My Title"),
+    ({"notes.txt": "nothing names this project\n"}, "folder-named"),
+])
+def test_entry_page_title_is_the_declared_project_name(tmp_path: Path, files: dict[str, str],
+                                                       title: str) -> None:
+    root = tmp_path / "folder-named"
+    root.mkdir()
+    for name, content in files.items():
+        (root / name).write_text(content, encoding="utf-8")
+    build(root)
+    rendered = gfm((root / "repo-docs/index.md").read_text(encoding="utf-8"))
+    assert rendered.startswith(f"<h1>{html.escape(title, quote=False)}</h1>")
+
+
+def test_entry_page_starts_a_reader_at_the_package_commands_guides_and_examples(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    files = {
+        "pyproject.toml": '[project]\nname = "Shop-Kit"\n\n[project.scripts]\nshop = "shop_kit.cli:main"\n',
+        "README.md": "![logo](logo.png)\n\n# Shop kit\n\nSells things. [Docs](https://example.org/docs)\n",
+        "src/shop_kit/__init__.py": '"""The shop."""\nfrom .cart import Cart\n',
+        "src/shop_kit/cart.py": "class Cart:\n    def add(self, item): ...\n",
+        "src/shop_kit/cli.py": "from shop_kit.cart import Cart\n\ndef main(): ...\n",
+        "tests/test_cart.py": "from shop_kit.cart import Cart\n\ndef test_add():\n    Cart().add(1)\n",
+        "tests/shop_kit/helper.py": "def helper(): ...\n",  # named like the project, but tests
+        "docs/index.md": "# Shop kit\n\nSee the [quickstart](quickstart.md).\n",
+        "docs/quickstart.md": "# Quickstart\n\nInstall it, then sell.\n",
+        "docs/reference.md": "# Reference\n\nEvery class.\n",
+        "examples/demo.py": "from shop_kit import Cart\n",
+        "CHANGES.md": "# Changes\n\nVersion 1.\n",
+    }
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content, encoding="utf-8")
+    build(root)
+    page = (root / "repo-docs/index.md").read_text(encoding="utf-8")
+    rendered = gfm(page)
+    assert rendered.startswith("<h1>Shop-Kit</h1>")
+    start = rendered.split("Start here</h2>", 1)[1].split("<h2>", 1)[0]
+    targets = re.findall(r'<li><a href="([^"]+)">', start)
+    assert targets[:6] == ["README.md_docs.md", "src/shop_kit/doc.md", "src/shop_kit/cli.py_docs.md",
+                           "docs/quickstart.md_docs.md", "docs/doc.md", "examples/doc.md"]
+    assert "<code>shop</code>" in start and "Quickstart" in start
+    assert "tests/shop_kit" not in start and "CHANGES.md" not in start and "reference.md" not in start
+    # the README's links stay links in the first paragraph
+    assert '<a href="https://example.org/docs">Docs</a>' in rendered.split("<h2>")[0]
+    # the manifest's entry point is a reference both ways
+    manifest = (root / "repo-docs/pyproject.toml_docs.md").read_text(encoding="utf-8")
+    assert "(src/shop_kit/cli.py_docs.md) (entry point) — `shop`" in manifest
+    cli = (root / "repo-docs/src/shop_kit/cli.py_docs.md").read_text(encoding="utf-8")
+    assert "**Entry point declared by** (1): [`pyproject.toml`]" in cli
+    # renaming the project re-renders the entry page, incrementally as a clean build would
+    (root / "pyproject.toml").write_text('[project]\nname = "renamed"\n', encoding="utf-8")
+    report = build(root)
+    assert "index.md" in report["pages_written"]
+    page = (root / "repo-docs/index.md").read_text(encoding="utf-8")
+    assert page.startswith("# renamed\n") and "cli.py_docs.md): the entry point" not in page
+
+
+def test_folder_counts_agree_between_the_index_and_the_book(pages: dict[str, str]) -> None:
+    """One number per folder: the files its index counts are the files the book counts."""
+    book = gfm(pages["comprehensive_book.md"])
+    sections = re.findall(r'<h3><a id="folder-[^"]+"></a><code>([^<]+)</code></h3>\n(?:<p>(?!\d).*?</p>\n)?'
+                          r"<p>(\d+) files?\b", book)
+    assert len(sections) > 5
+    for folder, count in sections:
+        index = gfm(pages[f"{folder}/index.md"])
+        assert re.search(rf"<p>{count} files? and ", index), folder

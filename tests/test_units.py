@@ -260,3 +260,110 @@ def test_in_place_write_of_a_state_file_replaces_a_dangling_link(tmp_path: Path)
     assert not write_if_changed(str(target), b"{}\n", atomic=False)  # same bytes: nothing written
     fresh = tmp_path / "state" / "new" / "x.json"  # missing folders are made
     assert write_if_changed(str(fresh), b"1\n", atomic=False) and fresh.read_bytes() == b"1\n"
+
+
+_MEMBERS_PY = b'''
+class App:
+    def run(self): ...
+    def _helper(self): ...
+    def __init__(self): ...
+    @property
+    def config(self): ...
+    class Inner:
+        def go(self): ...
+
+def _private(): ...
+
+def test_thing():
+    class Namespace:
+        def add(self): ...
+'''
+_MEMBERS_CPP = b"""
+class Widget {
+ public:
+  Widget();
+  void resize(int n);
+  Widget &operator=(const Widget &);
+  ~Widget();
+};
+"""
+
+
+@pytest.mark.parametrize("path, data, listed", [
+    ("app.py", _MEMBERS_PY, ["App", "App.run", "App.config", "App.Inner.go", "test_thing"]),
+    ("widget.h", _MEMBERS_CPP, ["Widget", "Widget::resize"]),
+])
+def test_keyword_indices_list_public_members_as_class_method(path: str, data: bytes,
+                                                             listed: list[str]) -> None:
+    """Members reach the summary (and so the keyword indices) as `Class.method`; private ones,
+    dunders, constructors, operators and members of a class local to a function body do not."""
+    summary = analyze(path, data, load(str(Path(__file__).parent)).analysis).summary()
+    names = [s.qualname or s.name for s in summary.symbols]
+    assert [n for n in names if n in listed or "." in n or "::" in n] == listed
+    assert all(not s.qualname for s in summary.symbols if s.kind in ("class", "function"))
+
+
+def test_cpp_macro_calls_above_declarations_keep_the_class_whole() -> None:
+    """A macro call alone on its line (an attribute, a namespace opener) is blanked like an export
+    macro, so the class around it still parses and its members stay its members."""
+    data = (b"NS_BEGIN(detail)\n"
+            b"class handle : public api<handle> {\n"
+            b"public:\n"
+            b"    handle() = default;\n"
+            b"    MY_DEPRECATED(\"Use (x)() instead\")\n"
+            b"    bool check() const { return true; }\n"
+            b"    // NOLINTNEXTLINE(readability-x) // PR #3263\n"
+            b"    char *ptr() const;\n"
+            b"};\n"
+            b"NS_END(detail)\n")
+    facts = analyze("include/h.h", data, load(str(Path(__file__).parent)).analysis)
+    kinds = {s.qualname: s.kind for s in facts.symbols}
+    assert kinds.get("handle::check") == "method" and kinds.get("handle::handle") == "constructor"
+    assert next(s for s in facts.symbols if s.qualname == "handle::ptr").doc == ""
+    topics = {(n.subject, n.topic) for n in facts.notes}
+    assert ("MY_DEPRECATED", "declaration macro") in topics
+    assert not any("detail" in subject for subject, _ in topics)  # an argument is no macro
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("Flask.run", "Flask.run"),
+    ("vectorize_helper<Func, Return, Args...>::apply_broadcast_for_each", "vectorize_helper<…>::apply_broadcast_for_each"),
+    ("copyable_holder_caster<type, std::shared_ptr<type>, enable_if_t<f<type>::value>>::check", "copyable_holder_caster<…>::check"),
+    ("call_guard<T, Ts...>", "call_guard<T, Ts...>"),  # short enough to show whole
+])
+def test_keyword_index_shortens_long_template_arguments(name: str, shown: str) -> None:
+    from docgraph.pages.keyword_index import _short
+
+    assert _short(name) == shown
+
+
+def test_cpp_specialization_names_are_one_line() -> None:
+    data = b"template <>\nstruct caster<\n    int,\n    long> {\n  void cast();\n};\n"
+    facts = analyze("c.h", data, load(str(Path(__file__).parent)).analysis)
+    assert [s.qualname for s in facts.symbols] == ["caster<int, long>", "caster<int, long>::cast"]
+
+
+def test_prune_empty_dirs_removes_nested_folders_whatever_the_name_order(tmp_path: Path) -> None:
+    from docgraph.store import prune_empty_dirs
+
+    files = [tmp_path / "a/b/z.md", tmp_path / "a/b/c/x.md", tmp_path / "keep/k.md"]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    for path in files[:2]:
+        path.unlink()
+    prune_empty_dirs([str(p) for p in files[:2]], str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+
+
+def test_cpp_template_head_with_comparisons_is_not_glued_to_the_name() -> None:
+    """`<` and `>` that compare inside a default argument do not end the template head."""
+    from docgraph.pages.file_docs import _declared
+
+    data = (b"template <long long Num, int N = 0,\n"
+            b"          bool Enabled = (N < 19) && (Num <= max_value<long long>() / 10)>\n"
+            b"struct count_digits {};\n")
+    facts = analyze("c.h", data, load(str(Path(__file__).parent)).analysis)
+    assert _declared(facts.symbols[0], "cpp") == (
+        "template <long long Num, int N = 0, bool Enabled = (N < 19) && "
+        "(Num <= max_value<long long>() / 10)> struct count_digits")

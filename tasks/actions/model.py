@@ -21,11 +21,13 @@ def update_model(ctx: ActionContext) -> Result:
     summary_of = {row.rel: ctx.paths.summary(row.rel) for row in tree
                   if row.kind in ("file", "binary")}
     # the model's own code (a new docgraph) invalidates everything it derived before
-    code = json.loads(read_bytes(ctx.paths.setting("model.json")) or b"{}").get("code", "")
+    settings = json.loads(read_bytes(ctx.paths.setting("model.json")) or b"{}")
+    code = settings.get("code", "")
     conn = open_model(ctx.paths.model)
     try:
         model = Model(conn, ctx.paths.state)
-        written = model.update(tree, summary_of, ctx.config.analysis.include_roots, code)
+        written = model.update(tree, summary_of, ctx.config.analysis.include_roots, code,
+                               settings.get("root_name", ""))
     finally:
         conn.close()
     return {"state": len(written)}

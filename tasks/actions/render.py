@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from .. import credentials, layout
 from ..context import ActionContext
-from ..digests import FolderDigest, read_digest
+from ..digests import ENTRY, FolderDigest, read_digest
+from ..entry import EntryDigest
 from ..facts import FileFacts, FileXref, loads
 from ..model import Model, open_model
 from ..pages import (
@@ -64,8 +65,11 @@ def render_folder(ctx: ActionContext, folder: str) -> Result:
     digest = _digest(ctx, folder)
     stats = json.loads(read_bytes(ctx.paths.digest("stats.json")) or b"{}") \
         if not folder else None
+    entry = loads(EntryDigest, read_bytes(ctx.paths.digest(ENTRY)) or b'{"name": ""}') \
+        if not folder else None
     pages = {
-        layout.folder_page(folder, layout.FOLDER_INDEX): folder_index.render(digest, ctx.render, stats),
+        layout.folder_page(folder, layout.FOLDER_INDEX): folder_index.render(digest, ctx.render, stats,
+                                                                             entry),
         layout.folder_page(folder, layout.FOLDER_DOC): folder_doc.render(digest, ctx.render),
     }
     written = [ctx.paths.page(p) for p, text in pages.items() if write_text(ctx.paths.page(p), text)]

@@ -151,7 +151,7 @@ def analyze_cmake(source: Source) -> FileFacts:
     if not targets and not project:
         fallback = f"CMake, {len(commands):,} commands"
     return source.facts(language="CMake", description=_describe(source, doc, fallback), doc=doc,
-                        symbols=tuple(symbols), imports=tuple(imports))
+                        symbols=tuple(symbols), imports=tuple(imports), project=project)
 
 
 # --------------------------------------------------------------------------- Bazel

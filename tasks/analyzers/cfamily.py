@@ -13,8 +13,10 @@ One heuristic, stated here and on the page: export and attribute macros such as 
 `C10_API` or `C10_HOST_DEVICE` make tree-sitter read `class TORCH_API Tensor` as a class named
 `TORCH_API`.  Before parsing, upper-case names containing an underscore that stand in a
 declaration-specifier position (after `class`/`struct`/`union`/`enum`, after `inline`/`static`/...,
-or opening a declaration line before another name) are replaced by spaces of the same length, so
-lines and columns do not move.  The facts record which macros were blanked.
+or opening a declaration line before another name), and such a macro's call standing alone on its
+lines directly above a declaration (`PYBIND11_DEPRECATED("...")`,
+`PYBIND11_NAMESPACE_BEGIN(detail)`), are replaced by spaces of the same length, so lines and
+columns do not move.  The facts record which macros were blanked.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ _LINE_START = re.compile(
     rb"(?m)^([ \t]*)((?:" + _MACRO + rb"[ \t]+)+)(?=(?:inline|static|constexpr|virtual|explicit|"
     rb"extern|const|class|struct|enum|union|template|void|bool|int|auto|unsigned|signed|long|"
     rb"double|float|char|size_t|std|[A-Za-z_][A-Za-z0-9_:<>]*[ \t*&]+[A-Za-z_~*&]))")
+# a macro call alone on its line(s), directly above a declaration: an attribute
+# (`PYBIND11_DEPRECATED("...")`) or a namespace opener (`PYBIND11_NAMESPACE_BEGIN(detail)`) whose
+# expansion tree-sitter cannot see; left in place, it turns the class around it into an error
+_STANDALONE_CALL = re.compile(
+    rb"(?m)^[ \t]*(" + _MACRO + rb")[ \t]*\((?:[^();{}]|\((?:[^();{}]|\([^();{}]*\))*\))*\)"
+    rb"[ \t]*(?=\n[ \t]*[A-Za-z_~\[])")  # (no `;`, `{`, `}` inside: a statement's end bounds the search)
 _GUARD = re.compile(r"(_H|_HPP|_HXX|_INCLUDED|_H__|_H_|_HPP_)$")
 _DOC_MARK = re.compile(r"^\s*(///?<?|//!|/\*\*?!?|\*/?|\*)\s?")
 
@@ -90,29 +98,37 @@ def query_language(language: str) -> Any:
     return parser(language).language
 
 
-def blank_macros(data: bytes) -> tuple[bytes, list[tuple[str, int]]]:
-    """Replace export/attribute macros in declaration-specifier position by spaces.
+EXPORT_MACRO = "export or attribute macro"
+DECLARATION_MACRO = "declaration macro"
 
-    Returns the new bytes and the blanked names with their first line.
+
+def blank_macros(data: bytes) -> tuple[bytes, list[tuple[str, int, str]]]:
+    """Replace export/attribute macros in declaration-specifier position, and macro calls alone
+    on their lines above a declaration, by spaces.
+
+    Returns the new bytes and the blanked names with their first line and what they are
+    (:data:`EXPORT_MACRO` or :data:`DECLARATION_MACRO`).
     """
-    found: dict[str, int] = {}
+    found: dict[str, tuple[int, str]] = {}
     buffer = bytearray(data)
 
-    def blank(match: re.Match[bytes], group: int) -> None:
+    def blank(match: re.Match[bytes], group: int, topic: str, named: int | None = None) -> None:
         start, end = match.span(group)
-        for name in re.findall(_MACRO, match.group(group)):
+        for name in re.findall(_MACRO, match.group(group if named is None else named)):
             key = name.decode("ascii")
-            if key not in found or found[key] > start:
-                found[key] = start
+            if key not in found or found[key][0] > start:
+                found[key] = (start, topic)
         for index in range(start, end):
             if buffer[index] not in (10, 13):
                 buffer[index] = 32
 
     for match in _AFTER_KEYWORD.finditer(data):
-        blank(match, 3)
+        blank(match, 3, EXPORT_MACRO)
     for match in _LINE_START.finditer(bytes(buffer)):
-        blank(match, 2)
-    lines = [(name, data.count(b"\n", 0, offset) + 1) for name, offset in found.items()]
+        blank(match, 2, EXPORT_MACRO)
+    for match in _STANDALONE_CALL.finditer(bytes(buffer)):
+        blank(match, 0, DECLARATION_MACRO, named=1)  # (names in its arguments are no macros blanked)
+    lines = [(name, data.count(b"\n", 0, offset) + 1, topic) for name, (offset, topic) in found.items()]
     return bytes(buffer), sorted(lines, key=lambda kv: (kv[1], kv[0]))
 
 
@@ -144,6 +160,47 @@ def _declarator_name(node: Any) -> tuple[Any, Any]:
 def _squash(value: str, limit: int = 240) -> str:
     value = " ".join(value.split())
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+_LIST_EDGES = re.compile(r"(^<|(?<=\w)<) | (>)(?=$|[>:,)*&])")
+
+
+def _declared_text(value: str) -> str:
+    """Declaration text as a reader writes it on one line: comments removed (a `// NOLINT` or
+    `// MSVC workaround` between template parameters is not part of the signature), runs of
+    white space as one space, none inside parentheses' and a list's outer edges (`( int a )`
+    -> `(int a)`, `< typename T >` -> `<typename T>`; `N < 19` inside stays as it is)."""
+    if "/" in value:
+        value = _COMMENT.sub(" ", value)
+    value = " ".join(value.split())
+    value = re.sub(r"([(\[]) | ([)\]])", lambda m: m.group(1) or m.group(2), value)
+    if "< " in value or " >" in value:  # a list's edges: `caster< int` (a name's list), `long >`
+        value = _LIST_EDGES.sub(lambda m: m.group(1) or m.group(2), value)
+    return value
+
+
+def _list_text(value: str, limit: int) -> str:
+    """A bracketed list (`<typename T, ...>`, `(int a, ...)`) in at most about `limit` characters:
+    when longer, the items that fit and `…` before the closing bracket, so the list still closes
+    and the name that follows it is never glued to a half-written head."""
+    value = _declared_text(value)
+    if len(value) <= limit or len(value) < 2:
+        return value
+    opening, closing, inner = value[0], value[-1], value[1:-1]
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(inner):
+        depth += (char in "<([{") - (char in ">)]}")
+        if char == "," and depth == 0:
+            items.append(inner[start:index].strip())
+            start = index + 1
+    items.append(inner[start:].strip())
+    kept: list[str] = []
+    for item in items:
+        if len(", ".join([*kept, item])) + 4 > limit:
+            break
+        kept.append(item)
+    return opening + ", ".join([*kept, "…"]) + closing
 
 
 class _Scanner:
@@ -225,7 +282,7 @@ class _Scanner:
                 stack.append((body, full, klass))
         elif kind == "template_declaration":
             params = node.child_by_field_name("parameters")
-            prefix = "template " + _squash(text(params), 120)
+            prefix = "template " + _list_text(text(params), 160)
             for child in node.named_children:
                 if child is not params and child.type != "comment":
                     self.item(child, scope, klass, doc, prefix, stack)
@@ -258,7 +315,8 @@ class _Scanner:
     def classlike(self, node: Any, scope: str, klass: str, doc: str, template: str,
                   stack: list[tuple[Any, str, str]], typedef: bool = False) -> None:
         body = node.child_by_field_name("body")
-        name = text(node.child_by_field_name("name"))
+        # a specialization's name as one line: `caster<\n    type,\n ...>` is `caster<type, ...>`
+        name = _declared_text(text(node.child_by_field_name("name")))
         if body is None or (not name and not typedef):
             return  # a forward declaration, or an anonymous member struct
         if not name:
@@ -297,11 +355,19 @@ class _Scanner:
                     self.add(Symbol(name, f"{klass}::{name}", "field", line, end, doc=doc, scope=scope))
                 continue
             params = function.child_by_field_name("parameters")
-            after = self.data[params.end_byte:function.end_byte].decode("utf-8", "replace") \
+            after = _declared_text(self.data[params.end_byte:function.end_byte].decode("utf-8", "replace")) \
                 if params is not None else ""
-            returns = _squash(text(type_node), 80) if type_node is not None else ""
-            signature = (f"{template} " if template else "") + _squash(text(params)) + (
-                f" {_squash(after)}" if after.strip() else "") + (f" -> {returns}" if returns else "")
+            # what stands before the name as declared: specifiers, the type and the declarator's
+            # `*` / `&` (`static constexpr sig_type`, `char *`, `strdup_guard &`, `explicit`)
+            before = self.data[node.start_byte:type_node.end_byte if type_node is not None
+                               else declarator.start_byte]
+            marks = self.data[declarator.start_byte:name_node.start_byte] \
+                if name_node.start_byte >= declarator.start_byte else b""
+            returns = _declared_text((before + b" " + marks).decode("utf-8", "replace"))
+            if len(returns) > 120:
+                returns = returns[:119] + "…"
+            signature = (f"{template} " if template else "") + _list_text(text(params), 240) + (
+                f" {after}" if after else "") + (f" -> {returns}" if returns else "")
             head = self.data[node.start_byte:function.start_byte]
             short = name.rsplit("::", 1)[-1]
             owner = klass or (name.rsplit("::", 1)[0] if "::" in name else "")
@@ -326,7 +392,7 @@ class _Scanner:
             qual = f"{klass}::{name}" if klass else name
             body = node.child_by_field_name("body") if is_definition else None
             self.add(Symbol(short if owner else name, qual, kind, line, end,
-                            signature=_squash(signature, 300), doc=doc, scope=scope,
+                            signature=signature, doc=doc, scope=scope,
                             indexed=not owner and kind.startswith(("function", "kernel"))), body)
             if kind.startswith("kernel") and is_definition:
                 self.notes.append(Note("performance", "CUDA kernel", line, qual))
@@ -434,8 +500,8 @@ def analyze(source: Source) -> FileFacts:
     scanner.scan(tree.root_node)
     symbols = scanner.metrics(tree.root_node)
     notes = list(scanner.notes)
-    for name, line in blanked[:20]:
-        notes.append(Note("pattern", "export or attribute macro", line, name))
+    for name, line, topic in blanked[:20]:
+        notes.append(Note("pattern", topic, line, name))
     root = tree.root_node
     error_bytes = sum(c.end_byte - c.start_byte for c in root.children if c.type == "ERROR")
     parsed = not (root.has_error and error_bytes > len(data) // 2)

@@ -123,14 +123,19 @@ def analyze_rst(source: Source) -> FileFacts:
 
 def _facts(source: Source, language: str, headings: list[Heading], links: list[Import],
            blocks: list[str], lines: list[str]) -> FileFacts:
-    title = next((h.title for h in headings if h.level == 1), headings[0].title if headings else "")
-    start = headings[0].line if headings else 0
-    doc = _paragraph_after(lines, start, language)
+    # prose before the first heading (a README that opens with a logo, badges and its pitch,
+    # then "Core features") is the document's first paragraph, and that heading is no title
+    before = _paragraph_after(lines[:headings[0].line - 1], 0, language) if headings else ""
+    if before:
+        title, doc = "", before
+    else:
+        title = next((h.title for h in headings if h.level == 1), headings[0].title if headings else "")
+        doc = _paragraph_after(lines, headings[0].line if headings else 0, language)
     if title:
         description = title if not doc else f"{title}: {first_sentence(doc, 120)}"
     elif doc:
         description = first_sentence(doc)
     else:
         description = "empty document" if not source.text.strip() else f"{language} document"
-    return source.facts(language=language, description=description, doc=doc,
+    return source.facts(language=language, description=description, doc=doc, title=title,
                         headings=tuple(headings), imports=tuple(links), code_blocks=tuple(blocks))

@@ -136,7 +136,7 @@ def inline(text: str, dialect: str = "rst") -> str:
 # ------------------------------------------------------------------ paragraphs
 
 _UNDERLINE = re.compile(r"^\s*([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
-_DIRECTIVE = re.compile(r"^\s*\.\.\s+(?:[\w:-]+::|_[^:]*:|\|[^|]+\|)|^\s*\.\.\s*$")
+_DIRECTIVE = re.compile(r"^\s*\.\.(?:\s|$)")  # explicit markup: directive, target, comment (`.. start`)
 _FIELD = re.compile(r"^\s*:[\w\s.()-]+:(?:\s|$)")
 _SECTION = re.compile(r"^\s*(?:Args|Arguments|Parameters|Params|Returns?|Yields?|Raises?|Examples?|"
                       r"Notes?|Attributes|Warnings?|See Also|References|Todo|Keyword Arguments|"
@@ -174,12 +174,20 @@ def _paragraphs(lines: list[str]) -> list[list[str]]:
     return [p for p in out if p]
 
 
+_WHOLLY_STRONG = re.compile(r"^\s*\*\*[^*]+\*\*\s*$")
+_SUBSTITUTIONS = re.compile(r"^\s*(?:\|[^|\s][^|]*\|_{0,2}\s*)+$")  # RST badges: |CI| |PyPI|
+
+
 def _docstring_paragraph(lines: list[str]) -> list[str]:
-    """The prose lines of one docstring paragraph (empty when it is not prose)."""
+    """The prose lines of one docstring paragraph (empty when it is not prose; a paragraph that
+    is one bold phrase is a title in all but name)."""
     first = lines[0]
     if (_DIRECTIVE.match(first) or _FIELD.match(first) or _SECTION.match(first)
             or _DOCTEST.match(first) or _HTML_BLOCK.match(first) or _BADGES.match(first)
             or _DOXYGEN_BLOCK.match(first)):
+        return []
+    joined = " ".join(lines)
+    if len(lines) <= 2 and _WHOLLY_STRONG.match(joined) or _SUBSTITUTIONS.match(joined):
         return []
     if len(lines) >= 2 and _UNDERLINE.match(lines[1]) or _UNDERLINE.match(first):
         return []  # a title (and its NumPy section body is not prose either)
@@ -193,7 +201,12 @@ def _docstring_paragraph(lines: list[str]) -> list[str]:
 
 
 def _first(paragraphs: list[list[str]], limit: int, dialect: str) -> str:
+    directive = -1  # indentation of the directive whose indented body is being skipped
     for lines in paragraphs:
+        indent = len(lines[0]) - len(lines[0].lstrip())
+        if directive >= 0 and indent > directive:
+            continue  # `.. toctree::` entries, a figure's caption: the directive's, not prose
+        directive = indent if _DIRECTIVE.match(lines[0]) else -1
         kept = _docstring_paragraph(lines)
         if not kept:
             continue
@@ -215,9 +228,16 @@ def docstring(raw: str | None, limit: int = 300) -> str:
     return _first(_paragraphs(raw.splitlines()), limit, "rst")
 
 
+_PRAGMA_LINE = re.compile(r"^(?:NOLINT|clang-format\s|eslint-|pylint:|mypy:|noqa\b|type:\s*ignore|"
+                          r"fmt:|isort:|IWYU pragma)", re.IGNORECASE)
+
+
 def doxygen(lines: list[str], limit: int = 300) -> str:
     """The first prose paragraph of a doc comment whose comment markers are already stripped
-    (lines stripped too)."""
+    (lines stripped too).  A line that opens with a lint pragma is the pragma's, whatever
+    follows it (`NOLINTNEXTLINE(check) // PR #3263`)."""
+    if any(line[:1] in "NncefpmtiI" and _PRAGMA_LINE.match(line) for line in lines):
+        lines = [line for line in lines if not _PRAGMA_LINE.match(line)]
     paragraph: list[str] = []
     for line in lines:
         if line:
@@ -262,7 +282,8 @@ def markdown(lines: list[str], limit: int = 400) -> str:
                 or re.match(r"^\s*\[[^\]]+\]:\s", stripped) or (paragraph == [] and _UNDERLINE.match(stripped)):
             if paragraph:
                 cleaned = inline(" ".join(paragraph), "markdown")
-                if _real(cleaned) and not cleaned.startswith(("- ", "* ", "+ ")):
+                if _real(cleaned) and not cleaned.startswith(("- ", "* ", "+ ")) \
+                        and not (len(paragraph) <= 2 and _WHOLLY_STRONG.match(" ".join(paragraph))):
                     return truncate(cleaned, limit)
                 paragraph = []
             continue
@@ -285,14 +306,20 @@ _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bcf)[
 
 
 def truncate(prose: str, limit: int) -> str:
-    """`prose` cut to at most `limit` characters plus an ellipsis, never inside a code span or link."""
+    """`prose` cut to at most `limit` characters plus an ellipsis, never inside a code span or
+    link: after the last whole sentence when that keeps a third of it or more, else at the limit."""
     if len(prose) <= limit:
         return prose
     cut = limit - 1
-    for match in _CODE_OR_LINK.finditer(prose, 0, len(prose)):
-        if match.start() < cut < match.end():
-            cut = match.start()
+    spans = [m.span() for m in _CODE_OR_LINK.finditer(prose, 0, len(prose))]
+    for start, end in spans:
+        if start < cut < end:
+            cut = start
             break
+    ends = [m.end() for m in _SENTENCE_END.finditer(prose, limit // 3, cut)
+            if not any(a < m.end() <= b for a, b in spans)]
+    if ends:
+        return prose[:ends[-1]] + " …"
     return prose[:cut].rstrip() + "…"
 
 

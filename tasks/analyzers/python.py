@@ -634,6 +634,19 @@ def _describe(source: Source, doc: str, symbols: tuple[Symbol, ...], tests: list
     return f"Python, {n_lines(source.line_count)}"
 
 
+def _setup_name(tree: ast.Module) -> str:
+    """The project name a `setup.py` passes to `setup(name="...")` as a string literal."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and (
+                isinstance(node.func, ast.Name) and node.func.id == "setup"
+                or isinstance(node.func, ast.Attribute) and node.func.attr == "setup"):
+            for keyword in node.keywords:
+                if keyword.arg == "name" and isinstance(keyword.value, ast.Constant) \
+                        and isinstance(keyword.value.value, str):
+                    return keyword.value.value.strip()
+    return ""
+
+
 def analyze(source: Source) -> FileFacts:
     """Analyse a Python module."""
     try:
@@ -662,6 +675,7 @@ def analyze(source: Source) -> FileFacts:
         tests=tuple(scanner.tests),
         entry_point=scanner.entry_point or bool(interpreter),
         interpreter=interpreter,
+        project=_setup_name(tree) if source.name == "setup.py" else "",
     )
 
 

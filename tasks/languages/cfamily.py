@@ -19,7 +19,7 @@ LANGUAGES = (
     _c("C", (".c",), "c", "c"),
     _c("C/C++ header", (".h",), "cpp", "cpp"),
     _c("C++", (".cc", ".cpp", ".cxx", ".c++"), "cpp", "cpp"),
-    _c("C++ header", (".hpp", ".hh", ".hxx", ".h++", ".ipp", ".inl", ".tcc"), "cpp", "cpp"),
+    _c("C++ header", (".hpp", ".hh", ".hxx", ".h++", ".ipp", ".inl", ".tcc", ".tpp", ".txx"), "cpp", "cpp"),
     _c("CUDA", (".cu",), "cuda", "cuda"),
     _c("CUDA header", (".cuh",), "cuda", "cuda"),
 )

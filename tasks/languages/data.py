@@ -1,4 +1,5 @@
-"""Data files: YAML, JSON and TOML, read by their own parsers (`yaml.safe_load`, `json`, `tomllib`)."""
+"""Data files: YAML, JSON, TOML and INI, read by their own parsers (`yaml.safe_load`, `json`,
+`tomllib`, `configparser`)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,6 @@ LANGUAGES = (
              wording=_WORDING),
     Language(name="TOML", suffixes=(".toml",), fence="toml", analyzer="data:analyze_toml",
              comments=HASH_COMMENTS, wording=_WORDING),
+    Language(name="INI configuration", suffixes=(".cfg", ".ini"), fence="ini",
+             analyzer="data:analyze_ini", comments=("#", ";"), wording=_WORDING),
 )

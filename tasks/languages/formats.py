@@ -17,14 +17,20 @@ def _named(name: str, *suffixes: str, filenames: tuple[str, ...] = (), fence: st
                     comments=comments, prose=prose)
 
 
+# A licence is one label in every project, with or without `.txt` (the suffix alone made
+# `LICENSE.txt` "text" beside another project's `LICENSE` "licence text"); a `LICENSE.md` or
+# `license.rst` is a document its markup analyzer reads.
+LICENCE_FILES = tuple(f"{case(stem)}{suffix}" for stem in ("license", "licence", "copying")
+                      for case in (str.upper, str.title, str.lower)
+                      for suffix in ("", ".txt"))
+
 LANGUAGES = (
     _named("text", ".txt", prose=True),
-    _named("licence text", filenames=("LICENSE", "COPYING"), prose=True),
+    _named("licence text", filenames=LICENCE_FILES, prose=True),
     _named("pip requirements", filenames=("requirements.txt",)),
     _named("gitignore rules", filenames=(".gitignore",)),
     _named("gitattributes", filenames=(".gitattributes",)),
     _named("EditorConfig", filenames=(".editorconfig",)),
-    _named("INI configuration", ".cfg", ".ini"),
     _named("template", ".in"),
     _named("Jinja template", ".jinja", ".j2"),
     _named("HTML", ".html", ".htm", fence="html"),

@@ -54,15 +54,18 @@ def _folder_section(digest: FolderDigest, page: str, ctx: RenderContext, level: 
             if f.kind == "file" else code(f.name) for f in digest.files) + ".")
     by_name = {f.name: f for f in digest.files}
     items = []
+    listed = set()
     for ranked in digest.main_modules[:KEY_FILES]:
         name = ranked.path.rpartition("/")[2]
         entry = by_name.get(name)
         if entry is None or entry.kind != "file":
             continue
+        listed.add(name)
         description = f": {prose(entry.description)}" if entry.description else ""
+        program = "; a program" if entry.entry_point else ""  # (said once, not as a second item)
         items.append(f"{link(code(name), ctx.page_href(page, layout.docs_page(ranked.path)))} "
-                     f"(referenced by {plural(ranked.count, 'file')}){description}")
-    programs = [f for f in text_files if f.entry_point][:KEY_FILES]
+                     f"(referenced by {plural(ranked.count, 'file')}{program}){description}")
+    programs = [f for f in text_files if f.entry_point and f.name not in listed][:KEY_FILES]
     for entry in programs:
         rel = f"{folder}/{entry.name}" if folder else entry.name
         description = f": {prose(entry.description)}" if entry.description else ""

@@ -172,6 +172,7 @@ def _overview(facts: FileFacts) -> str:
         label = {"import": "import statement", "from": "from-import", "include": "include",
                  "link": "link to a repository file", "source": "sourced script",
                  "subdirectory": "subdirectory", "use": "use declaration",
+                 "entry": "declared entry point",
                  "mod": "module declaration", "using": "using directive", "require": "require",
                  "require_relative": "require_relative", "package": "own package (test file)",
                  "subject": "tested class named by convention"}
@@ -223,15 +224,22 @@ def _declared(symbol: Symbol, fence_name: str) -> str:
     language writes them (`Circle(Shape)` in Python, `Box : Base` in C++, `View extends Base`)."""
     head, signature = "", symbol.signature
     if signature.startswith("template <"):
-        depth = 0
+        depth = parens = 0  # a `<` or `>` inside parentheses compares (`= (N < 19)`): not counted
         for index, char in enumerate(signature):
+            parens += (char == "(") - (char == ")")
+            if parens:
+                continue
             depth += (char == "<") - (char == ">")
             if char == ">" and depth == 0:
                 head, signature = signature[:index + 1] + " ", signature[index + 1:].strip()
                 break
     if fence_name in ("c", "cpp", "cuda") and " -> " in signature:
         params, _, returns = signature.rpartition(" -> ")  # the analyzer's order; C's is this:
-        return f"{head}{returns} {symbol.qualname}{params}"
+        glue = "" if returns.endswith(("*", "&")) else " "  # `char *name()`, as C++ is written
+        return f"{head}{returns}{glue}{symbol.qualname}{params}"
+    if fence_name in ("c", "cpp", "cuda") and head and symbol.kind in ("class", "struct", "union"):
+        bases = f" : {', '.join(symbol.bases)}" if symbol.bases else ""
+        return f"{head}{symbol.kind} {symbol.qualname}{bases}"  # `template <...> class X`
     if symbol.bases and not signature:
         bases = ", ".join(symbol.bases)
         if fence_name == "python":
@@ -289,6 +297,7 @@ def _architecture(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: st
     if xref.used_by:
         verb = {"import": "imported", "from": "imported", "include": "included",
                 "link": "linked", "source": "sourced", "subdirectory": "added as a subdirectory",
+                "entry": "declared as an entry point",
                 "use": "used", "mod": "declared as a module", "require": "required",
                 "require_relative": "required", "package": "tested in its package",
                 "subject": "tested (by file name)"}
@@ -325,7 +334,8 @@ def _dependencies(facts: FileFacts, xref: FileXref, ctx: RenderContext, page: st
         for dep in xref.depends_on:
             names = f" — {', '.join(code(n) for n in dep.names[:10])}" if dep.names else ""
             more = f" and {len(dep.names) - 10} more" if len(dep.names) > 10 else ""
-            rows.append(f"{_file_link(ctx, page, dep)} ({text(dep.kind)}){names}{more}")
+            kind = "entry point" if dep.kind == "entry" else dep.kind
+            rows.append(f"{_file_link(ctx, page, dep)} ({text(kind)}){names}{more}")
         parts.append("### In this repository\n\n" + bullets(rows))
     if xref.external:
         modules = sorted({e.module for e in xref.external})
@@ -380,6 +390,7 @@ def _related(xref: FileXref, ctx: RenderContext, page: str) -> str:
     groups: dict[str, dict[str, None]] = defaultdict(dict)  # insertion-ordered sets
     label = {"import": "Imported by", "from": "Imported by", "include": "Included by",
              "link": "Linked from", "source": "Sourced by", "subdirectory": "Added by",
+             "entry": "Entry point declared by",
              "use": "Used by", "mod": "Declared as a module by", "require": "Required by",
              "require_relative": "Required by", "package": "Tested in its package by",
              "subject": "Tested (by file name) by"}

@@ -2,8 +2,10 @@
 
 The output root's `index.md` is the entry page of the whole documentation *and* the index of the
 root folder's files (the old system overwrote the latter and lost the root files from every
-index).  Binary files, symbolic links and left-out secret files are listed with what discovery
-measured, never linked to pages they do not have.
+index).  Its title and "Start here" come from the entry digest (:mod:`docgraph.entry`: the name a
+manifest declares, the package named after the project, declared entry points, guides, docs and
+examples), its first paragraph from the root README.  Binary files, symbolic links and left-out
+secret files are listed with what discovery measured, never linked to pages they do not have.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import posixpath
 from collections import Counter
 
 from .. import layout
-from ..digests import FolderDigest, FolderFile
+from ..digests import SEP, FolderDigest, FolderFile
+from ..entry import EntryDigest, Start, StartLink
 from . import RenderContext
 from .markdown import bullets, code, fill, link, plural, prose, section, table, text
 
@@ -39,13 +42,15 @@ def _file_row(folder: str, entry: FolderFile, page: str, ctx: RenderContext) -> 
             "secret", ""]
 
 
-def _subfolder_rows(digest: FolderDigest, page: str, ctx: RenderContext) -> list[list[str]]:
+def _subfolders(digest: FolderDigest, page: str, ctx: RenderContext) -> str:
+    """The subfolders table; its Description column only when a subfolder has one."""
+    described = any(sub.description for sub in digest.subfolders)
     rows = []
     for sub in digest.subfolders:
         path = f"{digest.path}/{sub.name}" if digest.path else sub.name
         rows.append([link(code(sub.name), ctx.page_href(page, layout.folder_page(path, layout.FOLDER_INDEX))),
-                     f"{sub.files:,}", f"{sub.folders:,}", prose(sub.description)])
-    return rows
+                     f"{sub.files:,}", f"{sub.folders:,}"] + ([prose(sub.description)] if described else []))
+    return table(["Folder", "Files", "Subfolders"] + (["Description"] if described else []), rows)
 
 
 def _languages(files: tuple[FolderFile, ...]) -> str:
@@ -53,51 +58,45 @@ def _languages(files: tuple[FolderFile, ...]) -> str:
     return ", ".join(f"{text(lang)} {n:,}" for lang, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-_DOCS_FOLDERS = ("docs", "doc", "documentation", "guide", "guides", "manual", "tutorial",
-                 "tutorials")
-_EXAMPLE_FOLDERS = ("examples", "example", "samples", "sample", "demo", "demos", "cookbook")
+def _start_link(item: StartLink, page: str, ctx: RenderContext) -> str:
+    """One "Start here" line: the file or folder, and why a reader starts there."""
+    if item.folder:
+        target = link(code(item.path + "/"), ctx.page_href(page, layout.folder_page(item.path, layout.FOLDER_DOC)))
+    else:
+        target = link(code(item.path), ctx.page_href(page, layout.docs_page(item.path)))
+    role = Start(item.role)
+    held = ([plural(item.files, "file")] if item.files else []) + (
+        [plural(item.folders, "subfolder")] if item.folders else [])
+    if role is Start.README:
+        why = "the project's own introduction"
+    elif role is Start.PACKAGE:
+        why = (f"the package named after the project ({plural(item.files, 'text file')}"
+               + (f", referenced by {plural(item.count, 'file')} outside it" if item.count else "") + ")")
+    elif role is Start.MOST_USED_FOLDER:
+        why = f"the folder other folders build on most (referenced by {plural(item.count, 'file')})"
+    elif role is Start.COMMAND:
+        commands = [code(c) for c in item.detail.split(SEP) if c]
+        why = (("the entry point of " + " and ".join(commands)) if commands else "a declared entry point")
+    elif role is Start.GUIDE:
+        why = prose(item.detail) if item.detail else "a guide"
+    elif role in (Start.DOCS, Start.EXAMPLES):
+        why = ("documentation" if role is Start.DOCS else "examples") + (
+            f" ({' and '.join(held)})" if held else "")
+    elif role is Start.PROGRAM:
+        why = "a program"
+    else:
+        why = f"referenced by {plural(item.count, 'file')}"
+    return f"{target}: {why}"
 
 
-def _start_here(digest: FolderDigest, page: str, ctx: RenderContext) -> list[str]:
-    """Where a new reader starts, found from the root folder itself: the README, the documents
-    and examples folders by their conventional names, the programs at the root and the root
-    files that other files reference most."""
-    items = []
-    if digest.readme:
-        items.append(f"{link(code(digest.readme), ctx.page_href(page, layout.docs_page(digest.readme)))}: "
-                     "the project's own introduction")
-    for names, what in ((_DOCS_FOLDERS, "documentation"), (_EXAMPLE_FOLDERS, "examples")):
-        for sub in digest.subfolders:
-            if sub.name.lower() in names:
-                target = ctx.page_href(page, layout.folder_page(sub.name, layout.FOLDER_DOC))
-                held = ([plural(sub.files, "file")] if sub.files else []) + (
-                    [plural(sub.folders, "subfolder")] if sub.folders else [])
-                items.append(f"{link(code(sub.name + '/'), target)}: {what}"
-                             + (f" ({' and '.join(held)})" if held else ""))
-    by_name = {f.name: f for f in digest.files}
-    shown = {digest.readme}
-    for entry in digest.files:
-        if entry.kind == "file" and entry.entry_point and entry.name not in shown:
-            shown.add(entry.name)
-            items.append(f"{link(code(entry.name), ctx.page_href(page, layout.docs_page(entry.name)))}: "
-                         "a program")
-    for ranked in digest.main_modules[:3]:
-        found = by_name.get(ranked.path)
-        if found is not None and found.kind == "file" and found.name not in shown:
-            shown.add(found.name)
-            items.append(f"{link(code(found.name), ctx.page_href(page, layout.docs_page(found.name)))}: "
-                         f"referenced by {plural(ranked.count, 'file')}")
-    return items
-
-
-def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | None = None) -> str:
-    """`index.md` of a folder; with `stats`, the entry page at the output root."""
+def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | None = None,
+           entry: EntryDigest | None = None) -> str:
+    """`index.md` of a folder; with `stats` and `entry`, the entry page at the output root."""
     folder = digest.path
     page = layout.folder_page(folder, layout.FOLDER_INDEX)
     subfolders = ""
     if digest.subfolders:
-        subfolders = section("Subfolders", table(["Folder", "Files", "Subfolders", "Description"],
-                                                 _subfolder_rows(digest, page, ctx)))
+        subfolders = section("Subfolders", _subfolders(digest, page, ctx))
     files_table = table(["File", "Description", "Language", "Links"],
                         [_file_row(folder, f, page, ctx) for f in digest.files]) if digest.files else ""
     counted = [plural(len(digest.files), "file"), plural(len(digest.subfolders), "subfolder")]
@@ -106,7 +105,8 @@ def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | 
     nav = [link("folder documentation", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_DOC))),
            link("keywords of this subtree", ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))]
     if stats is not None:
-        nav = _start_here(digest, page, ctx) + [
+        starts = entry.start if entry is not None else ()
+        nav = [_start_link(item, page, ctx) for item in starts] + [
             link("A–Z keyword index", ctx.page_href(page, layout.KEYWORDS)),
             link("comprehensive book", ctx.page_href(page, layout.BOOK))] + nav
         file_kinds = stats.get("files", {})
@@ -123,10 +123,7 @@ def render(digest: FolderDigest, ctx: RenderContext, stats: dict[str, object] | 
                                 ("secret", "left-out secret file")):
                 if file_kinds.get(kind):
                     parts.append(plural(file_kinds[kind], label))
-        title = "Repository documentation"
-        readme = next((f for f in digest.files if f.name == digest.readme), None)
-        if readme is not None and readme.description:
-            title = readme.description.split(":", 1)[0]
+        title = entry.name if entry is not None and entry.name else "Repository documentation"
         intro = [prose(digest.readme_doc)] if digest.readme_doc else []
         intro.append(f"Documented: {'; '.join(parts)}.")
         root_summary = f"The repository root holds {summary}"

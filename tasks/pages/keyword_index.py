@@ -1,7 +1,9 @@
 """Keyword indices: `sub.md` of every folder (its subtree) and the global A–Z `keywords.md`.
 
-Each lists the repository-level definitions (classes, functions, constants, macros, ...) with
-their definition sites and the files that import that name from them.  An index with more rows
+Each lists the repository-level definitions (classes, functions, constants, macros, ...) and the
+types' public methods and properties, shown as `Class.method` and filed under the method's own
+name (so `route` is under R, as `Scaffold.route`), with their definition sites and the files
+that import that name from them.  An index with more rows
 than `pages.index_split` becomes an overview page plus one page per initial letter, so no page
 grows to many megabytes; a letter page is rerendered only when its rows' hash changed.  The
 root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
@@ -9,14 +11,16 @@ root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from .. import layout
 from ..digests import KeywordRow
 from . import RenderContext
-from .markdown import anchor_id, code, fill, kind_text, link, plural, table
+from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural, table_cell
 
 REFS_SHOWN = 5
+SHORT_NAME = 48  # longer C++ names show `<…>` for their template arguments
 
 
 class RowSource(Protocol):
@@ -29,30 +33,55 @@ def _label(bucket: str) -> str:
     return bucket.upper() if bucket != "other" else "Other"
 
 
+_ARGUMENTS = re.compile(r"<[^<>]*>")
+
+
+def _short(name: str) -> str:
+    """A long C++ specialization's name with its template arguments as `<…>`
+    (`copyable_holder_caster<…>::check_holder_compat`): the arguments of one specialization
+    can be 100 characters without a space, wider than the page; the link leads to the full
+    declaration."""
+    if len(name) <= SHORT_NAME or "<" not in name:
+        return name
+    shorter, collapsed = name, ""
+    while collapsed != shorter:  # innermost lists first, until none is left
+        collapsed, shorter = shorter, _ARGUMENTS.sub("\0", shorter)
+    return shorter.replace("\0", "<…>")
+
+
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
-    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, its code span, line href)
+    """Four columns that each say one thing: the name (to its entry in the docs page), its kind,
+    `path:line` (to the source line) and the files that import the name.  Paths may wrap after a
+    `/` (:func:`path_text`), so the table fits GitHub's ~1,000 px column; names stay whole."""
+    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, line href, its text)
 
     def file_links(path: str) -> tuple[str, str, str]:
         found = files.get(path)
         if found is None:
-            docs = ctx.page_href(page, layout.docs_page(path))
-            found = files[path] = (docs, code(path), ctx.line_href(page, path))
+            found = files[path] = (ctx.page_href(page, layout.docs_page(path)),
+                                   ctx.line_href(page, path), path_text(path))
         return found
 
-    body = []
+    # the lines are written here rather than through `table` (the indices of a large repository
+    # hold hundreds of thousands of rows): only the name can hold a `|` (paths are escaped by
+    # `text`, link targets percent-encoded), so only a name's cell is made safe for a table
+    out = ["| Identifier | Kind | Defined in | Imported by |", "|---|---|---|---|"]
     for row in rows:
-        docs, path_code, line_href = file_links(row.path)
-        refs = ", ".join([link(code(r), file_links(r)[0]) for r in row.refs[:REFS_SHOWN]]) if row.refs else ""
-        if len(row.refs) > REFS_SHOWN:
-            refs += f" and {len(row.refs) - REFS_SHOWN} more"
-        body.append([
-            link(code(row.name), f"{docs}#{anchor_id('sym', row.name)}"),
-            kind_text(row.kind),
-            link(f"{path_code} line {row.line}", line_href + str(row.line)) if row.line
-            else link(path_code, ctx.source_href(page, row.path)),
-            refs,
-        ])
-    return table(["Identifier", "Kind", "Defined at", "Imported by"], body)
+        docs, line_href, path = file_links(row.path)
+        refs = ""
+        if row.refs:
+            refs = ", ".join([f"[{file_links(r)[2]}]({file_links(r)[0]})" for r in row.refs[:REFS_SHOWN]])
+            if len(row.refs) > REFS_SHOWN:
+                refs += f" and {len(row.refs) - REFS_SHOWN} more"
+        shown = row.qualname or row.name  # a member as `Class.method`
+        label = code(_short(shown) if len(shown) > SHORT_NAME else shown)
+        name = f"[{label}]({docs}#{anchor_id('sym', shown)})"
+        if "|" in name:
+            name = table_cell(name)
+        where = f"[{path}:{row.line}]({line_href}{row.line})" if row.line \
+            else f"[{path}]({ctx.source_href(page, row.path)})"
+        out.append(f"| {name} | {kind_text(row.kind)} | {where} | {refs} |")
+    return "\n".join(out)
 
 
 def _lettered(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
@@ -72,7 +101,7 @@ def _in_letter_order(rows: list[KeywordRow]) -> list[KeywordRow]:
     """Rows of a one-page index: letter by letter (A-Z, then others), index order inside."""
     rank = {bucket: i for i, bucket in enumerate(layout.BUCKETS)}
     return sorted(rows, key=lambda r: (rank[layout.bucket_of(r.name)], layout.sort_key(r.name),
-                                       r.path, r.line, r.kind))
+                                       r.qualname, r.path, r.line, r.kind))
 
 
 def _total(buckets: dict[str, list[object]]) -> int:

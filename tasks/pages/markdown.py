@@ -100,6 +100,13 @@ def prose(value: str) -> str:
     return "".join(out)
 
 
+def path_text(path: str) -> str:
+    """A repository path as :func:`text` with a `<wbr>` (a line-break opportunity, no
+    character) after each `/`, for table cells: browsers break neither a code span nor a path
+    at `/`, so one long path widened a whole table past GitHub's ~1,000 px column."""
+    return text(path).replace("/", "/<wbr>")
+
+
 @lru_cache(maxsize=256)
 def kind_text(kind: str) -> str:
     """:func:`text` of a symbol kind, escaped once per kind (a few dozen kinds label hundreds of
@@ -148,6 +155,10 @@ def anchor_id(kind: str, name: str) -> str:
     """A stable, safe HTML id for a definition (`sym-Class.method`)."""
     if _ANCHOR_SAFE.fullmatch(name):
         return f"{kind}-{name}"
+    if "::" in name:  # C++ members, the common unsafe name: one replace instead of a callback each
+        name = name.replace(":", "-3a-")
+        if _ANCHOR_SAFE.fullmatch(name):
+            return f"{kind}-{name}"
     return kind + "-" + _ANCHOR_UNSAFE.sub(lambda m: f"-{ord(m.group()):x}-", name)
 
 
@@ -162,6 +173,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out.extend(["| " + " | ".join([_cell(c) if "|" in c else c for c in row]) + " |" for row in rows])
     return "\n".join(out)
+
+
+def table_cell(value: str) -> str:
+    """One already-rendered cell made safe for a GFM table (see :func:`table`)."""
+    return _cell(value) if "|" in value else value
 
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")

@@ -59,7 +59,7 @@ def file_entry(summary: FileSummary, xref: FileXref | None) -> dict[str, Any]:
     if summary.binary:
         entry["binary"] = {"type": summary.media_type, "size": summary.size}
     if summary.symbols:
-        entry["identifiers"] = [[s.name, s.kind, s.line] for s in summary.symbols]
+        entry["identifiers"] = [[s.qualname or s.name, s.kind, s.line] for s in summary.symbols]
     if summary.is_test:
         entry["test"] = True
     if xref is not None:
