@@ -2,11 +2,13 @@
 
 A digest is a small file in the state folder whose content is exactly the input of one page (or
 a hash of it, for keyword indices), written only when it changes.  Render tasks depend on them,
-so doit reruns a page exactly when what it shows changed.
+so doit reruns a page exactly when what it shows changed.  Per-file and per-folder digests are
+stored packed (:func:`docgraph.facts.pack`: canonical JSON, zlib-compressed):
 
-- `xref/<key>.json`: one text file's cross-references (:class:`docgraph.facts.FileXref`);
-- `folders/<key>.json`: what `index.md` and `doc.md` of one folder show (:class:`FolderDigest`);
-- `subtree/<key>.json`: per initial letter, the count and an order-independent hash of the
+- `xref/<key>.zz`: one text file's cross-references (:class:`docgraph.facts.FileXref`); empty
+  when it has none (an empty file takes no disk block);
+- `folders/<key>.zz`: what `index.md` and `doc.md` of one folder show (:class:`FolderDigest`);
+- `subtree/<key>.zz`: per initial letter, the count and an order-independent hash of the
   keyword rows of a folder's subtree (the rows themselves are read from the model when a letter
   page is rendered);
 - `stats.json`, `book.json`, `findings.json`: repository-wide figures, chapter order, findings.
@@ -18,14 +20,15 @@ import hashlib
 import json
 import os
 import sqlite3
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import layout
 from .context import folder_file, subtree_file, xref_file
-from .facts import External, FileXref, Finding, Link, dumps, loads
-from .store import read_bytes, write_text
+from .facts import PACK_LEVEL, External, FileXref, Finding, Link, dumps, pack, unpack
+from .store import read_file, write_if_changed
 
 MAIN_MODULES = 5
 MODULUS = 1 << 128
@@ -205,12 +208,16 @@ def xref_json(xref: FileXref) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
+def xref_bytes(xref: FileXref) -> bytes:
+    """The stored form of a FileXref: packed, or empty when it shows nothing."""
+    if not (xref.depends_on or xref.external or xref.used_by or xref.tested_by):
+        return b""
+    return zlib.compress(xref_json(xref).encode("utf-8"), PACK_LEVEL)
+
+
 def read_digest(path: str) -> FolderDigest:
     """Load a folder digest."""
-    raw = read_bytes(path)
-    if raw is None:
-        raise FileNotFoundError(path)
-    return loads(FolderDigest, raw)
+    return unpack(FolderDigest, read_file(path))
 
 
 class Digests:
@@ -232,8 +239,8 @@ class Digests:
     def subtree_path(self, folder: str) -> str:
         return subtree_file(self.state, folder)
 
-    def write(self, path: str, text: str) -> None:
-        if write_text(path, text, atomic=False):
+    def write(self, path: str, data: str | bytes) -> None:
+        if write_if_changed(path, data.encode("utf-8") if isinstance(data, str) else data, atomic=False):
             self.written.append(path)
 
     # ---------------------------------------------------------------- keyword rows
@@ -325,7 +332,7 @@ class Digests:
 
     def write_xrefs(self, paths: list[str]) -> None:
         for path, xref in self.file_xrefs(paths).items():
-            self.write(self.xref_path(path), xref_json(xref))
+            self.write(self.xref_path(path), xref_bytes(xref))
 
     # ---------------------------------------------------------------- per folder
 
@@ -393,7 +400,7 @@ class Digests:
 
     def write_folders(self, folders: Iterable[str]) -> None:
         for folder in sorted(set(folders)):
-            self.write(self.folder_path(folder), dumps(self.folder_digest(folder)))
+            self.write(self.folder_path(folder), pack(self.folder_digest(folder)))
 
     def subtree_total(self, folder: str) -> int:
         """Number of keyword rows in the subtree of `folder`."""
@@ -424,14 +431,13 @@ class Digests:
             (folder + "/", folder + "0", total)).fetchone()
         return row[0] if row else ""
 
-    def subtree_digest(self, folder: str) -> str:
+    def subtree_digest(self, folder: str) -> bytes:
         """Per-letter count and hash of the folder's subtree keyword rows, and which other
-        index lists the same rows (see :meth:`same_as`)."""
+        index lists the same rows (see :meth:`same_as`); packed."""
         data = {bucket: [count, digest] for bucket, count, digest in self.conn.execute(
             "SELECT bucket, count, hash FROM subtree WHERE folder=? ORDER BY bucket", (folder,))}
         total = sum(count for count, _ in data.values())
-        return json.dumps({"folder": folder, "buckets": data, "same_as": self.same_as(folder, total)},
-                          sort_keys=True, ensure_ascii=False) + "\n"
+        return pack({"folder": folder, "buckets": data, "same_as": self.same_as(folder, total)})
 
     def write_subtrees(self, folders: Iterable[str]) -> None:
         for folder in sorted(set(folders)):

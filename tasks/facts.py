@@ -6,6 +6,14 @@ model.  All records are frozen dataclasses.  Their JSON encoding is canonical (s
 whitespace, UTF-8) so that an unchanged result is byte-identical and doit's MD5 check cuts off
 everything downstream of it.
 
+In the state folder a record is stored *packed* (:func:`pack`): its canonical JSON compressed by
+zlib at level 1, which is deterministic for a given zlib, so equal records are equal bytes.
+Measured on the torch corpus (12k files): facts, summaries and cross-references take 22 MB
+instead of 94 MB, compressing costs 0.75 s of CPU in a full build and reading back 0.26 s.  (A
+zlib build that compressed differently would rewrite each file once, then stop: never a stale
+page.)  Levels above 1 saved 12 % more for 1.6 times the time; a preset dictionary of the field
+names, 8-15 %.
+
 Decoding uses the field types of each dataclass, resolved once per class.
 """
 
@@ -14,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -404,6 +413,24 @@ def from_plain(cls: type[T], data: dict[str, Any]) -> T:
 def loads(cls: type[T], text: str | bytes) -> T:
     """Inverse of :func:`dumps` for a record of type `cls`."""
     return from_plain(cls, json.loads(text))
+
+
+PACK_LEVEL = 1
+
+
+def pack(obj: Any) -> bytes:
+    """The stored form of a record (or of plain JSON data): :func:`dumps`, zlib-compressed."""
+    return zlib.compress(dumps(obj).encode("utf-8"), PACK_LEVEL)
+
+
+def unpack(cls: type[T], data: bytes) -> T:
+    """Inverse of :func:`pack` for a record of type `cls`."""
+    return from_plain(cls, json.loads(zlib.decompress(data)))
+
+
+def unpack_plain(data: bytes) -> Any:
+    """Inverse of :func:`pack` for plain JSON data."""
+    return json.loads(zlib.decompress(data))
 
 
 # --------------------------------------------------------------------------- cross-references

@@ -526,7 +526,7 @@ class Graph:
             return ["manifest"]
         if kind in ("stats.json", "book.json") and not tail:
             return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
-        stem = tail.removesuffix(".json")
+        stem = tail.rpartition(".")[0]  # `ab/<hex>.zz` or `.json`: the key has no dot
         base, _, key = producer.partition(":")
         owner: tuple[str, str] | None
         if base == "analyze" and key and layout.key(key) == stem:

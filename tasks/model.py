@@ -35,7 +35,7 @@ from typing import Any
 
 from . import layout
 from .digests import MODULUS, SEP, Digests, KeywordRow, ancestors, chunks, names_of, row_hash
-from .facts import SummaryImport
+from .facts import SummaryImport, pack, unpack_plain
 from .store import read_bytes
 from .xref import MANIFESTS, Edge, Resolver, swift_target
 
@@ -43,6 +43,7 @@ log = logging.getLogger("docgraph")
 
 SCHEMA_VERSION = "6"
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
+_EMPTY = pack({})  # what a summary file that vanished while being read counts as
 
 _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree")
 _SCHEMA = """
@@ -210,7 +211,7 @@ class Model:
             stat = f"{st.st_mtime_ns}:{st.st_size}"
             if old is not None and old[1] == stat and old[0] == row.kind:
                 continue
-            data = read_bytes(summary_file) or b"{}"
+            data = read_bytes(summary_file) or _EMPTY
             digest = hashlib.sha1(data).hexdigest()
             if old is not None and old[2] == digest and old[0] == row.kind:
                 restat.append((stat, rel))
@@ -234,7 +235,7 @@ class Model:
             self._bulk(listing, changed, summary_of, include_roots, roots)
             self._write_all(listing, folders)
         elif changed or removed or roots_changed:
-            parsed = {rel: (json.loads(data) if data is not None else None, stat, digest)
+            parsed = {rel: (unpack_plain(data) if data is not None else None, stat, digest)
                       for rel, (data, stat, digest) in changed.items()}
             self._incremental(listing, parsed, removed, restat, include_roots, roots, roots_changed,
                               folders)
@@ -277,7 +278,7 @@ class Model:
         for rel in listing:
             if rel.rpartition("/")[2] in MANIFESTS and (rel in changed or rel in summary_of):
                 data = changed[rel][0] if rel in changed else read_bytes(summary_of[rel])
-                manifests[rel] = tuple(json.loads(data or b"{}").get("exports", ()))
+                manifests[rel] = tuple(unpack_plain(data).get("exports", ()) if data else ())
         resolver = Resolver([r for r, row in listing.items() if row.kind in ("file", "binary", "link")],
                             include_roots, manifests)
         files, symbols, imports, tail_rows, edges, externals = [], [], [], [], [], []
@@ -292,9 +293,9 @@ class Model:
                     st = os.stat(summary_file)
                 except FileNotFoundError:
                     continue  # its analysis failed; the report says so
-                data = read_bytes(summary_file) or b"{}"
+                data = read_bytes(summary_file) or _EMPTY
                 stat, digest = f"{st.st_mtime_ns}:{st.st_size}", hashlib.sha1(data).hexdigest()
-            summary = json.loads(data) if data is not None else None
+            summary = unpack_plain(data) if data is not None else None
             files.append(_file_row(rel, row, summary, stat, digest))
             if summary is None:
                 continue
