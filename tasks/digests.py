@@ -24,12 +24,14 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import layout
 from .context import folder_file, subtree_file, xref_file
 from .facts import PACK_LEVEL, External, FileXref, Finding, Link, dumps, pack, unpack
 from .store import read_file, write_if_changed
 
+_T = TypeVar("_T")
 MAIN_MODULES = 5
 MODULUS = 1 << 128
 SEP = "\x1f"  # separator of name lists stored in one column
@@ -154,7 +156,7 @@ def ancestors(path: str) -> list[str]:
         folder = folder.rpartition("/")[0]
 
 
-def chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+def chunks(items: list[_T], size: int = 500) -> Iterable[list[_T]]:
     """Slices small enough for an SQL `IN (...)`."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -220,12 +222,72 @@ def read_digest(path: str) -> FolderDigest:
     return unpack(FolderDigest, read_file(path))
 
 
+class PathIds:
+    """The model's integer ids of paths (table `paths`): every other table names a file by its id,
+    so each path is stored once rather than in every row and index that mentions it (the
+    database of the torch corpus: 83 MB with path strings, 26 MB with ids).  Ids carry no order:
+    whatever is ordered by path is ordered by the path string."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._id: dict[str, int] | None = None
+        self._path: dict[int, str] = {}
+
+    def load(self, rows: Iterable[tuple[int, str]] | None = None) -> None:
+        """Read every id (or take them from `rows` of the caller's own scan)."""
+        pairs = list(self.conn.execute("SELECT id, path FROM paths") if rows is None else rows)
+        self._path = dict(pairs)
+        self._id = {path: ident for ident, path in pairs}
+
+    @property
+    def of(self) -> dict[str, int]:
+        """Path -> id of every known path."""
+        if self._id is None:
+            self.load()
+        assert self._id is not None
+        return self._id
+
+    def path(self, ident: int) -> str:
+        if self._id is None:
+            self.load()
+        return self._path[ident]
+
+    def ids(self, paths: Iterable[str]) -> list[int]:
+        """Ids of those of `paths` that have one, sorted."""
+        known = self.of
+        return sorted(known[p] for p in set(paths) if p in known)
+
+    def add(self, paths: Iterable[str]) -> None:
+        """Give an id to each of `paths` that has none."""
+        known = self.of
+        for path in sorted(set(paths) - set(known)):
+            ident = self.conn.execute("INSERT INTO paths(path) VALUES(?)", (path,)).lastrowid
+            assert ident is not None
+            known[path] = ident
+            self._path[ident] = path
+
+    def assign(self, paths: list[str]) -> None:
+        """Ids 1..n for `paths` in a table emptied before (the bulk rebuild)."""
+        self.conn.executemany("INSERT INTO paths VALUES(?,?)", enumerate(paths, 1))
+        self.load(enumerate(paths, 1))
+
+    def drop(self, paths: Iterable[str]) -> None:
+        """Forget `paths` (nothing refers to them any more)."""
+        known = self.of
+        gone = [known.pop(p) for p in set(paths) if p in known]
+        for ident in gone:
+            del self._path[ident]
+        for chunk in chunks(sorted(gone)):
+            self.conn.execute(f"DELETE FROM paths WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+
 class Digests:
     """Computes digests from the model database and writes those whose bytes changed."""
 
-    def __init__(self, conn: sqlite3.Connection, state: str):
+    def __init__(self, conn: sqlite3.Connection, state: str, ids: PathIds | None = None):
         self.conn = conn
         self.state = state
+        self.ids = ids or PathIds(conn)
         self.written: list[str] = []
 
     # ---------------------------------------------------------------- where
@@ -248,31 +310,37 @@ class Digests:
     def rows_for(self, paths: Iterable[str]) -> dict[str, list[KeywordRow]]:
         """Keyword rows (with referencing files) of the given files."""
         out: dict[str, list[KeywordRow]] = defaultdict(list)
-        for chunk in chunks(sorted(set(paths))):
+        path_of = self.ids.path
+        for chunk in chunks(self.ids.ids(paths)):
             marks = ",".join("?" * len(chunk))
-            refs: dict[tuple[str, str], list[str]] = defaultdict(list)
+            refs: dict[tuple[int, str], list[str]] = defaultdict(list)
             for dst, name, src in self.conn.execute(
-                    f"SELECT dst, name, src FROM refs WHERE dst IN ({marks}) ORDER BY src", chunk):
+                    f"SELECT r.dst, r.name, p.path FROM refs r JOIN paths p ON p.id = r.src "
+                    f"WHERE r.dst IN ({marks}) ORDER BY p.path", chunk):
                 refs[(dst, name)].append(src)
-            for path, name, kind, line in self.conn.execute(
-                    f"SELECT path, name, kind, line FROM symbols WHERE path IN ({marks})", chunk):
-                out[path].append(KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ()))))
+            for file, name, kind, line in self.conn.execute(
+                    f"SELECT file, name, kind, line FROM symbols WHERE file IN ({marks})", chunk):
+                path = path_of(file)
+                out[path].append(KeywordRow(name, kind, path, line, tuple(refs.get((file, name), ()))))
         return out
 
     def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
         """Rows of `bucket` (every bucket when None) in the subtree of `folder`, in index order."""
-        where, args = ("path>=? AND path<?", [folder + "/", folder + "0"]) if folder else ("1", [])
+        where, args = ("p.path>=? AND p.path<?", [folder + "/", folder + "0"]) if folder else ("1", [])
         if bucket is not None:
-            where += " AND bucket=?"
+            where += " AND s.bucket=?"
             args.append(bucket)
-        found = self.conn.execute(f"SELECT path, name, kind, line FROM symbols WHERE {where}", args).fetchall()
+        found = self.conn.execute(
+            f"SELECT p.path, s.name, s.kind, s.line FROM symbols s JOIN paths p ON p.id = s.file "
+            f"WHERE {where}", args).fetchall()
         refs: dict[tuple[str, str], list[str]] = defaultdict(list)
         if found:
-            # the references into this subtree, by a range scan of the (dst, name) index
-            ref_where, ref_args = (("dst>=? AND dst<?", [folder + "/", folder + "0"]) if folder else ("1", []))
+            # the references into this subtree, by a range scan of the paths and the (dst, name) index
+            ref_where, ref_args = (("d.path>=? AND d.path<?", [folder + "/", folder + "0"]) if folder else ("1", []))
             names = {row[1] for row in found}
             for dst, name, src in self.conn.execute(
-                    f"SELECT dst, name, src FROM refs WHERE {ref_where} ORDER BY src", ref_args):
+                    f"SELECT d.path, r.name, s.path FROM refs r JOIN paths d ON d.id = r.dst "
+                    f"JOIN paths s ON s.id = r.src WHERE {ref_where} ORDER BY s.path", ref_args):
                 if name in names:
                     refs[(dst, name)].append(src)
         rows = [KeywordRow(name, kind, path, line, tuple(refs.get((path, name), ())))
@@ -287,28 +355,32 @@ class Digests:
         wanted = set(paths)
         if not wanted:
             return {}
+        path_of = self.ids.path
         if len(wanted) > 2000:
-            edges = self.conn.execute("SELECT src, dst, kind, names FROM edges").fetchall()
-            externals = self.conn.execute("SELECT src, module, kind FROM externals").fetchall()
-            info = {p: (k, t) for p, k, t in self.conn.execute("SELECT path, kind, is_test FROM files")}
+            edge_rows = self.conn.execute("SELECT src, dst, kind, names FROM edges").fetchall()
+            external_rows = self.conn.execute("SELECT src, module, kind FROM externals").fetchall()
+            info_rows = self.conn.execute("SELECT id, kind, is_test FROM files").fetchall()
         else:
-            edges, externals, info = [], [], {}
-            seen: set[tuple[str, str, str]] = set()
-            for chunk in chunks(sorted(wanted)):
+            edge_rows, external_rows, info_rows = [], [], []
+            seen: set[tuple[int, int, str]] = set()
+            for chunk in chunks(self.ids.ids(wanted)):
                 marks = ",".join("?" * len(chunk))
                 for column in ("src", "dst"):
                     for row in self.conn.execute(
                             f"SELECT src, dst, kind, names FROM edges WHERE {column} IN ({marks})", chunk):
                         if row[:3] not in seen:
                             seen.add(row[:3])
-                            edges.append(row)
-                externals += self.conn.execute(
+                            edge_rows.append(row)
+                external_rows += self.conn.execute(
                     f"SELECT src, module, kind FROM externals WHERE src IN ({marks})", chunk).fetchall()
-            others = sorted({e[0] for e in edges} | {e[1] for e in edges})
+            others = sorted({e[0] for e in edge_rows} | {e[1] for e in edge_rows})
             for chunk in chunks(others):
                 marks = ",".join("?" * len(chunk))
-                info.update({p: (k, t) for p, k, t in self.conn.execute(
-                    f"SELECT path, kind, is_test FROM files WHERE path IN ({marks})", chunk)})
+                info_rows += self.conn.execute(
+                    f"SELECT id, kind, is_test FROM files WHERE id IN ({marks})", chunk).fetchall()
+        edges = [(path_of(s), path_of(d), k, n) for s, d, k, n in edge_rows]
+        externals = [(path_of(s), m, k) for s, m, k in external_rows]
+        info = {path_of(i): (k, t) for i, k, t in info_rows}
         depends: dict[str, list[Link]] = defaultdict(list)
         used: dict[str, list[Link]] = defaultdict(list)
         tested: dict[str, list[Link]] = defaultdict(list)
@@ -344,9 +416,9 @@ class Digests:
         exports: tuple[str, ...] = ()
         for (path, kind, language, description, doc, parsed, is_test, entry_point, size,
              media_type, export_text, target, keywords) in conn.execute(
-                "SELECT path, kind, language, description, doc, parsed, is_test, entry_point, size,"
-                " media_type, exports, link_target, keywords FROM files WHERE folder=? ORDER BY path",
-                (folder,)):
+                "SELECT p.path, kind, language, description, doc, parsed, is_test, entry_point, size,"
+                " media_type, exports, link_target, keywords FROM files f JOIN paths p ON p.id = f.id"
+                " WHERE folder=? ORDER BY p.path", (folder,)):
             name = path.rpartition("/")[2]
             files.append(FolderFile(name, kind, language or "", description or "",
                                     size if kind != "file" else 0, media_type or "", target or "",
@@ -361,7 +433,8 @@ class Digests:
         grandchildren: dict[str, set[str]] = defaultdict(set)
         descriptions: dict[str, str] = {}
         for path, kind, doc in conn.execute(
-                "SELECT path, kind, doc FROM files WHERE path>=? AND path<? ORDER BY path", (prefix, upper)):
+                "SELECT p.path, f.kind, f.doc FROM paths p JOIN files f ON f.id = p.id "
+                "WHERE p.path>=? AND p.path<? ORDER BY p.path", (prefix, upper)):
             child, _, below = path[len(prefix):].partition("/")
             if not below:
                 continue
@@ -380,8 +453,9 @@ class Digests:
         used_by: dict[str, int] = defaultdict(int)
         tested_by: dict[str, int] = defaultdict(int)
         for src, dst, is_test in conn.execute(
-                "SELECT e.src, e.dst, s.is_test FROM edges e JOIN files f ON f.path = e.dst "
-                "JOIN files s ON s.path = e.src WHERE f.folder=?", (folder,)):
+                "SELECT ps.path, pd.path, s.is_test FROM edges e JOIN files f ON f.id = e.dst "
+                "JOIN files s ON s.id = e.src JOIN paths ps ON ps.id = e.src "
+                "JOIN paths pd ON pd.id = e.dst WHERE f.folder=?", (folder,)):
             inbound[dst].add(src)
             src_folder = src.rpartition("/")[0]
             if src_folder != folder:
@@ -389,7 +463,8 @@ class Digests:
                 if is_test:
                     tested_by[src] += 1
         for dst, in conn.execute(
-                "SELECT e.dst FROM edges e JOIN files f ON f.path = e.src WHERE f.folder=?", (folder,)):
+                "SELECT p.path FROM edges e JOIN files f ON f.id = e.src JOIN paths p ON p.id = e.dst "
+                "WHERE f.folder=?", (folder,)):
             dst_folder = dst.rpartition("/")[0]
             if dst_folder != folder:
                 uses[dst_folder] += 1
@@ -451,7 +526,8 @@ class Digests:
         kinds: dict[str, int] = defaultdict(int)
         findings: list[Finding] = []
         for path, kind, language, finding_text in self.conn.execute(
-                "SELECT path, kind, language, findings FROM files ORDER BY path"):
+                "SELECT p.path, f.kind, f.language, f.findings FROM files f JOIN paths p ON p.id = f.id "
+                "ORDER BY p.path"):
             kinds[kind] += 1
             if kind == "file":
                 languages[language or "text"] += 1
@@ -464,7 +540,9 @@ class Digests:
         tops = sorted({rel.split("/", 1)[0] for rel in paths if "/" in rel})
         weight: dict[tuple[str, str], int] = defaultdict(int)
         top_set = set(tops)
-        for src, dst in self.conn.execute("SELECT src, dst FROM edges"):
+        path_of = self.ids.path
+        for src_id, dst_id in self.conn.execute("SELECT src, dst FROM edges"):
+            src, dst = path_of(src_id), path_of(dst_id)
             a = src.split("/", 1)[0] if "/" in src else ""
             b = dst.split("/", 1)[0] if "/" in dst else ""
             if a != b and a in top_set and b in top_set:
