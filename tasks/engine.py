@@ -613,6 +613,11 @@ class Engine:
                 session.note_runs(collector.executed)
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                          time.monotonic() - began)
+        if "manifest" in collector.executed and not collector.failures:  # sources came or went
+            from .runner import forget_vanished
+
+            forgotten = forget_vanished(os.path.join(config.state, DOIT_DB), graph.vanished)
+            log.info("forgot %d record(s) of vanished tasks", forgotten)
         mode = "full" if the_plan.full else "incremental"
         report = self._report(mode, collector, graph, tree, started, total=session.task_count())
         finishing = time.monotonic()

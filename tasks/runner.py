@@ -170,6 +170,28 @@ def _worker_start(parent: int) -> None:
         os._exit(1)
 
 
+def forget_vanished(db_path: str, vanished: Callable[[str], bool]) -> int:
+    """Delete the records of tasks that no longer exist from doit's database; their number.
+
+    doit keeps a task's record until `doit forget`: every deleted or renamed source would leave
+    its analysis, page and keyword records behind, and a long-lived state folder (a CI cache)
+    would only grow.  A record deleted by mistake costs one run of its task."""
+    try:
+        conn = sqlite3.connect(db_path)
+    except sqlite3.Error:
+        return 0
+    try:
+        gone = [(name,) for name, in conn.execute("SELECT task_id FROM doit") if vanished(name)]
+        if gone:
+            conn.executemany("DELETE FROM doit WHERE task_id=?", gone)
+            conn.commit()
+        return len(gone)
+    except sqlite3.Error:  # no table yet, or damaged: the next stage's runner deals with it
+        return 0
+    finally:
+        conn.close()
+
+
 class StageRunner:
     """Executes task lists against one doit database."""
 
