@@ -121,7 +121,7 @@ def open_model(path: str) -> sqlite3.Connection:
             conn.executescript(_SCHEMA)
             if version is None:
                 conn.execute("DELETE FROM meta")
-                conn.execute("INSERT INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             conn.execute("SELECT count(*) FROM files").fetchone()
             return conn
         except sqlite3.DatabaseError as exc:
