@@ -312,6 +312,7 @@ class Model:
         resolver = Resolver([r for r, row in listing.items() if row.kind in ("file", "binary", "link")],
                             include_roots, manifests)
         files, symbols, imports, tail_rows, edges, externals = [], [], [], [], [], []
+        paths: list[str] = []  # of the rows of `files`
         for rel in sorted(listing):  # one summary parsed at a time
             row = listing[rel]
             if rel in changed:
@@ -326,7 +327,8 @@ class Model:
                 data = read_bytes(summary_file) or _EMPTY
                 stat, digest = f"{st.st_mtime_ns}:{st.st_size}", hashlib.sha1(data).hexdigest()
             summary = unpack_plain(data) if data is not None else None
-            files.append((rel, row, summary, stat, digest))
+            files.append(_file_row(0, rel, row, summary, stat, digest))  # its id once assigned
+            paths.append(rel)
             if summary is None:
                 continue
             symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]))
@@ -348,12 +350,12 @@ class Model:
             self.ids.assign(sorted(listing))
             ident = self.ids.of
             conn.executemany(f"INSERT INTO files VALUES({','.join('?' * 17)})",
-                             [_file_row(ident[f[0]], *f) for f in files])
+                             ((ident[rel], *rest) for (_, *rest), rel in zip(files, paths)))
             conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?)",
-                             [(ident[rel], *rest) for rel, *rest in symbols])
+                             ((ident[rel], *rest) for rel, *rest in symbols))
             conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)",
-                             [(ident[rel], *rest) for rel, *rest in imports])
-            conn.executemany("INSERT INTO tails VALUES(?,?)", [(t, ident[rel]) for t, rel in tail_rows])
+                             ((ident[rel], *rest) for rel, *rest in imports))
+            conn.executemany("INSERT INTO tails VALUES(?,?)", ((t, ident[rel]) for t, rel in tail_rows))
             self._insert_edges(edges, externals)
             refs: dict[tuple[str, str], list[str]] = defaultdict(list)
             for edge in edges:
@@ -387,11 +389,11 @@ class Model:
         ids.add({e.src for e in edges} | {e.dst for e in edges} | {x[0] for x in externals})
         ident = ids.of
         self.conn.executemany("INSERT INTO edges VALUES(?,?,?,?)",
-                              [(ident[e.src], ident[e.dst], e.kind, SEP.join(e.names)) for e in edges])
+                              ((ident[e.src], ident[e.dst], e.kind, SEP.join(e.names)) for e in edges))
         self.conn.executemany("INSERT INTO refs VALUES(?,?,?)",
-                              [(ident[e.dst], name, ident[e.src]) for e in edges for name in e.names])
+                              ((ident[e.dst], name, ident[e.src]) for e in edges for name in e.names))
         self.conn.executemany("INSERT INTO externals VALUES(?,?,?)",
-                              [(ident[src], module, kind) for src, module, kind in externals])
+                              ((ident[src], module, kind) for src, module, kind in externals))
 
     def _restat(self, restat: list[tuple[str, str]]) -> None:
         ident = self.ids.of
