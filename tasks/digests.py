@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import TypeVar
 
 from . import layout
 from .context import folder_file, subtree_file, xref_file
-from .facts import PACK_LEVEL, External, FileXref, Finding, Link, dumps, pack, unpack
+from .facts import External, FileXref, Finding, Link, compress, dumps, pack, unpack
 from .store import read_file, write_if_changed
 
 _T = TypeVar("_T")
@@ -214,7 +213,7 @@ def xref_bytes(xref: FileXref) -> bytes:
     """The stored form of a FileXref: packed, or empty when it shows nothing."""
     if not (xref.depends_on or xref.external or xref.used_by or xref.tested_by):
         return b""
-    return zlib.compress(xref_json(xref).encode("utf-8"), PACK_LEVEL)
+    return compress(xref_json(xref).encode("utf-8"))
 
 
 def read_digest(path: str) -> FolderDigest:

@@ -260,3 +260,24 @@ def test_in_place_write_of_a_state_file_replaces_a_dangling_link(tmp_path: Path)
     assert not write_if_changed(str(target), b"{}\n", atomic=False)  # same bytes: nothing written
     fresh = tmp_path / "state" / "new" / "x.json"  # missing folders are made
     assert write_if_changed(str(fresh), b"1\n", atomic=False) and fresh.read_bytes() == b"1\n"
+
+
+def test_packed_records_round_trip_and_refuse_a_foreign_stream() -> None:
+    """State files hold records packed (canonical JSON, zlib with the field names as preset
+    dictionary): equal records are equal bytes, and a stream packed otherwise is refused, never
+    misread."""
+    import zlib
+
+    from docgraph.facts import pack, unpack, unpack_plain
+
+    facts = analyze("pkg/mod.py", b'"""Doc."""\n\ndef area(x):\n    return x * x\n', SETTINGS)
+    data = pack(facts)
+    assert data == pack(unpack(FileFacts, data))
+    assert unpack(FileFacts, data) == facts
+    assert unpack_plain(pack({"b": [1, "x"], "a": {}})) == {"a": {}, "b": [1, "x"]}
+    assert len(data) < len(dumps(facts).encode())
+    other = zlib.compressobj(6, zdict=b'"path":"language":')  # another version's dictionary
+    with pytest.raises(zlib.error):
+        unpack(FileFacts, other.compress(dumps(facts).encode()) + other.flush())
+    with pytest.raises(zlib.error):
+        unpack(FileFacts, data[:-3])
