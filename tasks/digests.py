@@ -329,8 +329,16 @@ class Digests:
         if bucket is not None:
             where += " AND s.bucket=?"
             args.append(bucket)
+        # A small subtree's files first (CROSS JOIN fixes the order), then their symbols by the
+        # (file, bucket) index; SQLite's own choice, every symbol of the letter in the
+        # repository, took 0.52 ms instead of 0.06 ms for a letter of `torch/nn`, but 4.3 ms
+        # instead of 6.6 ms for one of `torch`, which holds most of them (measured)
+        join = "symbols s JOIN paths p"
+        if folder and (bucket is None
+                       or 4 * self._letter_count(folder, bucket) < self._letter_count("", bucket)):
+            join = "paths p CROSS JOIN symbols s"
         found = self.conn.execute(
-            f"SELECT p.path, s.name, s.kind, s.line FROM symbols s JOIN paths p ON p.id = s.file "
+            f"SELECT p.path, s.name, s.kind, s.line FROM {join} ON p.id = s.file "
             f"WHERE {where}", args).fetchall()
         refs: dict[tuple[str, str], list[str]] = defaultdict(list)
         if found:
@@ -346,6 +354,11 @@ class Digests:
                 for path, name, kind, line in found]
         rows.sort(key=lambda r: (layout.sort_key(r.name), r.path, r.line, r.kind))
         return rows
+
+    def _letter_count(self, folder: str, bucket: str) -> int:
+        row = self.conn.execute("SELECT count FROM subtree WHERE folder=? AND bucket=?",
+                                (folder, bucket)).fetchone()
+        return int(row[0]) if row else 0
 
     # ---------------------------------------------------------------- per file
 

@@ -52,7 +52,7 @@ from .xref import MANIFESTS, Edge, Resolver, swift_target
 
 log = logging.getLogger("docgraph")
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
 _EMPTY = pack({})  # what a summary file that vanished while being read counts as
 
@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS files(
     media_type TEXT, exports TEXT, link_target TEXT, findings TEXT, keywords INT);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
 CREATE TABLE IF NOT EXISTS symbols(file INT, name TEXT, kind TEXT, line INT, bucket TEXT);
-CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file);
+CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file, bucket);
 CREATE INDEX IF NOT EXISTS symbols_bucket ON symbols(bucket, file);
 CREATE TABLE IF NOT EXISTS imports(file INT, module TEXT, kind TEXT, names TEXT, level INT, system INT);
 CREATE INDEX IF NOT EXISTS imports_file ON imports(file);
