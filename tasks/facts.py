@@ -11,7 +11,7 @@ zlib at level 6 with a preset dictionary of the records' field names, determinis
 zlib, so equal records are equal bytes.  Measured on the torch corpus (12k files): facts,
 summaries and cross-references take 18.6 MB instead of 93 MB of JSON; compressing them costs
 1.1 s of CPU in a full build (level 1 without the dictionary: 0.7 s for 22.4 MB) and reading
-them back about 0.3 s.  (A zlib that compressed differently would rewrite each file once, then
+them back 0.25 s.  (A zlib that compressed differently would rewrite each file once, then
 stop: never a stale page.)  Level 9 saved 0.7 % more than level 6 for 1.3 times the time.
 
 Decoding uses the field types of each dataclass, resolved once per class.

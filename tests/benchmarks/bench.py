@@ -281,7 +281,7 @@ def main() -> None:
         work = Path(tmp)
         for name in args.scenarios.split(","):
             if name == "state":  # the state folder of a full `-j 2` build beside its pages
-                from state_size import report  # type: ignore[import-not-found]  # noqa: PLC0415
+                from state_size import report  # type: ignore[import-not-found]
 
                 built = fresh_copy(root, work / "state")
                 run(docgraph(built, "-j", "2"))
@@ -307,8 +307,9 @@ def main() -> None:
     noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
     print(f"\n{root.name if args.root else args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
           f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
-    print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
-    print("|---|---|---|---|---|---|")
+    if results:
+        print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
+        print("|---|---|---|---|---|---|")
     for name, values in results.items():
         reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone",
                                          "doit-user-noop", "doit-user-edit-body", "walk-stat") \
