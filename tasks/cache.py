@@ -1,11 +1,11 @@
 """The shared cache: per-file results stored by content in any fsspec store, across machines.
 
-Job: keep entries (a few named blobs: a file's facts and summary JSON) under content keys in a
-folder or an object store, so that a CI runner or a fresh clone takes what a teammate computed from
-the same bytes.  The engine decides what to key and what to store; this module stores what it is
-given (it never reads the repository), verifies what it reads back, and counts.  Side effects: the
-objects under `cache.url`, that folder when it is a local path, one warning on the `docgraph`
-logger when the store fails.
+Job: keep entries (a few named blobs: a file's packed facts and summary, or a page) under content
+keys in a folder or an object store, so that a CI runner or a fresh clone takes what a teammate
+computed from the same bytes.  The engine decides what to key and what to store; this module
+stores what it is given (it never reads the repository), verifies what it reads back, and counts.
+Side effects: the objects under `cache.url`, that folder when it is a local path, one warning on
+the `docgraph` logger when the store fails.
 
 Decisions:
 - An entry is one object `<url>/v1/<key[:2]>/<key>`: `DGC`, a format byte, the SHA-256 of the rest,

@@ -17,9 +17,14 @@ if TYPE_CHECKING:  # the analysis and the model never render: their code fingerp
     from .pages import RenderContext
 
 
-def state_file(state: str, kind: str, name: str) -> str:
-    """`<state>/<kind>/<key>.json`, keyed by a hash of `name` so no source name can clash."""
-    return f"{state}{os.sep}{kind}{os.sep}{layout.key(name)}.json"  # join's checks, 110k times a build
+PACKED = ".zz"
+"""Suffix of the state files that hold a record as zlib-compressed canonical JSON
+(:func:`docgraph.facts.pack`): facts, summaries and the model's digests."""
+
+
+def state_file(state: str, kind: str, name: str, suffix: str = PACKED) -> str:
+    """`<state>/<kind>/<key><suffix>`, keyed by a hash of `name` so no source name can clash."""
+    return f"{state}{os.sep}{kind}{os.sep}{layout.key(name)}{suffix}"  # join's checks, 110k times a build
 
 
 def xref_file(state: str, rel: str) -> str:
@@ -87,12 +92,12 @@ class Paths:
         return os.path.join(self.state, "settings", name)
 
     def record(self, name: str) -> str:
-        """Pages a multi-page task wrote (read by the manifest)."""
-        return state_file(self.state, "records", name)
+        """Pages a multi-page task wrote (read by the manifest); JSON, empty when none."""
+        return state_file(self.state, "records", name, ".json")
 
     def letters(self, name: str) -> str:
-        """Hashes a keyword index's letter pages were rendered from."""
-        return state_file(self.state, "letters", name)
+        """Hashes a keyword index's letter pages were rendered from; JSON, empty when none."""
+        return state_file(self.state, "letters", name, ".json")
 
     @property
     def model(self) -> str:

@@ -101,7 +101,7 @@ def _range(folder: str) -> tuple[str, str]:
 def _inbound(conn: sqlite3.Connection, folder: str) -> int:
     """Files outside `folder` that reference a file inside it."""
     low, high = _range(folder)
-    row = conn.execute("SELECT count(DISTINCT src) FROM edges WHERE dst>=? AND dst<? "
+    row = conn.execute("SELECT count(DISTINCT src) FROM edges_p WHERE dst>=? AND dst<? "
                        "AND NOT (src>=? AND src<?)", (low, high, low, high)).fetchone()
     return int(row[0] or 0)
 
@@ -109,13 +109,13 @@ def _inbound(conn: sqlite3.Connection, folder: str) -> int:
 def _subtree_files(conn: sqlite3.Connection, folder: str, tests: bool = True) -> int:
     low, high = _range(folder)
     where = "" if tests else " AND is_test=0"
-    row = conn.execute(f"SELECT count(*) FROM files WHERE path>=? AND path<? AND kind='file'{where}",
+    row = conn.execute(f"SELECT count(*) FROM files_p WHERE path>=? AND path<? AND kind='file'{where}",
                        (low, high)).fetchone()
     return int(row[0] or 0)
 
 
 def _direct(conn: sqlite3.Connection, folder: str, folders: set[str]) -> tuple[int, int]:
-    files = conn.execute("SELECT count(*) FROM files WHERE folder=?", (folder,)).fetchone()[0]
+    files = conn.execute("SELECT count(*) FROM files_p WHERE folder=?", (folder,)).fetchone()[0]
     subfolders = sum(1 for f in folders if f.rpartition("/")[0] == folder and f != folder)
     return int(files or 0), subfolders
 
@@ -123,7 +123,13 @@ def _direct(conn: sqlite3.Connection, folder: str, folders: set[str]) -> tuple[i
 def entry_digest(conn: sqlite3.Connection, folders: set[str], root_name: str) -> EntryDigest:
     """The entry digest of the repository in the model database `conn` (see the module
     docstring); `folders` is every folder of the tree, `root_name` the repository folder's name."""
-    root = conn.execute("SELECT path, kind, title, project, entry_point, is_test FROM files "
+    # the model names files by id (table `paths`); these views name them by path, as a reader does
+    conn.execute("CREATE TEMP VIEW IF NOT EXISTS files_p AS "
+                 "SELECT p.path AS path, f.* FROM files f JOIN paths p ON p.id = f.id")
+    conn.execute("CREATE TEMP VIEW IF NOT EXISTS edges_p AS SELECT ps.path AS src, pd.path AS dst, "
+                 "e.kind AS kind, e.names AS names FROM edges e JOIN paths ps ON ps.id = e.src "
+                 "JOIN paths pd ON pd.id = e.dst")
+    root = conn.execute("SELECT path, kind, title, project, entry_point, is_test FROM files_p "
                         "WHERE folder='' ORDER BY path").fetchall()
     rank = {name: index for index, name in enumerate(MANIFEST_ORDER)}
     manifests = sorted(((p, project) for p, kind, _t, project, _e, _s in root if project and kind == "file"),
@@ -160,8 +166,8 @@ def entry_digest(conn: sqlite3.Connection, folders: set[str], root_name: str) ->
                           files=_subtree_files(conn, folder)))
     else:
         used: dict[str, set[str]] = defaultdict(set)
-        tests = {p for p, in conn.execute("SELECT path FROM files WHERE is_test=1")}
-        for src, dst in conn.execute("SELECT src, dst FROM edges"):
+        tests = {p for p, in conn.execute("SELECT path FROM files_p WHERE is_test=1")}
+        for src, dst in conn.execute("SELECT src, dst FROM edges_p"):
             folder = dst.rpartition("/")[0]
             if folder and src.rpartition("/")[0] != folder and src not in tests:
                 used[folder].add(src)
@@ -173,17 +179,17 @@ def entry_digest(conn: sqlite3.Connection, folders: set[str], root_name: str) ->
     commands: dict[str, list[str]] = defaultdict(list)
     for chunk_src in (p for p, _project in manifests):
         for dst, names_text in conn.execute(
-                "SELECT dst, names FROM edges WHERE src=? AND kind='entry' ORDER BY dst", (chunk_src,)):
+                "SELECT dst, names FROM edges_p WHERE src=? AND kind='entry' ORDER BY dst", (chunk_src,)):
             commands[dst].extend(n for n in names_of(names_text) if n not in commands[dst])
     for dst in sorted(commands):
         add(StartLink(Start.COMMAND.value, dst, detail=SEP.join(commands[dst])))
     # quickstart and tutorial documents, the most linked first
     guides = []
-    for path, title in conn.execute("SELECT path, title FROM files WHERE title!='' AND kind='file' "
+    for path, title in conn.execute("SELECT path, title FROM files_p WHERE title!='' AND kind='file' "
                                     "AND is_test=0 ORDER BY path"):
         stem = path.rpartition("/")[2].rpartition(".")[0]
         if _GUIDE.search(stem) or _GUIDE.search(title):
-            links = conn.execute("SELECT count(DISTINCT src) FROM edges WHERE dst=?", (path,)).fetchone()[0]
+            links = conn.execute("SELECT count(DISTINCT src) FROM edges_p WHERE dst=?", (path,)).fetchone()[0]
             guides.append((-int(links or 0), path.count("/"), path, title))
     for _links, _depth, path, title in sorted(guides)[:GUIDES_SHOWN]:
         add(StartLink(Start.GUIDE.value, path, detail=title))
@@ -202,7 +208,7 @@ def entry_digest(conn: sqlite3.Connection, folders: set[str], root_name: str) ->
         if kind == "file" and entry_point:
             add(StartLink(Start.PROGRAM.value, path))
     most = conn.execute(
-        "SELECT e.dst, count(DISTINCT e.src) AS n FROM edges e JOIN files f ON f.path = e.dst "
+        "SELECT e.dst, count(DISTINCT e.src) AS n FROM edges_p e JOIN files_p f ON f.path = e.dst "
         "WHERE f.folder='' AND f.kind='file' AND f.title='' AND f.project='' GROUP BY e.dst "
         "HAVING n > 1 ORDER BY n DESC, e.dst LIMIT ?", (MOST_USED_SHOWN,)).fetchall()
     for path, count in most:

@@ -6,15 +6,25 @@ model.  All records are frozen dataclasses.  Their JSON encoding is canonical (s
 whitespace, UTF-8) so that an unchanged result is byte-identical and doit's MD5 check cuts off
 everything downstream of it.
 
+In the state folder a record is stored *packed* (:func:`pack`): its canonical JSON compressed by
+zlib at level 6 with a preset dictionary of the records' field names, deterministic for a given
+zlib, so equal records are equal bytes.  Measured on the torch corpus (12k files): facts,
+summaries and cross-references take 18.6 MB instead of 93 MB of JSON; compressing them costs
+1.1 s of CPU in a full build (level 1 without the dictionary: 0.7 s for 22.4 MB) and reading
+them back 0.25 s.  (A zlib that compressed differently would rewrite each file once, then
+stop: never a stale page.)  Level 9 saved 0.7 % more than level 6 for 1.3 times the time.
+
 Decoding uses the field types of each dataclass, resolved once per class.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import typing
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -454,6 +464,53 @@ def from_plain(cls: type[T], data: dict[str, Any]) -> T:
 def loads(cls: type[T], text: str | bytes) -> T:
     """Inverse of :func:`dumps` for a record of type `cls`."""
     return from_plain(cls, json.loads(text))
+
+
+PACK_LEVEL = 6
+
+
+@functools.cache
+def _dictionary() -> bytes:
+    """zlib's preset dictionary for packed records: every field name of the records of this
+    module, as JSON writes it (`"name":`), sorted.  A small file then starts with its keys
+    known: packed facts, summaries and cross-references of the torch corpus take 18.6 MB with
+    it, 20.3 MB without (level 6).  Derived from the records, so a new field changes it, and
+    the code fingerprint with it: nothing packed with another dictionary is read (zlib would
+    refuse it: the dictionary's checksum is in every stream's header)."""
+    names = {f.name for record in list(globals().values())
+             if isinstance(record, type) and dataclasses.is_dataclass(record)
+             for f in dataclasses.fields(record)}
+    return "".join(f'"{name}":' for name in sorted(names)).encode("ascii")
+
+
+def compress(data: bytes) -> bytes:
+    """zlib at :data:`PACK_LEVEL` with the records' dictionary (deterministic for a given zlib)."""
+    packer = zlib.compressobj(PACK_LEVEL, zdict=_dictionary())
+    return packer.compress(data) + packer.flush()
+
+
+def decompress(data: bytes) -> bytes:
+    """Inverse of :func:`compress` (zlib.error on a damaged or foreign stream)."""
+    unpacker = zlib.decompressobj(zdict=_dictionary())
+    found = unpacker.decompress(data)
+    if not unpacker.eof:
+        raise zlib.error("truncated packed record")
+    return found
+
+
+def pack(obj: Any) -> bytes:
+    """The stored form of a record (or of plain JSON data): :func:`dumps`, compressed."""
+    return compress(dumps(obj).encode("utf-8"))
+
+
+def unpack(cls: type[T], data: bytes) -> T:
+    """Inverse of :func:`pack` for a record of type `cls`."""
+    return from_plain(cls, json.loads(decompress(data)))
+
+
+def unpack_plain(data: bytes) -> Any:
+    """Inverse of :func:`pack` for plain JSON data."""
+    return json.loads(decompress(data))
 
 
 # --------------------------------------------------------------------------- cross-references

@@ -503,6 +503,13 @@ class Graph:
         self._cache[name] = spec
         return spec
 
+    def vanished(self, name: str) -> bool:
+        """Whether `name` is a task of a keyed kind whose key this graph no longer has (the
+        analysis of a deleted file, the index of a removed folder); names of other shapes
+        (doit's group tasks) are not ours to judge."""
+        found = split_name(name)
+        return found is not None and found[1] is not None and not self._has_key(found[0].name, found[1])
+
     def _has_key(self, kind: str, key: str) -> bool:
         if kind == "analyze":
             return self._kinds.get(key) in (FILE, BINARY)
@@ -549,7 +556,7 @@ class Graph:
             return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
         if kind == "entry.json" and not tail:
             return [task_name("folder", ".")]
-        stem = tail.removesuffix(".json")
+        stem = tail.rpartition(".")[0]  # `ab/<hex>.zz` or `.json`: the key has no dot
         base, _, key = producer.partition(":")
         owner: tuple[str, str] | None
         if base == "analyze" and key and layout.key(key) == stem:

@@ -9,7 +9,11 @@ bookkeeping between two round trips.  The tasks of a stage never depend on each 
    `doit`) which tasks are not up to date,
 2. executes their actions in a fork pool, large inputs first, in chunks (only task names cross
    the process boundary; the forked workers already hold the specs),
-3. records each success exactly as doit's runner does (`save_extra_values`, `save_success`).
+3. records each success as doit's runner does (`save_extra_values`, `save_success`), except that
+   the dict an action returns (pages written, ...) goes to the build report only: doit would keep
+   it in its database as the task's values, which nothing reads back (docgraph's tasks take no
+   `getargs`), 2.9 MB of the 32 MB database of the torch corpus.  Values an `uptodate` check
+   saves (`config_changed`) are kept.
 
 So `doit` and `docgraph build` share one state: either can follow the other.  The database is
 committed when the stage ends, also when it is interrupted (KeyboardInterrupt, and SIGTERM which
@@ -181,6 +185,28 @@ def _worker_start(parent: int) -> None:
         os._exit(1)
 
 
+def forget_vanished(db_path: str, vanished: Callable[[str], bool]) -> int:
+    """Delete the records of tasks that no longer exist from doit's database; their number.
+
+    doit keeps a task's record until `doit forget`: every deleted or renamed source would leave
+    its analysis, page and keyword records behind, and a long-lived state folder (a CI cache)
+    would only grow.  A record deleted by mistake costs one run of its task."""
+    try:
+        conn = sqlite3.connect(db_path)
+    except sqlite3.Error:
+        return 0
+    try:
+        gone = [(name,) for name, in conn.execute("SELECT task_id FROM doit") if vanished(name)]
+        if gone:
+            conn.executemany("DELETE FROM doit WHERE task_id=?", gone)
+            conn.commit()
+        return len(gone)
+    except sqlite3.Error:  # no table yet, or damaged: the next stage's runner deals with it
+        return 0
+    finally:
+        conn.close()
+
+
 class StageRunner:
     """Executes task lists against one doit database."""
 
@@ -270,7 +296,6 @@ class StageRunner:
                 else:
                     self.hashes.add(hashes)
                     task.executed = True
-                    task.values.update(values or {})
                     task.save_extra_values()
                     began = time.perf_counter()
                     dep.checker.stats = {d: st for d, st in after.items() if st is not None}

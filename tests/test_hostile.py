@@ -239,3 +239,34 @@ def test_source_folders_named_like_state_folders(tmp_path: Path) -> None:
     second = build(root)
     assert first["errors"] == [] and second["errors"] == []
     assert (root / "repo-docs/app/records/models.py_docs.md").is_file()
+
+
+def test_model_database_of_an_older_schema_is_replaced(sample: Path, tmp_path: Path) -> None:
+    """A state folder restored from a cache that an older docgraph wrote: its model database has
+    tables of another shape, which must be rebuilt from the summaries, never read or patched."""
+    import sqlite3
+
+    build(sample)
+    model = sample / ".docgraph" / "model.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{model}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(model) as conn:  # schema 6: every table named files by their path
+        conn.executescript(
+            "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+            "INSERT INTO meta VALUES('schema', '6');"
+            "CREATE TABLE files(path TEXT PRIMARY KEY, folder TEXT, kind TEXT, stat TEXT, hash TEXT);"
+            "INSERT INTO files VALUES('src/geometry/io.py', 'src/geometry', 'file', '0:0', 'x');"
+            "CREATE TABLE symbols(path TEXT, name TEXT, kind TEXT, line INT, bucket TEXT);"
+            "INSERT INTO symbols VALUES('src/geometry/io.py', 'stale', 'function', 1, 's');")
+    shapes = sample / "src" / "geometry" / "shapes.py"
+    shapes.write_text(shapes.read_text(encoding="utf-8") + "\n\ndef added():\n    return 1\n",
+                      encoding="utf-8")
+    report = build(sample)
+    assert not [e for e in report["errors"] if "task failed" in e["message"]]
+    clean = tmp_path / "clean"
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+    with sqlite3.connect(model) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] != "6"
+        assert not conn.execute("SELECT 1 FROM symbols WHERE name='stale'").fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,19 @@ def test_renamed_folder_moves_every_page(sample: Path) -> None:
     assert (sample / "repo-docs/bin/run.sh_docs.md").exists()
     assert not (sample / "repo-docs/scripts").exists()
     assert "bin" in (sample / "repo-docs/index.md").read_text()
+
+
+def test_records_of_vanished_tasks_leave_the_state(sample: Path) -> None:
+    """doit keeps a task's record until it is told to forget it: the state folder of a tree
+    whose files get renamed must not grow with the records of the old names."""
+    build(sample)
+    (sample / "scripts").rename(sample / "bin")
+    build(sample)
+    with sqlite3.connect(sample / ".docgraph" / "doit.sqlite3") as conn:
+        names = {name for name, in conn.execute("SELECT task_id FROM doit")}
+    assert {"analyze:bin/run.sh", "page:bin/run.sh", "folder:bin", "sub:bin"} <= names
+    assert not [n for n in names if "scripts" in n], names
+    assert build(sample)["mode"] == "no-op"
 
 
 def test_render_setting_reruns_pages_but_no_analysis(sample: Path) -> None:

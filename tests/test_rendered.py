@@ -13,6 +13,7 @@ import html
 import posixpath
 import re
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import cmarkgfm
@@ -322,7 +323,7 @@ def test_entry_page_and_book_orient_a_reader(pages: dict[str, str]) -> None:
     assert book.count("A small library of 2-D shapes") == 2  # the intro, and README.md's entry
     assert not re.search(r"^### .*\n\n(?=##)", book, re.MULTILINE)  # no empty heading
     items = re.findall(r"^- .*$", book, re.MULTILINE)  # no file described twice in one section
-    assert not any(a.split(":", 1)[1:] == b.split(":", 1)[1:] and a.split(":", 1)[1:] for a, b in zip(items, items[1:]))
+    assert not any(a.split(":", 1)[1:] == b.split(":", 1)[1:] and a.split(":", 1)[1:] for a, b in pairwise(items))
     assert "(referenced by 3 files; a program)" in book
     for name in pages:  # every documented file of the sample is listed in the book
         if name.endswith("_docs.md"):

@@ -367,3 +367,24 @@ def test_cpp_template_head_with_comparisons_is_not_glued_to_the_name() -> None:
     assert _declared(facts.symbols[0], "cpp") == (
         "template <long long Num, int N = 0, bool Enabled = (N < 19) && "
         "(Num <= max_value<long long>() / 10)> struct count_digits")
+
+
+def test_packed_records_round_trip_and_refuse_a_foreign_stream() -> None:
+    """State files hold records packed (canonical JSON, zlib with the field names as preset
+    dictionary): equal records are equal bytes, and a stream packed otherwise is refused, never
+    misread."""
+    import zlib
+
+    from docgraph.facts import pack, unpack, unpack_plain
+
+    facts = analyze("pkg/mod.py", b'"""Doc."""\n\ndef area(x):\n    return x * x\n', SETTINGS)
+    data = pack(facts)
+    assert data == pack(unpack(FileFacts, data))
+    assert unpack(FileFacts, data) == facts
+    assert unpack_plain(pack({"b": [1, "x"], "a": {}})) == {"a": {}, "b": [1, "x"]}
+    assert len(data) < len(dumps(facts).encode())
+    other = zlib.compressobj(6, zdict=b'"path":"language":')  # another version's dictionary
+    with pytest.raises(zlib.error):
+        unpack(FileFacts, other.compress(dumps(facts).encode()) + other.flush())
+    with pytest.raises(zlib.error):
+        unpack(FileFacts, data[:-3])

@@ -6,8 +6,8 @@ import logging
 
 from ..analyzers import analyze
 from ..context import ActionContext
-from ..facts import FileFacts, Finding, dumps
-from ..store import read_file, write_text
+from ..facts import FileFacts, Finding, pack
+from ..store import read_file, write_if_changed
 from . import Result
 
 log = logging.getLogger("docgraph")
@@ -32,6 +32,6 @@ def analyze_file(ctx: ActionContext, rel: str) -> Result:
                               description=f"{len(data):,} bytes (analysis failed)",
                               findings=(Finding(rel, 0, f"internal error while analysing: "
                                                         f"{type(exc).__name__}: {exc}"),))
-    write_text(ctx.paths.facts(rel), dumps(facts), atomic=False)
-    write_text(ctx.paths.summary(rel), dumps(facts.summary()), atomic=False)
+    write_if_changed(ctx.paths.facts(rel), pack(facts), atomic=False)
+    write_if_changed(ctx.paths.summary(rel), pack(facts.summary()), atomic=False)
     return {"analyzed": rel}

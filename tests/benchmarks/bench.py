@@ -11,6 +11,9 @@ Baselines measured in the same invocation, so figures from other machines compar
 - plain doit: the same number of tasks (two per file, one per folder) with trivial actions;
 - Universal Ctags (`ctags -R`) over the same files, if installed.
 
+`state` builds a fresh copy with `-j 2` and prints the size of its state folder beside its
+pages (`state_size.py`).
+
 Every full build (and every plain-doit first build) gets a folder of its own, and nothing is
 deleted until the benchmark ends.  On ext4 without a journal, as here, creating files costs more
 for a few minutes after tens of thousands were deleted (the inode allocator skips recently
@@ -273,10 +276,18 @@ def main() -> None:
     files = sum(1 for p in root.rglob("*") if p.is_file() and not
                 {".git", "repo-docs", ".docgraph"} & set(p.relative_to(root).parts))
     results: dict[str, list[tuple[float, int]]] = {}
-    memory_line = ""
+    memory_line = state_line = ""
     with tempfile.TemporaryDirectory(prefix="docgraph-bench-") as tmp:
         work = Path(tmp)
         for name in args.scenarios.split(","):
+            if name == "state":  # the state folder of a full `-j 2` build beside its pages
+                from state_size import report  # type: ignore[import-not-found]
+
+                built = fresh_copy(root, work / "state")
+                run(docgraph(built, "-j", "2"))
+                state_line = "state folder after a full `-j 2` build:\n\n" + report(built)
+                print(state_line, file=sys.stderr)
+                continue
             if name == "memory-j2":  # the whole process tree, not its largest process
                 seconds, pss, rss = tree_memory(docgraph(fresh_copy(root, work / "memory"), "-j", "2"))
                 memory_line = (f"full build `-j 2`, all processes together: peak PSS {pss} MB "
@@ -296,8 +307,9 @@ def main() -> None:
     noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
     print(f"\n{root.name if args.root else args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
           f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
-    print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
-    print("|---|---|---|---|---|---|")
+    if results:
+        print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
+        print("|---|---|---|---|---|---|")
     for name, values in results.items():
         reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone",
                                          "doit-user-noop", "doit-user-edit-body", "walk-stat") \
@@ -305,6 +317,8 @@ def main() -> None:
         print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
     if memory_line:
         print(f"\n{memory_line}")
+    if state_line:
+        print(f"\n{state_line}")
 
 
 if __name__ == "__main__":
