@@ -188,9 +188,11 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
             victim.write_bytes(original)
             run(docgraph(target))
         elif name == "fresh-clone":
-            clone = work / "clone"
-            if clone.exists():
-                shutil.rmtree(clone)
+            # a clone in a folder of the same name, as CI checks a repository out under its name
+            # (with no manifest and no README title, the entry page's title is the folder's name)
+            clone = work / "clone" / target.name
+            if clone.parent.exists():
+                shutil.rmtree(clone.parent)
             shutil.copytree(target, clone, symlinks=True)  # copytree gives every file a new mtime
             for path in clone.rglob("*"):
                 if path.is_file() and not path.is_symlink():
