@@ -205,6 +205,8 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
     refreshed: dict[str, tuple[int, int]] = {}
     if stamp.fingerprint != graph.fingerprint():
         candidates.add("settings")
+    if not os.path.exists(graph.paths.model):  # deleted by hand: the keyword indices read it
+        candidates.add("model")
     root = graph.config.root
     entries = tree.entries if changed is None else [e for e in tree.entries if e.rel in changed]
     for entry in entries:

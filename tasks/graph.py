@@ -333,7 +333,10 @@ class Graph:
                     (*(self.xref_file(r) for r in text),
                      *(self.name(self.paths.folder_digest(f)) for f in folders),
                      *(self.name(self.paths.subtree_digest(f)) for f in folders),
-                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json"))))
+                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json")),
+                     # the database itself: the keyword indices read it, so one deleted by hand
+                     # is a missing output, made again before they run
+                     self.name(self.paths.model)))
 
     def _folder_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths

@@ -256,3 +256,30 @@ def test_a_gitignore_edited_in_place_is_followed_both_ways(sample: Path, tmp_pat
     shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
     build(clean)
     assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+
+
+def test_a_model_database_deleted_by_hand_is_made_again(sample: Path, tmp_path: Path) -> None:
+    """The model's database is one of its outputs: deleted by hand, the next build (here one
+    where only a page setting changed, so no summary is new) runs the model again before the
+    pages that read it, and writes what a clean build writes."""
+    from docgraph.config import load
+    from docgraph.engine import Engine
+    from docgraph.report import read_report
+
+    def build_with(root: Path, config_file: Path | None = None) -> dict[str, object]:
+        config = load(str(root), str(config_file) if config_file else None)
+        Engine(config).build()
+        return read_report(config.state)
+
+    settings = tmp_path / "outside.yaml"  # a config outside ROOT: no source changes
+    settings.write_text("analysis:\n  include_roots: [include]\n")
+    build_with(sample, settings)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{sample}/.docgraph/model.sqlite3{suffix}").unlink(missing_ok=True)
+    settings.write_text("analysis:\n  include_roots: [include]\npages:\n  complex_functions: 2\n")
+    report = build_with(sample, settings)
+    assert "model" in report["tasks_executed"]  # type: ignore[operator]
+    clean = tmp_path / "clean"
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build_with(clean, settings)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
