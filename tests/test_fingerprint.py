@@ -119,29 +119,3 @@ def test_an_upgrade_rebuilds_what_it_changes(tmp_path: Path, path: str, old: str
         assert report["pages_written"], "the upgrade changed pages, so some must be rewritten"
     assert _build(code, root)["tasks_executed"] == []
 
-
-def test_a_model_database_of_another_schema_is_made_anew(tmp_path: Path) -> None:
-    """An older docgraph's model database (a table with a column fewer, its own schema mark)
-    is dropped and rebuilt, not reused with rows deleted: inserting the new columns into the
-    old table used to fail the model task on every build after an upgrade."""
-    import sqlite3
-
-    from .conftest import build
-
-    root = make_sample(tmp_path / "repo")
-    build(root)
-    database = root / ".docgraph" / "model.sqlite3"
-    conn = sqlite3.connect(database)
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(files)")]
-    conn.execute(f"ALTER TABLE files DROP COLUMN {columns[-1]}")
-    conn.execute("UPDATE meta SET value='6' WHERE key='schema'")
-    conn.commit()
-    conn.close()
-    (root / "src/geometry/shapes.py").write_text(
-        (root / "src/geometry/shapes.py").read_text() + "\ndef upgraded():\n    return 1\n")
-    report = build(root)
-    assert not [e for e in report["errors"] if "task failed" in e["message"]]
-    clean = tmp_path / "clean"
-    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
-    build(clean)
-    assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
