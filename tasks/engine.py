@@ -540,15 +540,13 @@ class Engine:
         if not specs:
             return
         from .digests import ancestors  # not for a no-op build
-        from .runner import _ON_CHUNK, SOLO, StageRunner
+        from .runner import SOLO, ChunkHook, StageRunner
 
-        if self.config.cache.url:
+        on_chunk: ChunkHook | None = None
+        if self.config.cache.url:  # the workers look up a chunk's entries in one batch
             from .actions.cached import prefetch
 
-            _ON_CHUNK[:] = [prefetch]  # the workers, forked from here, look up chunks in batches
-        else:
-            _ON_CHUNK.clear()
-
+            on_chunk = prefetch
         sizes: dict[str, int] = {}  # bytes of each source (when a stage of many tasks asks)
         below: dict[str, int] = {}  # bytes of source below each folder (when a sub task asks)
 
@@ -573,7 +571,7 @@ class Engine:
 
         state = graph.name(self.config.state) + os.sep
         runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector, self._hashes,
-                             lambda dep: not dep.startswith(state))
+                             lambda dep: not dep.startswith(state), on_chunk)
         cwd = os.getcwd()
         os.chdir(self.config.root)
         try:

@@ -463,11 +463,7 @@ class Graph:
         `source` is the source file among its inputs (keyed as masked text)."""
         if not (self.config.cache.url and spec.kind.cached):
             return spec
-        return self._through_cache(spec, source)
-
-    def _through_cache(self, spec: Spec, source: str) -> Spec:
-        """The spec with its action wrapped in the shared cache's read-through and write-back."""
-        from .actions.cached import CachedTask
+        from .actions.cached import CachedTask  # the action wrapped in read-through and write-back
 
         task = CachedTask(spec.name, source, spec.file_dep, spec.targets, self.config.cache)
         return Spec(spec.name, _lazy.cached(), (task, spec.action, spec.args), spec.file_dep,

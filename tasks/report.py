@@ -190,7 +190,12 @@ class Report:
     @property
     def failed(self) -> bool:
         """Whether a task failed (as opposed to findings about input files)."""
-        return any(e.message.startswith(("task failed", "doit:")) for e in self.errors)
+        return bool(self.failures)
+
+    @property
+    def failures(self) -> int:
+        """How many tasks failed."""
+        return sum(e.message.startswith(("task failed", "doit:")) for e in self.errors)
 
     def to_json(self) -> str:
         data = {
@@ -214,7 +219,7 @@ class Report:
         cached = (f" ({len(self.sources_from_cache):,} more from the shared cache, "
                   f"{_size(counts.get('bytes_read', 0))} read, "
                   f"{_size(counts.get('bytes_written', 0))} written)") if counts else ""
-        failed = sum(e.message.startswith(("task failed", "doit:")) for e in self.errors)
+        failed = self.failures
         verdict = f"FAILED ({failed} task(s) failed, see above)" if failed else "build"
         return (f"docgraph: {self.mode} {verdict} in {self.seconds:.2f} s: "
                 f"{len(self.sources_analyzed):,} source(s) analysed{cached}, "

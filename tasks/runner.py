@@ -50,9 +50,10 @@ INLINE_BELOW = 32
 Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]], float]
 
 
-_ON_CHUNK: list[Callable[[list[tuple[Callable[..., Any], tuple[Any, ...]]]], None]] = []
+ChunkHook = Callable[[list[tuple[Callable[..., Any], tuple[Any, ...]]]], None]
+_ON_CHUNK: list[ChunkHook] = []
 """Called with the jobs of a chunk before its tasks run, in the process that runs them (the
-shared cache looks up a chunk's entries in one batch)."""
+shared cache looks up a chunk's entries in one batch); set by :class:`StageRunner`."""
 CHUNK = 16
 """Most tasks handed to a worker at once."""
 
@@ -211,7 +212,10 @@ class StageRunner:
     """Executes task lists against one doit database."""
 
     def __init__(self, db_path: str, jobs: int, collector: Collector, hashes: FileHashes,
-                 watched: Callable[[str], bool] = lambda dep: True):
+                 watched: Callable[[str], bool] = lambda dep: True,
+                 on_chunk: ChunkHook | None = None):
+        # set before the pool forks, so the workers that run the chunks have it
+        _ON_CHUNK[:] = [on_chunk] if on_chunk is not None else []
         self.db_path = db_path
         self.jobs = jobs
         self.collector = collector

@@ -60,6 +60,12 @@ def editor_artefact(name: str) -> bool:
     return bool(_EDITOR_JUNK.match(name))
 
 
+def _shown(paths: Iterable[str]) -> str:
+    """The first three paths (sorted) and how many more, for a line of the watcher."""
+    names = sorted(paths)
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 @dataclass
 class Debouncer:
     """Coalesces bursts of events: a batch is due after `quiet` seconds without events, or
@@ -214,9 +220,7 @@ class Watcher:
         self.scanner = Scanner(config)
         self.entries: dict[str, Entry] = {}
         self.debouncer = Debouncer(config.watch.quiet_ms / 1000, config.watch.max_wait_ms / 1000)
-        self._tree: SourceTree | None = None  # what the last build saw, and its graph
-        self._graph: Graph | None = None
-        self._index: dict[str, int] = {}  # position of each path in the last tree's entries
+        self._index: dict[str, int] = {}  # position of each path in the last build's tree
         self._skip = tuple(p + os.sep for p in (config.output, config.state, os.path.join(config.root, ".git")))
 
     # ---------------------------------------------------------------- events
@@ -293,16 +297,15 @@ class Watcher:
             self.rescan = False
             changed = None
         tree, graph = self._tree_after(changed)
-        report = self.engine.build(tree=tree, changed=changed, lock=False, graph=graph)
-        self._tree, self._graph = tree, self.engine.graph
-        return report
+        return self.engine.build(tree=tree, changed=changed, lock=False, graph=graph)
 
     def _tree_after(self, changed: set[str] | None) -> tuple[SourceTree, Graph | None]:
         """The tree of the listing, and the last build's graph when only files' content
         changed (the usual save): then the last tree's entries are replaced where they
         changed, instead of sorting 48,000 entries and making the graph again."""
-        old, index = self._tree, self._index
-        if old is not None and self._graph is not None and changed:
+        last, index = self.engine.graph, self._index  # the last build's graph and tree
+        if last is not None and changed:
+            old = last.tree
             entries = list(old.entries)
             for rel in changed:
                 position = index.get(rel)
@@ -316,28 +319,24 @@ class Watcher:
                 entries[position] = now
             else:
                 tree = SourceTree(tuple(entries), old.folders, old.findings)
-                return tree, self._graph.with_tree(tree)
+                return tree, last.with_tree(tree)
         tree = make_tree(self.entries.values())
         self._index = {e.rel: i for i, e in enumerate(tree.entries)}
         return tree, None
 
     def _own_pages(self, rels: list[str]) -> None:
         """The saved files' own pages are written; the aggregates follow."""
-        names = sorted(rels)
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         elapsed = (time.monotonic() - self._first) * 1000
-        self.out.write(f"docgraph: pages of {shown} written in {elapsed:.0f} ms; "
+        self.out.write(f"docgraph: pages of {_shown(rels)} written in {elapsed:.0f} ms; "
                        f"updating indices and cross-references\n")
         self.out.flush()
 
     def _line(self, rels: set[str], report: Report, first: float) -> str:
-        names = sorted(rels)
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         errors = [e for e in report.errors if e.path in rels or e.message.startswith("task failed")]
         problems = ("; " + "; ".join(f"{e.path}:{e.line}: {e.message.splitlines()[0]}"
                                      for e in errors[:3])) if errors else ""
         elapsed = (time.monotonic() - first) * 1000
-        return (f"docgraph: {len(names)} changed ({shown}): {len(report.pages_written)} page(s) "
+        return (f"docgraph: {len(rels)} changed ({_shown(rels)}): {len(report.pages_written)} page(s) "
                 f"written, {len(report.pages_removed)} removed in {elapsed:.0f} ms{problems}")
 
     @property

@@ -3,8 +3,9 @@
 Only kinds whose outputs are a function of their input files alone are cached (`TaskKind.cached`:
 the analysis, `_kw.md`, `_docs.md`, a folder's `index.md` and `doc.md`, the parts of
 `docgraph.json`).  The keyword indices (`sub.md`, `keywords.md`) and the book are not: how many
-letter pages or parts they write is not fixed, and they remove the ones that vanished.  An entry's key is the SHA-256 of the task's name and of the
-bytes of every input file, in order: the settings slice among them carries the settings and the
+letter pages or parts they write is not fixed, and they remove the ones that vanished.
+
+An entry's key is the SHA-256 of the task's name and of the bytes of every input file, in order: the settings slice among them carries the settings and the
 code fingerprint of the step (:mod:`docgraph.fingerprint`), so a new docgraph or another setting
 never reads an old entry.  A source enters the key as its bytes, or, when a credential is in
 them, as the text the analysis sees with credentials masked (:mod:`docgraph.credentials`) plus
@@ -14,8 +15,10 @@ files matched by `secrets` are never read, so never cached.
 Lookups against an object store are batched: before a worker runs a chunk of tasks (up to 16),
 :func:`prefetch` computes the keys of the chunk's cached tasks and fetches their entries in one
 concurrent request (:meth:`Cache.get_many`), so a distant store costs a round trip per chunk, not
-per file.  A folder is read one entry per task: there is no round trip to save.  Entry blobs are the task's targets, by position (the state
-folder may be elsewhere on another machine).
+per file.  A folder is read one entry per task: there is no round trip to save.
+
+Entry blobs are the task's targets, by position (the state folder may be elsewhere on another
+machine).
 
 A hit writes the targets (only where their bytes differ, as the action would) and returns what
 the action would have returned, plus the cache counts of this call; a miss runs the action and
@@ -107,9 +110,8 @@ def prefetch(jobs: list[tuple[Any, tuple[Any, ...]]]) -> None:
 
 
 def _fetch_chunk(cache: Cache) -> None:
-    tasks = [t for t in _CHUNK if t.settings == _CHUNK[0].settings]
+    keys = {task.name: entry_key(task) for task in _CHUNK}  # one configuration: one cache
     _CHUNK.clear()
-    keys = {task.name: entry_key(task) for task in tasks}
     found = cache.get_many(k for k in keys.values() if k is not None)
     _PREFETCHED.update((name, (k, found.get(k) if k is not None else None)) for name, k in keys.items())
 
