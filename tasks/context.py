@@ -75,6 +75,10 @@ class Paths:
     def summary(self, rel: str) -> str:
         return state_file(self.state, "summary", rel)
 
+    def ledger(self, folder: str) -> str:
+        """The hashes of the summaries of a folder's own files (the model's input)."""
+        return state_file(self.state, "ledger", folder, ".json")
+
     def xref(self, rel: str) -> str:
         return xref_file(self.state, rel)
 

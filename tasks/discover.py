@@ -16,7 +16,7 @@ import errno
 import os
 import re
 import stat as statmod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import pathspec
@@ -107,6 +107,26 @@ class _Matcher:
             return True if self.match_file(path) else None
         result = self.spec.check_file(path)
         return None if result.include is None else bool(result.include)
+
+
+Known = Callable[[str], "tuple[int, int, str] | None"]
+"""What the last build saw of a path: (size, mtime_ns, kind), or None."""
+Previous = Mapping[str, Entry] | Known | None
+"""The last build's entries, as a mapping (watch mode) or as a lookup (the build stamp's)."""
+
+
+def _known(previous: Previous) -> Known:
+    if previous is None:
+        return lambda rel: None
+    if callable(previous):
+        return previous
+    entries = previous
+
+    def known(rel: str) -> tuple[int, int, str] | None:
+        e = entries.get(rel)
+        return None if e is None else (e.size, e.mtime_ns, e.kind)
+
+    return known
 
 
 def _spec(lines: list[str]) -> _Matcher | None:
@@ -202,8 +222,7 @@ class Scanner:
             return "symbolic link to a path outside ROOT; listed, not followed"
         return ""
 
-    def _entry(self, rel: str, path: str, st: os.stat_result,
-               previous: Mapping[str, Entry]) -> Entry | None:
+    def _entry(self, rel: str, path: str, st: os.stat_result, known: Known) -> Entry | None:
         if self.include is not None and not self.include.match_file(rel):
             return None
         if statmod.S_ISLNK(st.st_mode):
@@ -216,18 +235,18 @@ class Scanner:
             return None  # sockets, fifos, devices: nothing to document
         if self.secrets is not None and self.secrets.match_file(rel):
             return Entry(rel, SECRET, st.st_size, st.st_mtime_ns)
-        old = previous.get(rel)
-        if (old is not None and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns
-                and old.kind in (FILE, BINARY)):
-            kind = old.kind
+        old = known(rel)
+        if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns \
+                and old[2] in (FILE, BINARY):
+            kind = old[2]
         else:
             kind = BINARY if _sniff(path) else FILE
         return Entry(rel, kind, st.st_size, st.st_mtime_ns)
 
-    def scan(self, rel_dir: str, previous: Mapping[str, Entry] | None = None,
+    def scan(self, rel_dir: str, previous: Previous = None,
              findings: list[Finding] | None = None) -> list[Entry]:
         """Entries under folder `rel_dir` (`""` for ROOT, else without trailing `/`)."""
-        previous = previous or {}
+        known = _known(previous)
         findings = findings if findings is not None else []
         entries: list[Entry] = []
         start = rel_dir + "/" if rel_dir else ""
@@ -256,7 +275,7 @@ class Scanner:
                 if is_dir:
                     walk(rel + "/", stack)
                     continue
-                found = self._entry(rel, item.path, st, previous)
+                found = self._entry(rel, item.path, st, known)
                 if found is not None:
                     entries.append(found)
                     if found.kind == LINK and (problem := self.link_problem(rel)):
@@ -265,7 +284,7 @@ class Scanner:
         walk(start, self._stack(start), first=True)  # the stack already holds start's own rules
         return entries
 
-    def entry(self, rel: str, previous: Mapping[str, Entry] | None = None) -> Entry | None:
+    def entry(self, rel: str, previous: Previous = None) -> Entry | None:
         """The entry of one file path now (None when it is gone, ignored or not a file)."""
         path = os.path.join(self.root, rel)
         try:
@@ -282,9 +301,9 @@ class Scanner:
             prefix += part + "/"
         if self._skipped(rel, False, self._stack(prefix)):
             return None
-        return self._entry(rel, path, st, previous or {})
+        return self._entry(rel, path, st, _known(previous))
 
-    def walk(self, previous: Mapping[str, Entry] | None = None) -> SourceTree:
+    def walk(self, previous: Previous = None) -> SourceTree:
         """Every documented path of ROOT."""
         findings: list[Finding] = []
         entries = self.scan("", previous, findings)
@@ -298,11 +317,11 @@ def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = ()) -> Sou
                       tuple(sorted(findings, key=lambda f: (f.path, f.line, f.message))))
 
 
-def discover(config: Config, previous: Mapping[str, Entry] | None = None) -> SourceTree:
+def discover(config: Config, previous: Previous = None) -> SourceTree:
     """Walk ROOT and return the documented paths.
 
-    `previous` (the last build's entries) lets unchanged files keep their text/binary kind
-    without reading them again.
+    `previous` (the last build's entries, or a lookup of them) lets unchanged files keep their
+    text/binary kind without reading them again.
     """
     return Scanner(config).walk(previous)
 

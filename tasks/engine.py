@@ -22,131 +22,35 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-import marshal
 import os
 import signal
 import threading
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
-from .discover import BINARY, FILE, Entry, SourceTree, discover
+from .discover import BINARY, FILE, SourceTree, discover
 from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .report import Collector, Progress, Report, load_findings, write_report
+from .stamp import STAMP, Stamp
 from .store import (
     BUILDING,
     FileHashes,
     Lock,
     claim_output,
     file_md5,
-    read_bytes,
     read_manifest,
     remove_leftovers,
-    write_if_changed,
 )
 
 log = logging.getLogger("docgraph")
 
-STAMP = "stamp.marshal"
-STAMP_VERSION = 9
-SHARDS = 64
-"""State artefacts of the stamp are kept in this many separately encoded blobs."""
 DOIT_DB = "doit.sqlite3"
 OWN_PAGES_LIMIT = 64  # more analysed files than this (a checkout): no own-pages step first
-
-
-class Stamp:
-    """What the last successful build saw; the fast path compares against it.
-
-    `sources`: rel -> [kind, size, mtime_ns, md5]; outputs: name -> [size, mtime_ns, md5, task].
-    Pages are kept apart from state artefacts: a no-op build checks the pages and never needs
-    the (larger) rest.  State artefacts are kept in :data:`SHARDS` blobs by a hash of the name,
-    each decoded only when a build looks at one of its names and encoded again only when a
-    build changed one: an edit touches a few shards, not the 150,000 entries of a large tree.
-    """
-
-    def __init__(self, fingerprint: str = "", tasks: int = 0,
-                 sources: dict[str, list[Any]] | None = None,
-                 pages: dict[str, list[Any]] | None = None,
-                 shards: list[bytes | dict[str, list[Any]]] | None = None):
-        self.fingerprint = fingerprint
-        self.tasks = tasks  # number of tasks of the graph (same fingerprint, same graph)
-        self.sources = sources if sources is not None else {}
-        self.pages = pages if pages is not None else {}
-        self.shards: list[bytes | dict[str, list[Any]]] = shards if shards is not None \
-            else [{} for _ in range(SHARDS)]
-
-    @staticmethod
-    def _shard(name: str) -> int:
-        return zlib.crc32(name.encode("utf-8", "surrogatepass")) % SHARDS
-
-    def _state(self, name: str) -> dict[str, list[Any]]:
-        return self._decoded(self._shard(name))
-
-    def output(self, name: str, page_prefix: str) -> list[Any] | None:
-        """What the stamp recorded of one generated file."""
-        return self.pages.get(name) if name.startswith(page_prefix) else self._state(name).get(name)
-
-    def set_output(self, name: str, value: list[Any] | None, page_prefix: str) -> None:
-        """Record (or, with None, forget) one generated file."""
-        table = self.pages if name.startswith(page_prefix) else self._state(name)
-        if value is None:
-            table.pop(name, None)
-        else:
-            table[name] = value
-
-    def output_names(self) -> set[str]:
-        """Every generated file recorded (decodes every shard)."""
-        names = set(self.pages)
-        for index in range(SHARDS):
-            names.update(self._decoded(index))
-        return names
-
-    def _decoded(self, index: int) -> dict[str, list[Any]]:
-        shard = self.shards[index]
-        if isinstance(shard, bytes):
-            shard = self.shards[index] = marshal.loads(shard)
-        return shard
-
-    def copy(self, fingerprint: str, tasks: int) -> Stamp:
-        """A stamp to update: the same records (shards not decoded stay as they are)."""
-        return Stamp(fingerprint, tasks, dict(self.sources), dict(self.pages),
-                     [s if isinstance(s, bytes) else dict(s) for s in self.shards])
-
-    @classmethod
-    def load(cls, state: str) -> Stamp | None:
-        raw = read_bytes(os.path.join(state, STAMP))
-        if not raw:
-            return None
-        try:
-            data = marshal.loads(raw)
-            if not isinstance(data, dict) or data.get("version") != STAMP_VERSION \
-                    or len(data["shards"]) != SHARDS:
-                return None
-            return cls(data["fingerprint"], data["tasks"], data["sources"], data["pages"],
-                       list(data["shards"]))
-        except (ValueError, EOFError, TypeError, KeyError):
-            log.warning("build stamp in %s is damaged; checking every task once", state)
-            return None
-
-    def save(self, state: str) -> None:
-        # marshal: ten times faster than JSON for 70k entries, and the stamp is only a cache
-        # (another Python version reads it as damaged and the next build checks every task).
-        # Not compressed: zlib level 1 made the shards of state artefacts 5.6 MB -> 2.4 MB on
-        # the torch corpus but cost 0.75 ms a shard to write, 47 ms when an identifier edit
-        # touches all 64 (measured), on every such edit.
-        shards = [s if isinstance(s, bytes) else marshal.dumps(s) for s in self.shards]
-        data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint, "tasks": self.tasks,
-                "sources": self.sources, "pages": self.pages, "shards": shards}
-        write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
-
-    def entries(self) -> dict[str, Entry]:
-        return {rel: Entry(rel, v[0], v[1], v[2]) for rel, v in self.sources.items()}
 
 
 @dataclass
@@ -180,11 +84,11 @@ def stale_pages(stamp: Stamp, config: Config) -> list[tuple[str, tuple[int, int]
     out = page_prefix(config)
     root = config.root + os.sep
     found = []
-    for name, record in stamp.pages.items():
+    for name, size, mtime in stamp.pages.stats():
         if not name.startswith(out):
             continue  # state artefacts are checked when their task is a candidate
         now = _stat(name if name.startswith(os.sep) else root + name)
-        if now != (record[0], record[1]):
+        if now != (size, mtime):
             found.append((name, now))
     return found
 
@@ -209,16 +113,12 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
         candidates.add("model")
     root = graph.config.root
     entries = tree.entries if changed is None else [e for e in tree.entries if e.rel in changed]
-    for entry in entries:
-        if entry.kind not in (FILE, BINARY):
-            continue
+    for entry in stamp.sources.differing(e for e in entries if e.kind in (FILE, BINARY)):
         old = stamp.sources.get(entry.rel)
-        if old is not None and old[0] == entry.kind and old[1] == entry.size and old[2] == entry.mtime_ns:
-            continue
-        if old is not None and old[0] == entry.kind and old[1] == entry.size:
+        if old is not None and old[3] == entry.kind and old[0] == entry.size:
             md5 = file_md5(os.path.join(root, entry.rel))
             md5s[entry.rel] = md5
-            if md5 == old[3]:
+            if md5 == old[2]:
                 continue
         candidates.add(task_name("analyze", entry.rel))
         if entry.kind == FILE:
@@ -230,7 +130,9 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
         stale = stale_pages(stamp, graph.config)
     root = graph.config.root + os.sep
     for name, now in stale:
-        size, _mtime, md5, task = stamp.pages[name]
+        record = stamp.pages.get(name)
+        assert record is not None
+        size, _mtime, md5, task = record
         path = name if name.startswith(os.sep) else root + name
         if now is not None and now[0] == size and md5 and file_md5(path) == md5:
             refreshed[name] = now
@@ -368,8 +270,8 @@ class Session:
             return None
         for entry in self.tree.entries:
             if entry.rel in the_plan.source_md5:
-                stamp.sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns,
-                                            the_plan.source_md5[entry.rel]]
+                stamp.sources.put(entry.rel, [entry.size, entry.mtime_ns,
+                                              the_plan.source_md5[entry.rel], entry.kind])
         for path, (size, mtime) in the_plan.refreshed.items():
             old = stamp.output(path, self.page_prefix)
             if old is not None:
@@ -387,25 +289,20 @@ class Session:
         prefix = self.page_prefix
         root = self.config.root
         sources = new.sources
-        present = set()
-        for entry in tree.entries:
-            if entry.kind not in (FILE, BINARY):
-                continue
-            present.add(entry.rel)
-            old = sources.get(entry.rel)
+        analysed = [e for e in tree.entries if e.kind in (FILE, BINARY)]
+        present = {e.rel for e in analysed}
+        # the entries as the last build saw them need no new record
+        for entry in sources.differing(analysed):
             md5 = the_plan.source_md5.get(entry.rel)
             if md5 is None:
-                if old is not None and old[0] == entry.kind and old[1] == entry.size \
-                        and old[2] == entry.mtime_ns:
-                    continue  # as the last build saw it
                 md5 = self.hashes.md5(os.path.join(root, entry.rel))
                 # the hash vouches for the stat data only if the file did not change since discovery
                 if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
                     md5 = ""
-            sources[entry.rel] = [entry.kind, entry.size, entry.mtime_ns, md5]
+            sources.put(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
         if len(present) != len(sources):
-            for gone in set(sources) - present:
-                del sources[gone]
+            for gone in sources.keys() - present:
+                sources.put(gone, None)
         owner: dict[str, str] = {}
         touched = self._touched()
         for name in loaded:
@@ -472,7 +369,7 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
                                    name="docgraph-pages", daemon=True)
         checker.start()
     if tree is None:
-        tree = discover(config, stamp.entries() if stamp else None)
+        tree = discover(config, stamp.known if stamp else None)
     if graph is None:
         graph = Graph(config, tree)
     if checker is not None:

@@ -4,12 +4,17 @@ Stages, each a set of doit tasks (names as `doit list` shows them):
 
 0. ``settings``          the settings slices and the source listing, from the config and discovery
 1. ``analyze:<path>``    one per source file: bytes -> facts + summary (state folder)
-2. ``model``             summaries -> the model database and the digests
+2. ``ledger:<dir>``      one per folder: the hashes of the summaries of the folder's own files
+3. ``model``             ledgers (and the summaries they name) -> the model database and digests
    ``kw:<path>``         one per text file: `_kw.md` (facts only, so beside the model)
-3. ``page:<path>``       one per text file: `_docs.md`
+4. ``page:<path>``       one per text file: `_docs.md`
    ``folder:<dir>``      `index.md` and `doc.md` of each folder (`folder:.` is ROOT: the entry page)
    ``sub:<dir>``         `sub.md` of each folder; ``keywords``; ``book``
-4. ``manifest``          records every generated file, deletes those of vanished sources
+5. ``manifest``          records every generated file, deletes those of vanished sources
+
+The ledgers put the model's fan-in in two levels: the model depends on a few thousand ledger
+files rather than on every summary (48,000 in a large tree), so the check doit makes of its
+inputs, and the model's own scan for what changed, follow the folders an edit touched.
 
 Every dependency is a file (`file_dep`), checked by content (doit's MD5 checker), and every path
 is relative to ROOT so a fresh clone with restored state reruns nothing.  Settings reach tasks as
@@ -36,7 +41,7 @@ from .fingerprint import fingerprints
 from .pages import RenderContext
 from .store import read_bytes
 
-SETTINGS, ANALYZE, MODEL, RENDER, MANIFEST = range(5)
+SETTINGS, ANALYZE, LEDGER, MODEL, RENDER, MANIFEST = range(6)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,9 @@ KINDS: tuple[TaskKind, ...] = (
     TaskKind("settings", SETTINGS, False, "", "settings", "", "settings slices and source listing"),
     TaskKind("analyze", ANALYZE, True, "settings", "analysis", "analysis", "analyse one source file",
              cached=True),
-    TaskKind("model", MODEL, False, "analyze", "model", "model",
+    TaskKind("ledger", LEDGER, True, "analyze", "model", "model",
+             "the summaries' hashes of one folder's files"),
+    TaskKind("model", MODEL, False, "ledger", "model", "model",
              "cross-references and aggregates of all files"),
     TaskKind("kw", MODEL, True, "analyze", "render", "render", "_kw.md of one file", cached=True),
     TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file", cached=True),
@@ -214,7 +221,9 @@ class Graph:
         to_root = os.path.relpath(config.root, config.output).replace(os.sep, "/")
         self.context = ActionContext(config, self.paths, RenderContext(to_root, config.pages))
         self._tool = ""  # hash of all of docgraph's files, set with the settings
-        self.settings = self._settings()
+        self._small = self._small_settings()  # every settings file but the listing
+        self._settings_text: dict[str, str] | None = None
+        self._fingerprint: str | None = None
         self._specs: dict[str, Spec] | None = None
         self._cache: dict[str, Spec] = {}
         self._producers: dict[str, str] | None = None
@@ -224,6 +233,7 @@ class Graph:
         self._part_of: dict[str, str] | None = None
         self._setting_names: dict[str, str] = {}
         self._folders: set[str] | None = None
+        self._own: dict[str, list[str]] | None = None
 
     def with_tree(self, tree: SourceTree) -> Graph:
         """This graph for a tree of the same listing (the same paths, kinds and link targets:
@@ -262,10 +272,20 @@ class Graph:
 
     # ------------------------------------------------------------------ settings
 
-    def _settings(self) -> dict[str, str]:
+    @property
+    def settings(self) -> dict[str, str]:
+        """Settings file name -> its text (built on first use: the listing's JSON costs 0.1 s
+        at 48,000 sources, and a build whose listing did not change never writes it)."""
+        if self._settings_text is None:
+            self._settings_text = {**self._small, "tree.json": json.dumps(
+                {"entries": self._listing()}, sort_keys=True, ensure_ascii=False) + "\n"}
+        return self._settings_text
+
+    def _listing(self) -> list[list[Any]]:
+        return [[e.rel, e.kind, e.size if e.kind != FILE else 0, e.target] for e in self.tree.entries]
+
+    def _small_settings(self) -> dict[str, str]:
         config = self.config
-        listing = [[e.rel, e.kind, e.size if e.kind != FILE else 0, e.target]
-                   for e in self.tree.entries]
 
         def dump(data: object) -> str:
             return json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
@@ -283,15 +303,20 @@ class Graph:
             "render.json": dump({"settings": to_plain(config.pages), "code": code[steps["render"]],
                                  "to_root": self.context.render.to_root}),
             "manifest.json": dump({"code": code[steps["manifest"]]}),
-            "tree.json": dump({"entries": listing}),
         }
 
     def fingerprint(self) -> str:
-        """Hash of everything but the sources' content: settings, tool, listing."""
-        digest = hashlib.sha1(self._tool.encode())
-        for name, text in sorted(self.settings.items()):
-            digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        """Hash of everything but the sources' content: settings, tool, listing (hashed from
+        the entries, in an encoding with one separator no name holds, not from its JSON)."""
+        if self._fingerprint is None:
+            digest = hashlib.sha1(self._tool.encode())
+            for name, text in sorted(self._small.items()):
+                digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
+            digest.update(b"tree.json\0")
+            digest.update("\0".join(f"{e.rel}\0{e.kind}\0{e.size if e.kind != FILE else 0}\0{e.target}"
+                                     for e in self.tree.entries).encode("utf-8", "surrogatepass"))
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     # ------------------------------------------------------------------ one task each
 
@@ -323,13 +348,29 @@ class Graph:
                     (n(paths.facts(rel)), self.setting_file("render.json")),
                     (n(paths.page(layout.kw_page(rel))),))
 
+    def _children(self) -> dict[str, list[str]]:
+        """Folder -> its own analysed files (not those of its subfolders), sorted."""
+        if self._own is None:
+            own: dict[str, list[str]] = {}
+            for e in self.tree.entries:
+                if e.kind in (FILE, BINARY):
+                    own.setdefault(e.rel.rpartition("/")[0], []).append(e.rel)
+            self._own = own
+        return self._own
+
+    def _ledger_spec(self, folder: str) -> Spec:
+        files = self._children().get(folder, [])
+        return Spec(task_name("ledger", folder or "."), _lazy.action("ledger", "write_ledger"),
+                    (self.context, folder, files),
+                    (self.setting_file("model.json"), *(self.name(self.paths.summary(r)) for r in files)),
+                    (self.name(self.paths.ledger(folder)),))
+
     def _model_spec(self) -> Spec:
-        analysed = [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         text = [e.rel for e in self.tree.entries if e.kind == FILE]
         folders = self.tree.folders
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
-                     *(self.name(self.paths.summary(r)) for r in analysed)),
+                     *(self.name(self.paths.ledger(f)) for f in folders)),
                     (*(self.xref_file(r) for r in text),
                      *(self.name(self.paths.folder_digest(f)) for f in folders),
                      *(self.name(self.paths.subtree_digest(f)) for f in folders),
@@ -428,7 +469,7 @@ class Graph:
             return [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         if kind in ("page", "kw"):
             return [e.rel for e in self.tree.entries if e.kind == FILE]
-        if kind in ("folder", "sub"):
+        if kind in ("folder", "sub", "ledger"):
             return [f or "." for f in self.tree.folders]
         if kind == "map":
             return [page for page, _files in self._map_pages()]
@@ -455,6 +496,8 @@ class Graph:
             return self._cache[task_name("map", key)]
         if kind == "folder":
             return self._cached(self._folder_spec("" if key == "." else key))
+        if kind == "ledger":
+            return self._ledger_spec("" if key == "." else key)
         spec = {"analyze": self._analyze_spec, "page": self._page_spec, "kw": self._kw_spec}[kind](key)
         return self._cached(spec, key if kind in ("analyze", "page") else "")
 
@@ -514,7 +557,7 @@ class Graph:
             return self._kinds.get(key) in (FILE, BINARY)
         if kind in ("page", "kw"):
             return self._kinds.get(key) == FILE
-        if kind in ("folder", "sub"):
+        if kind in ("folder", "sub", "ledger"):
             return ("" if key == "." else key) in self._folder_set()
         return key in self.keys(kind)
 
@@ -568,9 +611,12 @@ class Graph:
         if kind == "facts" and what == "file":
             return [task_name("page", path), task_name("kw", path)] if self._kinds.get(path) == FILE else []
         if kind in ("summary", "xref") and what == "file":
-            found = ["model"] if kind == "summary" else [task_name("page", path)]
+            folder = path.rpartition("/")[0]
+            found = [task_name("ledger", folder or ".")] if kind == "summary" else [task_name("page", path)]
             found += [self._map_part_of(path)]
             return found
+        if kind == "ledger" and what == "folder":
+            return ["model"]
         if kind == "folders" and what == "folder":
             return [task_name("folder", path or "."), "book"]
         if kind == "subtree" and what == "folder":

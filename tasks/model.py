@@ -61,7 +61,8 @@ _EMPTY = pack({})  # what a summary file that vanished while being read counts a
 # in 15 tables and indexes.  `tails` is keyed by (tail, file) alone; the tails of a file are
 # derived from its imports, so they are deleted by key, not through an index of their own.
 _FILE_COLUMNS = 19
-_TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree", "paths")
+_TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree", "paths",
+           "ledgers")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS paths(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
@@ -85,6 +86,7 @@ CREATE INDEX IF NOT EXISTS refs_dst ON refs(dst, name);
 CREATE INDEX IF NOT EXISTS refs_src ON refs(src);
 CREATE TABLE IF NOT EXISTS externals(src INT, module TEXT, kind TEXT);
 CREATE INDEX IF NOT EXISTS externals_src ON externals(src);
+CREATE TABLE IF NOT EXISTS ledgers(folder TEXT PRIMARY KEY, stat TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subtree(folder TEXT, bucket TEXT, count INT, hash TEXT,
     PRIMARY KEY(folder, bucket)) WITHOUT ROWID;
 """
@@ -213,14 +215,19 @@ class Model:
 
     # ---------------------------------------------------------------- change detection
 
-    def update(self, tree: list[TreeRow], summary_of: dict[str, str],
-               include_roots: tuple[str, ...], code: str = "", root_name: str = "") -> list[str]:
+    def update(self, tree: list[TreeRow], summary_of: dict[str, str], ledger_of: dict[str, str],
+               include_roots: tuple[str, ...], code: str = "", root_name: str = "",
+               ensure: bool = True) -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
-        `summary_of` maps every analysed source (text and binary) to its summary file; `code` is
-        the fingerprint of the model's code: when it differs from the one that built the
-        database, everything is rebuilt from the summaries (and every digest compared);
-        `root_name` names the project when nothing in it does (the entry digest).
+        `summary_of` maps every analysed source (text and binary) to its summary file and
+        `ledger_of` every folder to its ledger (the hashes of its own files' summaries): only
+        the ledgers whose stat data changed are read, and only the summaries whose hash differs
+        from the one folded in.  `code` is the fingerprint of the model's code: when it differs
+        from the one that built the database, everything is rebuilt from the summaries (and
+        every digest compared); `root_name` names the project when nothing in it does (the
+        entry digest).  `ensure` looks for digests missing on disk (deleted by hand): the
+        runner says when it found them all.
         """
         self.digests.root_name = root_name
         conn = self.conn
@@ -233,9 +240,9 @@ class Model:
         self.ids.load((ident, path) for ident, path, *_ in rows)
         stored = {path: (kind, stat, digest) for _, path, kind, stat, digest in rows if kind is not None}
         listing = {row.rel: row for row in tree}
+        listed, ledgers = self._read_ledgers(ledger_of)
         # rel -> (summary bytes, stat, hash): parsed one at a time (all 12k parsed: 90 MB on torch)
         changed: dict[str, tuple[bytes | None, str, str]] = {}
-        restat: list[tuple[str, str]] = []
         for rel, row in listing.items():
             old = stored.get(rel)
             summary_file = summary_of.get(rel)
@@ -244,19 +251,16 @@ class Model:
                 if old is None or old[1] != stat or old[0] != row.kind:
                     changed[rel] = (None, stat, "")
                 continue
-            try:
-                st = os.stat(summary_file)
-            except FileNotFoundError:
+            digest = listed.get(rel)
+            if digest is None and old is not None and old[0] == row.kind:
+                continue  # its folder's ledger is as the model last read it
+            if digest is not None and old is not None and old[2] == digest and old[0] == row.kind:
+                continue
+            data = read_bytes(summary_file)
+            if data is None and digest is None:
                 continue  # its analysis failed; the report says so
-            stat = f"{st.st_mtime_ns}:{st.st_size}"
-            if old is not None and old[1] == stat and old[0] == row.kind:
-                continue
-            data = read_bytes(summary_file) or _EMPTY
-            digest = hashlib.sha1(data).hexdigest()
-            if old is not None and old[2] == digest and old[0] == row.kind:
-                restat.append((stat, rel))
-                continue
-            changed[rel] = (data, stat, digest)
+            data = data or _EMPTY  # vanished while being read
+            changed[rel] = (data, "", hashlib.sha1(data).hexdigest())
         removed = sorted(set(self.ids.of) - set(listing))
         roots = json.dumps(list(include_roots))
         meta = dict(conn.execute("SELECT key, value FROM meta"))
@@ -272,25 +276,51 @@ class Model:
             folders.update(ancestors(rel))
         bulk = not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing))
         if bulk:
-            self._bulk(listing, changed, summary_of, include_roots, roots)
+            self._bulk(listing, changed, summary_of, include_roots, roots, ledgers)
             self._write_all(listing, folders)
         elif changed or removed or roots_changed:
             parsed = {rel: (unpack_plain(data) if data is not None else None, stat, digest)
                       for rel, (data, stat, digest) in changed.items()}
-            self._incremental(listing, parsed, removed, restat, include_roots, roots, roots_changed,
+            self._incremental(listing, parsed, removed, ledgers, include_roots, roots, roots_changed,
                               folders)
         else:
-            self._restat(restat)
+            self._note_ledgers(ledgers)
         if interrupted and not bulk:
             log.info("the last model update was interrupted; checking every digest")
             self._write_all(listing, folders)
         elif not bulk and meta.get("root_name") != root_name:  # the entry page's last-resort title
             self.digests.write_entry(folders)
-        self._ensure(listing, folders)
+        if ensure:
+            self._ensure(listing, folders)
         conn.execute("INSERT OR REPLACE INTO meta VALUES('code', ?)", (code,))
         conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
         conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
+
+    def _read_ledgers(self, ledger_of: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The summary hashes of the files of every folder whose ledger changed since the model
+        read it, and (folder, stat data) of every ledger now, for :meth:`_note_ledgers`."""
+        read = dict(self.conn.execute("SELECT folder, stat FROM ledgers"))
+        listed: dict[str, str] = {}
+        ledgers: list[tuple[str, str]] = []
+        for folder, path in ledger_of.items():
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            stat = f"{st.st_mtime_ns}:{st.st_size}"
+            ledgers.append((folder, stat))
+            if read.get(folder) == stat:
+                continue
+            for rel, digest in json.loads(read_bytes(path) or b"[]"):
+                listed[rel] = digest
+        return listed, ledgers
+
+    def _note_ledgers(self, ledgers: list[tuple[str, str]]) -> None:
+        """Remember the ledgers as read (inside the transaction that folds in their files)."""
+        conn = self.conn
+        conn.execute("DELETE FROM ledgers")
+        conn.executemany("INSERT INTO ledgers VALUES(?,?)", ledgers)
 
     def _write_all(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
         """Every digest, each written only where its content differs from the file's."""
@@ -318,7 +348,8 @@ class Model:
     # ---------------------------------------------------------------- bulk
 
     def _bulk(self, listing: dict[str, TreeRow], changed: dict[str, tuple[bytes | None, str, str]],
-              summary_of: dict[str, str], include_roots: tuple[str, ...], roots: str) -> None:
+              summary_of: dict[str, str], include_roots: tuple[str, ...], roots: str,
+              ledgers: list[tuple[str, str]]) -> None:
         conn = self.conn
         manifests: dict[str, tuple[str, ...]] = {}  # what go.mod, composer.json files declare
         for rel in listing:
@@ -336,12 +367,10 @@ class Model:
             elif (summary_file := summary_of.get(rel)) is None:
                 data, stat, digest = None, f"{row.kind}:{row.size}:{row.target}", ""
             else:
-                try:
-                    st = os.stat(summary_file)
-                except FileNotFoundError:
+                data = read_bytes(summary_file)
+                if data is None:
                     continue  # its analysis failed; the report says so
-                data = read_bytes(summary_file) or _EMPTY
-                stat, digest = f"{st.st_mtime_ns}:{st.st_size}", hashlib.sha1(data).hexdigest()
+                stat, digest = "", hashlib.sha1(data).hexdigest()
             summary = unpack_plain(data) if data is not None else None
             files.append(_file_row(0, rel, row, summary, stat, digest))  # its id once assigned
             paths.append(rel)
@@ -394,6 +423,7 @@ class Model:
             conn.executemany("INSERT INTO subtree VALUES(?,?,?,?)",
                              [(f, b, n, f"{v % MODULUS:032x}") for (f, b), (n, v) in totals.items()])
             conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
+            self._note_ledgers(ledgers)
             for _name, sql in indexes:
                 conn.execute(sql)
             conn.execute("COMMIT")
@@ -411,10 +441,6 @@ class Model:
                               ((ident[e.dst], name, ident[e.src]) for e in edges for name in e.names))
         self.conn.executemany("INSERT INTO externals VALUES(?,?,?)",
                               ((ident[src], module, kind) for src, module, kind in externals))
-
-    def _restat(self, restat: list[tuple[str, str]]) -> None:
-        ident = self.ids.of
-        self.conn.executemany("UPDATE files SET stat=? WHERE id=?", [(st, ident[rel]) for st, rel in restat])
 
     # ---------------------------------------------------------------- incremental
 
@@ -456,7 +482,7 @@ class Model:
 
     def _incremental(self, listing: dict[str, TreeRow],
                      changed: dict[str, tuple[dict[str, Any] | None, str, str]], removed: list[str],
-                     restat: list[tuple[str, str]], include_roots: tuple[str, ...], roots: str,
+                     ledgers: list[tuple[str, str]], include_roots: tuple[str, ...], roots: str,
                      roots_changed: bool, folders: set[str]) -> None:
         conn = self.conn
         ids = self.ids
@@ -488,7 +514,7 @@ class Model:
                     conn.executemany("INSERT INTO tails VALUES(?,?)",
                                      [(t, ident[rel]) for t in set().union(*(tails(i) for i in parsed))]
                                      if parsed else [])
-            self._restat(restat)
+            self._note_ledgers(ledgers)
             # 2. who must be resolved again
             def manifests() -> dict[str, tuple[str, ...]]:  # read only when Go or PHP resolves
                 return {path: names_of(text) for path, text in conn.execute(

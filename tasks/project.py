@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .discover import discover
-from .engine import STAMP, Session, Stamp, doit_config, open_session, sigterm_as_interrupt
+from .engine import Session, doit_config, open_session, sigterm_as_interrupt
 from .errors import DocgraphError
 from .graph import KIND, KINDS, MODEL, RENDER, RENDER_GROUP, SETTINGS, Graph, Spec
 from .report import Collector, Report, load_findings, reporter_for, write_report
+from .stamp import STAMP, Stamp
 from .store import (
     BUILDING,
     Lock,
@@ -56,7 +57,7 @@ class DoitProject:
         os.chdir(self.config.root)  # every path in the graph is relative to ROOT
         os.makedirs(self.config.state, exist_ok=True)
         self.stamp = Stamp.load(self.config.state)
-        self.tree = discover(self.config, self.stamp.entries() if self.stamp else None)
+        self.tree = discover(self.config, self.stamp.known if self.stamp else None)
         self.graph = Graph(self.config, self.tree)
         self.session: Session | None = None
         self.collector = Collector()

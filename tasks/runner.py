@@ -56,6 +56,18 @@ _ON_CHUNK: list[ChunkHook] = []
 shared cache looks up a chunk's entries in one batch); set by :class:`StageRunner`."""
 CHUNK = 16
 """Most tasks handed to a worker at once."""
+_COMPLETE: set[str] = set()
+"""Tasks about to run whose every target doit found on disk when it checked them (set before
+the pool forks, like the jobs)."""
+MANY_TARGETS = 64
+"""A task of more targets than this (the model) is checked with doit's full log of reasons,
+which names every missing target, so its action need not look for missing outputs itself."""
+
+
+def targets_present(name: str) -> bool:
+    """Whether this runner, about to run task `name`, found every one of its targets on disk
+    (so its action need not look for missing ones); False when doit itself runs the task."""
+    return name in _COMPLETE
 
 
 def _execute_chunk(names: list[str]) -> list[Outcome]:
@@ -263,8 +275,10 @@ class StageRunner:
         main_cpu = time.process_time()
         try:
             todo: list[str] = []
+            _COMPLETE.clear()
             for task in tasks:
-                status = dep.get_status(task, by_name)
+                logged = len(task.targets) > MANY_TARGETS
+                status = dep.get_status(task, by_name, get_log=logged)
                 if status.status == "up-to-date":
                     collector.up_to_date += 1
                     if collector.progress:
@@ -274,6 +288,8 @@ class StageRunner:
                     collector.failures.append(Finding(task.name, 0, "task failed: " + status.get_error_message()))
                 else:
                     todo.append(task.name)
+                    if logged and "missing_target" not in status.reasons:
+                        _COMPLETE.add(task.name)
             checking = time.perf_counter() - clock
             pooled = self.jobs > 1 and len(todo) >= INLINE_BELOW
             # the order matters only to a pool: long tasks first, so none is left alone at the end
@@ -317,6 +333,7 @@ class StageRunner:
             began = time.perf_counter()
             dep.close()
             _JOBS.clear()
+            _COMPLETE.clear()
             log.info("runner: %d task(s): %.2f s checking, %.2f s recording, %.2f s committing, "
                      "%.2f s in all", len(tasks), checking, saving, time.perf_counter() - began,
                      time.perf_counter() - clock)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .config import CONFIG_NAME, Config, load
-from .discover import FILE, Entry, Scanner, SourceTree, make_tree
+from .discover import FILE, Entry, Known, Scanner, SourceTree, make_tree
 from .engine import Engine
 from .graph import Graph
 from .report import Report
@@ -399,11 +399,11 @@ class Watcher:
                 except OSError as exc:  # gone again, or no more watches: the next rescan sees it
                     log.warning("cannot watch %s: %s", path, exc)
 
-    def _previous(self) -> dict[str, Entry] | None:
-        from .engine import Stamp
+    def _previous(self) -> Known | None:
+        from .stamp import Stamp
 
         stamp = Stamp.load(self.config.state)
-        return stamp.entries() if stamp else None
+        return stamp.known if stamp else None
 
     def _loop(self) -> None:
         idle_flush = False

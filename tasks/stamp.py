@@ -1,0 +1,286 @@
+"""The build stamp: what the last successful build saw, which the fast path compares against.
+
+Three tables of records `name -> [size, mtime_ns, md5, tag]`: the sources (tag: their kind), the
+generated pages and the state artefacts (tag: the task that wrote them).  Each table is stored as
+a few columns, not as one object per record: a no-op build at 48,000 sources reads 153,000
+records, and decoding them as a dict of lists took 0.21 s of its 1.3 s (measured), where columns
+are one string of names, one array of stat data and one blob of hashes.  A column is split only
+when a build reads it (a no-op never reads the hashes), and a build that changed a few records
+writes the columns of the others as they were loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import os
+from array import array
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .discover import Entry
+from .store import read_bytes, write_if_changed
+
+log = logging.getLogger("docgraph")
+
+STAMP = "stamp.marshal"
+STAMP_VERSION = 10
+_SEP = "\0"  # no path and no task name holds a NUL
+_NO_MD5 = bytes(16)  # an all-zero MD5 stands for "not known"
+
+Record = list[Any]  # [size, mtime_ns, md5 (hex, "" when not known), tag]
+Columns = tuple[str, bytes, bytes, bytes, str]
+"""Names (NUL-separated), stat data (int64 size and mtime per record), MD5s (16 bytes per
+record), tags (uint32 index per record into the NUL-separated tag list)."""
+
+
+class Records:
+    """A table of records kept as columns, with the changes of this build beside them."""
+
+    def __init__(self, columns: Columns | None = None):
+        self._columns = columns
+        self._names: list[str] | None = None
+        self._stats: array[int] | None = None
+        self._index: dict[str, int] | None = None
+        self._tags: list[str] | None = None
+        self._tag_ids: array[int] | None = None
+        self._changes: dict[str, Record | None] = {}
+        if columns is not None:
+            names, stats, md5s, tag_ids, _tags = columns
+            count = names.count(_SEP) + 1 if names else 0
+            if len(stats) != 16 * count or len(md5s) != 16 * count or len(tag_ids) != 4 * count:
+                raise ValueError("columns of unequal length")
+
+    # ---------------------------------------------------------------- columns, decoded on demand
+
+    def names(self) -> list[str]:
+        """The names of the loaded records (without this build's changes)."""
+        if self._names is None:
+            text = self._columns[0] if self._columns else ""
+            self._names = text.split(_SEP) if text else []
+        return self._names
+
+    def _stat_column(self) -> array[int]:
+        if self._stats is None:
+            self._stats = array("q")
+            if self._columns:
+                self._stats.frombytes(self._columns[1])
+        return self._stats
+
+    def _position(self, name: str) -> int | None:
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names())}
+        return self._index.get(name)
+
+    def _tag_columns(self) -> tuple[list[str], array[int]]:
+        if self._tags is None or self._tag_ids is None:
+            self._tag_ids = array("I")
+            if self._columns:
+                self._tag_ids.frombytes(self._columns[3])
+            self._tags = self._columns[4].split(_SEP) if self._columns else []
+        return self._tags, self._tag_ids
+
+    def _loaded(self, i: int) -> Record:
+        assert self._columns is not None
+        stats = self._stat_column()
+        md5 = self._columns[2][16 * i:16 * i + 16]
+        tags, tag_ids = self._tag_columns()
+        return [stats[2 * i], stats[2 * i + 1], "" if md5 == _NO_MD5 else md5.hex(), tags[tag_ids[i]]]
+
+    # ---------------------------------------------------------------- the table
+
+    def get(self, name: str) -> Record | None:
+        if name in self._changes:
+            return self._changes[name]
+        i = self._position(name)
+        return None if i is None else self._loaded(i)
+
+    def peek(self, name: str) -> tuple[int, int, str] | None:
+        """(size, mtime_ns, tag) of one record, without decoding its hash."""
+        if name in self._changes:
+            value = self._changes[name]
+            return None if value is None else (value[0], value[1], value[3])
+        i = self._position(name)
+        if i is None:
+            return None
+        stats = self._stat_column()
+        tags, tag_ids = self._tag_columns()
+        return stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
+
+    def differing(self, entries: Iterable[Entry]) -> list[Entry]:
+        """The entries whose size, mtime or kind differ from their record (or have none): a
+        tight loop over the columns, for the 48,000 sources a build compares."""
+        if self._index is None:
+            self._position("")
+        index = self._index
+        assert index is not None
+        stats = self._stat_column()
+        tags, tag_ids = self._tag_columns()
+        changes = self._changes
+        out = []
+        for e in entries:
+            if changes and e.rel in changes:
+                value = changes[e.rel]
+                if value is None or value[0] != e.size or value[1] != e.mtime_ns or value[3] != e.kind:
+                    out.append(e)
+                continue
+            i = index.get(e.rel)
+            if i is None or stats[2 * i] != e.size or stats[2 * i + 1] != e.mtime_ns \
+                    or tags[tag_ids[i]] != e.kind:
+                out.append(e)
+        return out
+
+    def put(self, name: str, value: Record | None) -> None:
+        """Record (or, with None, forget) one name."""
+        self._changes[name] = value
+
+    def rows(self) -> Iterator[tuple[str, int, int, str]]:
+        """(name, size, mtime_ns, tag) of every record, without decoding the hashes."""
+        stats = self._stat_column()
+        tags, tag_ids = self._tag_columns()
+        changes = self._changes
+        for i, name in enumerate(self.names()):
+            if not changes or name not in changes:
+                yield name, stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
+        for name, value in changes.items():
+            if value is not None:
+                yield name, value[0], value[1], value[3]
+
+    def stats(self) -> Iterator[tuple[str, int, int]]:
+        """(name, size, mtime_ns) of every record: what a no-op compares with the disk."""
+        stats = self._stat_column()
+        changes = self._changes
+        for i, name in enumerate(self.names()):
+            if not changes or name not in changes:
+                yield name, stats[2 * i], stats[2 * i + 1]
+        for name, value in changes.items():
+            if value is not None:
+                yield name, value[0], value[1]
+
+    def keys(self) -> set[str]:
+        found = set(self.names())
+        for name, value in self._changes.items():
+            if value is None:
+                found.discard(name)
+            else:
+                found.add(name)
+        return found
+
+    def __len__(self) -> int:
+        if not self._changes:
+            return len(self.names())
+        return len(self.keys())
+
+    def copy(self) -> Records:
+        """The same records; the columns are shared (never changed in place)."""
+        other = Records.__new__(Records)
+        other.__dict__.update(self.__dict__)
+        other._changes = dict(self._changes)
+        return other
+
+    def encode(self) -> Columns:
+        """The columns to store: the loaded ones when nothing changed, else built anew (an
+        update of known names keeps the names column as it was)."""
+        if not self._changes and self._columns is not None:
+            return self._columns
+        names = self.names()
+        stats = array("q", self._stat_column())
+        md5s = bytearray(self._columns[2]) if self._columns else bytearray()
+        loaded_tags, loaded_ids = self._tag_columns()
+        tags, tag_ids = list(loaded_tags), array("I", loaded_ids)
+        tag_of = {t: i for i, t in enumerate(tags)}
+        removed: set[int] = set()
+        added: list[tuple[str, Record]] = []
+        for name, value in self._changes.items():
+            i = self._position(name)
+            if value is None:
+                if i is not None:
+                    removed.add(i)
+                continue
+            if i is None:
+                added.append((name, value))
+                continue
+            stats[2 * i], stats[2 * i + 1] = value[0], value[1]
+            md5s[16 * i:16 * i + 16] = bytes.fromhex(value[2]) if value[2] else _NO_MD5
+            tag_ids[i] = _tag_id(value[3], tags, tag_of)
+        if removed:
+            keep = [i for i in range(len(names)) if i not in removed]
+            names = [names[i] for i in keep]
+            stats = array("q", (v for i in keep for v in (stats[2 * i], stats[2 * i + 1])))
+            md5s = bytearray(b"".join(bytes(md5s[16 * i:16 * i + 16]) for i in keep))
+            tag_ids = array("I", (tag_ids[i] for i in keep))
+        if added:
+            names = [*names, *(name for name, _ in added)]
+            for _name, value in added:
+                stats.extend((value[0], value[1]))
+                md5s += bytes.fromhex(value[2]) if value[2] else _NO_MD5
+                tag_ids.append(_tag_id(value[3], tags, tag_of))
+        return _SEP.join(names), stats.tobytes(), bytes(md5s), tag_ids.tobytes(), _SEP.join(tags)
+
+
+def _tag_id(tag: str, tags: list[str], tag_of: dict[str, int]) -> int:
+    found = tag_of.get(tag)
+    if found is None:
+        found = tag_of[tag] = len(tags)
+        tags.append(tag)
+    return found
+
+
+class Stamp:
+    """What the last successful build saw: sources, generated pages, state artefacts.
+
+    `sources`: rel -> [size, mtime_ns, md5, kind]; outputs: name -> [size, mtime_ns, md5, task].
+    Pages are kept apart from state artefacts: a no-op build checks the pages and never needs
+    the (larger) rest.
+    """
+
+    def __init__(self, fingerprint: str = "", tasks: int = 0, sources: Records | None = None,
+                 pages: Records | None = None, state: Records | None = None):
+        self.fingerprint = fingerprint
+        self.tasks = tasks  # number of tasks of the graph (same fingerprint, same graph)
+        self.sources = sources if sources is not None else Records()
+        self.pages = pages if pages is not None else Records()
+        self.state = state if state is not None else Records()
+
+    def output(self, name: str, page_prefix: str) -> Record | None:
+        """What the stamp recorded of one generated file."""
+        return (self.pages if name.startswith(page_prefix) else self.state).get(name)
+
+    def set_output(self, name: str, value: Record | None, page_prefix: str) -> None:
+        """Record (or, with None, forget) one generated file."""
+        (self.pages if name.startswith(page_prefix) else self.state).put(name, value)
+
+    def output_names(self) -> set[str]:
+        """Every generated file recorded."""
+        return self.pages.keys() | self.state.keys()
+
+    def copy(self, fingerprint: str, tasks: int) -> Stamp:
+        """A stamp to update: the same records."""
+        return Stamp(fingerprint, tasks, self.sources.copy(), self.pages.copy(), self.state.copy())
+
+    @classmethod
+    def load(cls, state: str) -> Stamp | None:
+        raw = read_bytes(os.path.join(state, STAMP))
+        if not raw:
+            return None
+        try:
+            data = marshal.loads(raw)
+            if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
+                return None
+            return cls(data["fingerprint"], data["tasks"], Records(data["sources"]),
+                       Records(data["pages"]), Records(data["state"]))
+        except (ValueError, EOFError, TypeError, KeyError, IndexError):
+            log.warning("build stamp in %s is damaged; checking every task once", state)
+            return None
+
+    def save(self, state: str) -> None:
+        # marshal: the stamp is only a cache (another Python version reads it as damaged and
+        # the next build checks every task).
+        data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint, "tasks": self.tasks,
+                "sources": self.sources.encode(), "pages": self.pages.encode(),
+                "state": self.state.encode()}
+        write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
+
+    def known(self, rel: str) -> tuple[int, int, str] | None:
+        """(size, mtime_ns, kind) of a source as the last build saw it (discovery's `known`)."""
+        return self.sources.peek(rel)

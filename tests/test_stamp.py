@@ -1,0 +1,60 @@
+"""The stamp's column tables: what a build records is what the next build reads."""
+
+from __future__ import annotations
+
+import marshal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docgraph.stamp import Records, Stamp
+
+NAMES = st.sampled_from(["a.py", "b/c.h", "b/ü d.md", "x\ny", "page:a.py", "t/" + "z" * 40])
+RECORDS = st.tuples(st.integers(0, 2**40), st.integers(0, 2**62),
+                    st.sampled_from(["", "0" * 31 + "1", "d41d8cd98f00b204e9800998ecf8427e"]),
+                    st.sampled_from(["file", "binary", "page:a.py", "model"]))
+STEPS = st.lists(st.lists(st.tuples(NAMES, st.none() | RECORDS), max_size=8), max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(STEPS)
+def test_records_survive_encoding_after_any_changes(steps: list[list[tuple[str, tuple | None]]]) -> None:
+    expected: dict[str, list] = {}
+    table = Records()
+    for changes in steps:
+        for name, value in changes:
+            table.put(name, list(value) if value is not None else None)
+            if value is None:
+                expected.pop(name, None)
+            else:
+                expected[name] = list(value)
+        assert len(table) == len(expected)
+        table = Records(table.encode())  # what the next build loads
+        assert table.keys() == set(expected)
+        assert {n: table.get(n) for n in expected} == expected
+        assert sorted(table.stats()) == sorted((n, v[0], v[1]) for n, v in expected.items())
+        assert sorted(table.rows()) == sorted((n, v[0], v[1], v[3]) for n, v in expected.items())
+
+
+def test_a_copy_does_not_change_the_original() -> None:
+    table = Records()
+    table.put("a", [1, 2, "", "file"])
+    table = Records(table.encode())
+    other = table.copy()
+    other.put("a", None)
+    other.put("b", [3, 4, "", "binary"])
+    assert table.keys() == {"a"} and other.keys() == {"b"}
+    assert Records(table.encode()).get("a") == [1, 2, "", "file"]
+
+
+def test_a_stamp_of_unequal_columns_is_damaged(tmp_path) -> None:
+    stamp = Stamp("fp", 3)
+    stamp.sources.put("a.py", [1, 2, "", "file"])
+    stamp.save(str(tmp_path))
+    assert Stamp.load(str(tmp_path)).sources.get("a.py") == [1, 2, "", "file"]
+    data = (tmp_path / "stamp.marshal").read_bytes()
+    loaded = marshal.loads(data)
+    names, stats, md5s, ids, tags = loaded["sources"]
+    loaded["sources"] = (names, stats[:8], md5s, ids, tags)
+    (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
+    assert Stamp.load(str(tmp_path)) is None
