@@ -369,7 +369,7 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
                                    name="docgraph-pages", daemon=True)
         checker.start()
     if tree is None:
-        tree = discover(config, stamp.known if stamp else None)
+        tree = discover(config, stamp.known() if stamp else None)
     if graph is None:
         graph = Graph(config, tree)
     if checker is not None:

@@ -56,7 +56,9 @@ class TaskKind:
     keyed: bool
     """One task per key (a file, a folder, a part) rather than one task."""
     after: str
-    """The kind (or group) whose tasks must have run before these are created lazily."""
+    """The kind (or group) whose tasks must have run before these are created lazily: one of
+    the stage just before (`dodo.py`'s session widens a stage once every task handed out for
+    the stages before it has run)."""
     step: str
     """Module of :mod:`docgraph.actions` holding its action: its code fingerprint is that
     module's import closure (:mod:`docgraph.fingerprint`)."""
@@ -81,7 +83,7 @@ KINDS: tuple[TaskKind, ...] = (
              "the summaries' hashes of one folder's files"),
     TaskKind("model", MODEL, False, "ledger", "model", "model",
              "cross-references and aggregates of all files"),
-    TaskKind("kw", MODEL, True, "analyze", "render", "render", "_kw.md of one file", cached=True),
+    TaskKind("kw", MODEL, True, "ledger", "render", "render", "_kw.md of one file", cached=True),
     TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file", cached=True),
     TaskKind("folder", RENDER, True, "model", "render", "render", "index.md and doc.md of one folder",
              cached=True),
@@ -420,8 +422,14 @@ class Graph:
                                     self.config.pages.map_part_files)
         return self._parts
 
-    def _map_specs(self) -> list[Spec]:
-        """`docgraph.json`: one task per part, each depending on its files' summaries and xrefs."""
+    def _map_parts_listed(self) -> list[tuple[str, str, int]]:
+        """(page, first folder, number of files) of each part, when there are several."""
+        return [(layout.map_part_page(i), folder, len(files))
+                for i, (folder, files) in enumerate(self.map_parts, 1)]
+
+    def _map_spec(self, page: str) -> Spec:
+        """`docgraph.json` or one of its parts (only that one is built: a part's inputs are its
+        files' summaries and cross-reference digests, 96,000 names at 48,000 sources)."""
         ctx, paths, n = self.context, self.paths, self.name
         render = self.setting_file("render.json")
 
@@ -436,18 +444,22 @@ class Graph:
         groups = self.map_parts
         if len(groups) <= 1:
             files = groups[0][1] if groups else []
-            return [self._cached(Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map"),
-                                      (ctx, layout.MAP, files, []), deps(files), (n(paths.page(layout.MAP)),)))]
-        parts = [(layout.map_part_page(i), folder, len(files))
-                 for i, (folder, files) in enumerate(groups, 1)]
-        specs = [self._cached(Spec(task_name("map", page), _lazy.action("map", "render_map"),
-                                   (ctx, page, files, parts), deps(files), (n(paths.page(page)),)))
-                 for (page, _folder, _count), (_, files) in zip(parts, groups)]
-        listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
-        specs.append(Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map_index"), (ctx, parts),
-                          (render, self.setting_file("tree.json")),
-                          (n(paths.page(layout.MAP)),), (_lazy.config_changed(listing),)))
-        return specs
+            return self._cached(Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map"),
+                                     (ctx, layout.MAP, files, []), deps(files), (n(paths.page(layout.MAP)),)))
+        parts = self._map_parts_listed()
+        if page == layout.MAP:
+            listing = hashlib.sha1(json.dumps(parts).encode("utf-8", "surrogatepass")).hexdigest()
+            return Spec(task_name("map", layout.MAP), _lazy.action("map", "render_map_index"), (ctx, parts),
+                        (render, self.setting_file("tree.json")),
+                        (n(paths.page(layout.MAP)),), (_lazy.config_changed(listing),))
+        number = next(i for i, (name, _folder, _count) in enumerate(parts) if name == page)
+        files = groups[number][1]
+        return self._cached(Spec(task_name("map", page), _lazy.action("map", "render_map"),
+                                 (ctx, page, files, parts), deps(files), (n(paths.page(page)),)))
+
+    def _map_specs(self) -> list[Spec]:
+        """`docgraph.json`: one task per part, each depending on its files' summaries and xrefs."""
+        return [self._map_spec(str(page)) for page in self.keys("map")]
 
     def _manifest(self, specs: dict[str, Spec]) -> Spec:
         """The manifest task (built last: it needs every other task's targets)."""
@@ -491,9 +503,7 @@ class Graph:
         if kind == "sub":
             return self._sub_spec("" if key == "." else key)
         if kind == "map":
-            for spec in self._map_specs():
-                self._cache[spec.name] = spec
-            return self._cache[task_name("map", key)]
+            return self._map_spec(key)
         if kind == "folder":
             return self._cached(self._folder_spec("" if key == "." else key))
         if kind == "ledger":

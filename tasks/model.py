@@ -271,9 +271,7 @@ class Model:
         # content differs from the database instead.
         interrupted = meta.get("digests") == "pending"
         conn.execute("INSERT OR REPLACE INTO meta VALUES('digests', 'pending')")
-        folders = {""}
-        for rel in listing:
-            folders.update(ancestors(rel))
+        folders = set(ledger_of)  # every folder has a ledger
         bulk = not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing))
         if bulk:
             self._bulk(listing, changed, summary_of, include_roots, roots, ledgers)

@@ -15,7 +15,7 @@ import logging
 import marshal
 import os
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .discover import Entry
@@ -106,6 +106,22 @@ class Records:
         stats = self._stat_column()
         tags, tag_ids = self._tag_columns()
         return stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
+
+    def lookup(self) -> Callable[[str], tuple[int, int, str] | None]:
+        """:meth:`peek` as a function with the columns bound (discovery calls it 48,000 times)."""
+        if self._changes:
+            return self.peek
+        if self._index is None:
+            self._position("")
+        find = self._index.get  # type: ignore[union-attr]
+        stats = self._stat_column()
+        tags, tag_ids = self._tag_columns()
+
+        def peek(name: str) -> tuple[int, int, str] | None:
+            i = find(name)
+            return None if i is None else (stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]])
+
+        return peek
 
     def differing(self, entries: Iterable[Entry]) -> list[Entry]:
         """The entries whose size, mtime or kind differ from their record (or have none): a
@@ -281,6 +297,7 @@ class Stamp:
                 "state": self.state.encode()}
         write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
 
-    def known(self, rel: str) -> tuple[int, int, str] | None:
-        """(size, mtime_ns, kind) of a source as the last build saw it (discovery's `known`)."""
-        return self.sources.peek(rel)
+    def known(self) -> Callable[[str], tuple[int, int, str] | None]:
+        """A lookup of (size, mtime_ns, kind) of each source as the last build saw it (for
+        discovery, which asks it once per file)."""
+        return self.sources.lookup()

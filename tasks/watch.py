@@ -403,7 +403,7 @@ class Watcher:
         from .stamp import Stamp
 
         stamp = Stamp.load(self.config.state)
-        return stamp.known if stamp else None
+        return stamp.known() if stamp else None
 
     def _loop(self) -> None:
         idle_flush = False

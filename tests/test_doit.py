@@ -199,3 +199,19 @@ def test_doit_on_the_torch_corpus_matches_docgraph_build(tmp_path: Path) -> None
     assert snapshot(via_doit / "repo-docs") == snapshot(via_cli / "repo-docs")
     assert build(via_doit)["tasks_executed"] == []
     assert doit(via_cli).returncode == 0 and report(via_cli)["tasks_executed"] == []
+
+
+def test_every_kind_is_created_after_the_stage_just_before_it() -> None:
+    """Plain doit creates a kind's tasks when its `after` kind has run: were that a kind of an
+    earlier stage than the one just before, the session would widen the stage while tasks of
+    the stage before still wait to run, and miss what they change (the `_kw.md` tasks, created
+    after the analysis, once widened the model's stage before the ledgers ran)."""
+    from docgraph.graph import KIND, KINDS, RENDER_GROUP
+
+    for kind in KINDS:
+        if not kind.after:
+            assert kind.stage == 0
+        elif kind.after == RENDER_GROUP:
+            assert all(k.stage < kind.stage for k in KINDS if k.name != kind.name)
+        else:
+            assert KIND[kind.after].stage == kind.stage - 1, kind.name

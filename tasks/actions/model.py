@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from ..context import ActionContext
-from ..digests import ancestors
+from ..discover import folders_of
 from ..model import Model, TreeRow, open_model
 from ..runner import targets_present
 from ..store import read_bytes, write_if_changed
@@ -16,13 +16,6 @@ from . import Result
 def _listing(ctx: ActionContext) -> list[TreeRow]:
     raw = read_bytes(ctx.paths.setting("tree.json")) or b'{"entries": []}'
     return [TreeRow(*row) for row in json.loads(raw)["entries"]]
-
-
-def _folders(tree: list[TreeRow]) -> set[str]:
-    folders = {""}
-    for row in tree:
-        folders.update(ancestors(row.rel))
-    return folders
 
 
 def write_ledger(ctx: ActionContext, folder: str, files: list[str]) -> Result:
@@ -43,7 +36,7 @@ def update_model(ctx: ActionContext) -> Result:
     tree = _listing(ctx)
     summary_of = {row.rel: ctx.paths.summary(row.rel) for row in tree
                   if row.kind in ("file", "binary")}
-    ledger_of = {folder: ctx.paths.ledger(folder) for folder in _folders(tree)}
+    ledger_of = {folder: ctx.paths.ledger(folder) for folder in folders_of(row.rel for row in tree)}
     # the model's own code (a new docgraph) invalidates everything it derived before
     settings = json.loads(read_bytes(ctx.paths.setting("model.json")) or b"{}")
     code = settings.get("code", "")
