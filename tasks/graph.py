@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import marshal
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from .pages import RenderContext
 from .store import read_bytes
 
 SETTINGS, ANALYZE, LEDGER, MODEL, RENDER, MANIFEST = range(6)
+MAP_PARTS = "map-parts.marshal"
+"""The map's partition in the state folder, keyed by the graph's fingerprint (a cache)."""
 
 
 @dataclass(frozen=True)
@@ -416,11 +419,29 @@ class Graph:
     def map_parts(self) -> list[tuple[str, list[str]]]:
         """Folder-aligned parts of `docgraph.json` (one part for small repositories)."""
         if self._parts is None:
-            from .pages.repo_map import partition
-
-            self._parts = partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)],
-                                    self.config.pages.map_part_files)
+            self._parts = self._cached_parts()
         return self._parts
+
+    def _cached_parts(self) -> list[tuple[str, list[str]]]:
+        """The partition, from the state folder when it was made for this listing and these
+        settings (0.15 s at 48,000 sources, and an edit of one file asks which part holds it)."""
+        path = os.path.join(self.config.state, MAP_PARTS)
+        key = self.fingerprint()
+        try:
+            with open(path, "rb") as handle:
+                cached = marshal.load(handle)
+            if isinstance(cached, dict) and cached.get("key") == key:
+                return [(folder, list(files)) for folder, files in cached["parts"]]
+        except (OSError, EOFError, ValueError, TypeError, KeyError):
+            pass
+        from .pages.repo_map import partition
+        from .store import write_if_changed
+
+        parts = partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)],
+                          self.config.pages.map_part_files)
+        if os.path.isdir(self.config.state):
+            write_if_changed(path, marshal.dumps({"key": key, "parts": parts}))
+        return parts
 
     def _map_parts_listed(self) -> list[tuple[str, str, int]]:
         """(page, first folder, number of files) of each part, when there are several."""
