@@ -58,3 +58,9 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path) -> None:
     loaded["sources"] = (names, stats[:8], md5s, ids, tags)
     (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
     assert Stamp.load(str(tmp_path)) is None
+    loaded["sources"] = (names, stats, md5s, ids, "")  # tag id 0 names the only tag, "": fine
+    (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
+    assert Stamp.load(str(tmp_path)) is not None
+    loaded["sources"] = (names, stats, md5s, b"\x05\0\0\0", tags)  # tag 5 of 1
+    (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
+    assert Stamp.load(str(tmp_path)) is None
