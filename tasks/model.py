@@ -292,6 +292,35 @@ class Model:
         conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
 
+    def adopt(self, tree: list[TreeRow], summary_of: dict[str, str], root_name: str) -> None:
+        """Make a database built elsewhere from the same summaries (a shared cache entry keyed
+        by their bytes) this machine's: record the stat data of the summaries here, so the next
+        :meth:`update` reads only those that change, as after a local build; and when this
+        repository's folder has another name, the entry digest (which can show it) anew."""
+        rows = self.conn.execute("SELECT p.path, f.stat FROM files f JOIN paths p ON p.id = f.id "
+                                 "WHERE f.kind IN ('file', 'binary')").fetchall()
+        ident = self.ids.of
+        fresh = []
+        for rel, stat in rows:
+            summary_file = summary_of.get(rel)
+            if summary_file is None:
+                continue
+            try:
+                st = os.stat(summary_file)
+            except FileNotFoundError:
+                continue
+            if f"{st.st_mtime_ns}:{st.st_size}" != stat:
+                fresh.append((f"{st.st_mtime_ns}:{st.st_size}", ident[rel]))
+        self.conn.execute("BEGIN")
+        self.conn.executemany("UPDATE files SET stat=? WHERE id=?", fresh)
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
+        self.conn.execute("COMMIT")
+        self.digests.root_name = root_name
+        folders = {""}
+        for row in tree:
+            folders.update(ancestors(row.rel))
+        self.digests.write_entry(folders)
+
     def _write_all(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
         """Every digest, each written only where its content differs from the file's."""
         d = self.digests

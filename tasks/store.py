@@ -209,6 +209,16 @@ def prune_empty_dirs(paths: Iterable[str], stop: str) -> None:
             pass
 
 
+def recorded_pages(raw: bytes | None) -> list[str]:
+    """The pages a task's record lists (paths relative to the output folder): the letter pages of
+    a keyword index (`{"pages": {letter: page}}`) or the pages of the book (`{"pages": [...]}`).
+    Empty for a missing or empty record (an index not split into letters)."""
+    if not raw:
+        return []
+    pages = json.loads(raw).get("pages", {})
+    return list(pages.values() if isinstance(pages, dict) else pages)
+
+
 def read_manifest(state: str) -> list[str]:
     """The files the last build generated (paths as the graph names them)."""
     raw = read_bytes(os.path.join(state, MANIFEST))

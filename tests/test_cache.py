@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from docgraph.cache import (
+    FORMAT,
     Cache,
     CacheFinding,
     Problem,
@@ -126,7 +127,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 class Store:
     """Where a test's cache lives, with raw access to its objects (paths below the cache's root:
-    `v1/ab/abcd...`)."""
+    `v2/ab/abcd...`)."""
 
     def __init__(self, kind: str, tmp_path: Path) -> None:
         import fsspec
@@ -156,7 +157,7 @@ class Store:
         return found
 
     def replace(self, entry_key: str, data: bytes) -> None:
-        path = f"{self.root}/v1/{entry_key[:2]}/{entry_key}"
+        path = f"{self.root}/v{FORMAT}/{entry_key[:2]}/{entry_key}"
         if self.kind == "folder":
             Path(path).write_bytes(data)
         elif self.kind == "memory":
@@ -222,7 +223,7 @@ def test_cold_then_warm(store: Store) -> None:
     assert first.put(KEY, BLOBS) is True
     assert first.stats.misses == 1 and first.stats.written == 1
     assert first.stats.bytes_written == len(encode(KEY, BLOBS))
-    assert list(store.objects()) == [f"v1/{KEY[:2]}/{KEY}"]
+    assert list(store.objects()) == [f"v{FORMAT}/{KEY[:2]}/{KEY}"]
     second = store.cache()  # another machine
     assert second.get(KEY) == BLOBS
     assert second.stats.hits == 1 and second.stats.bytes_read == len(encode(KEY, BLOBS))

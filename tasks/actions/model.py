@@ -1,18 +1,28 @@
-"""Stage 2: the changed summaries folded into the model; the digests whose content changed."""
+"""Stage 2: the changed summaries folded into the model; the digests whose content changed.
+
+From the shared cache (:mod:`docgraph.actions.cached`) the model's targets come whole, keyed by
+every summary, the listing and the model's settings and code: :func:`restore_model` writes them
+as the action would have, then makes the database this machine's (stat data of the summaries).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 
 from ..context import ActionContext
 from ..model import Model, TreeRow, open_model
-from ..store import read_bytes
+from ..store import read_bytes, remove, write_if_changed
 from . import Result
 
 
 def _listing(ctx: ActionContext) -> list[TreeRow]:
     raw = read_bytes(ctx.paths.setting("tree.json")) or b'{"entries": []}'
     return [TreeRow(*row) for row in json.loads(raw)["entries"]]
+
+
+def _root_name(ctx: ActionContext) -> str:
+    return str(json.loads(read_bytes(ctx.paths.setting("root.json")) or b"{}").get("root_name", ""))
 
 
 def update_model(ctx: ActionContext) -> Result:
@@ -27,7 +37,38 @@ def update_model(ctx: ActionContext) -> Result:
     try:
         model = Model(conn, ctx.paths.state)
         written = model.update(tree, summary_of, ctx.config.analysis.include_roots, code,
-                               settings.get("root_name", ""))
+                               _root_name(ctx))
+    finally:
+        conn.close()
+    return {"state": len(written)}
+
+
+def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str, bytes]) -> Result:
+    """Write the model's targets from a shared cache entry (`blobs` by target index): the digests
+    where their bytes differ, the database whole.
+
+    The database was closed cleanly where it was built (its write-ahead log checkpointed into
+    it), so it is one file; a log or shared-memory file left here by an earlier database would be
+    replayed into the new one, so both go first.  Its recorded stat data of the summaries are
+    another machine's: :meth:`Model.adopt` records this one's.
+    """
+    database = os.path.abspath(ctx.paths.model)
+    state = ctx.paths.state + os.sep
+    written = []
+    for index, target in enumerate(targets):
+        path = os.path.abspath(target)
+        if path == database:
+            for suffix in ("-wal", "-shm"):
+                remove(database + suffix)
+            write_if_changed(path, blobs[str(index)])
+        elif write_if_changed(path, blobs[str(index)], atomic=not path.startswith(state)):
+            written.append(path)
+    tree = _listing(ctx)
+    conn = open_model(database)
+    try:
+        model = Model(conn, ctx.paths.state)
+        model.adopt(tree, {row.rel: ctx.paths.summary(row.rel) for row in tree
+                           if row.kind in ("file", "binary")}, _root_name(ctx))
     finally:
         conn.close()
     return {"state": len(written)}
