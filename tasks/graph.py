@@ -480,9 +480,11 @@ class Graph:
             return spec
         from .actions.cached import CachedTask  # the action wrapped in read-through and write-back
 
-        inputs = tuple(f for f in spec.file_dep if f not in unkeyed)
-        task = CachedTask(spec.name, source, inputs, spec.targets, self.config.cache,
-                          spec.kind.recorded, restore)
+        inputs = tuple(self.absolute(f) for f in spec.file_dep if f not in unkeyed)
+        settings = self.paths.setting("")
+        task = CachedTask(spec.name, self.absolute(source) if source else "", inputs, spec.targets,
+                          self.config.cache, shared=frozenset(f for f in inputs if f.startswith(settings)),
+                          recorded=spec.kind.recorded, restore=restore)
         return Spec(spec.name, _lazy.cached(), (task, spec.action, spec.args), spec.file_dep,
                     spec.targets, spec.uptodate)
 

@@ -436,3 +436,27 @@ def test_cache_settings_errors_are_one_line(tmp_path: Path, yaml_text: str, mess
     with pytest.raises(ConfigError, match=message) as info:
         load(str(tmp_path))
     assert "\n" not in str(info.value)
+
+
+def test_a_shared_input_is_read_again_once_replaced(tmp_path: Path) -> None:
+    from docgraph.store import begin_hashes, read_shared, take_hashes, write_if_changed
+
+    path = str(tmp_path / "render.json")
+    write_if_changed(path, b'{"a": 1}\n')
+    begin_hashes()
+    assert read_shared(path) == b'{"a": 1}\n' == read_shared(path)
+    assert path in take_hashes()  # noted on every call, as a read is
+    write_if_changed(path, b'{"a": 2}\n')  # same size, a new file renamed over it
+    begin_hashes()
+    assert read_shared(path) == b'{"a": 2}\n'
+    assert take_hashes()[path][0] == len(b'{"a": 2}\n')
+
+
+def test_blobs_that_are_zlib_streams_already_are_stored_as_they_are() -> None:
+    import zlib as _zlib
+
+    packed = _zlib.compress(b"facts " * 400, 6)
+    page = b"# a page\n" * 400
+    data = encode(KEY, {"0": packed, "1": page})
+    assert packed in data and page not in data  # the packed blob verbatim, the page deflated
+    assert decode(KEY, data) == {"0": packed, "1": page}

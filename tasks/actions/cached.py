@@ -42,7 +42,7 @@ from typing import Any
 
 from ..cache import Cache, CacheStats, key, open_cache
 from ..config import CacheSettings
-from ..store import read_bytes, read_file, recorded_pages, remove, write_if_changed
+from ..store import read_bytes, read_file, read_shared, recorded_pages, remove, write_if_changed
 from . import Result, page_result
 
 _CACHES: dict[str, Cache | None] = {}
@@ -55,13 +55,15 @@ class CachedTask:
     name: str
     """Task name (`analyze:src/x.py`): part of the key."""
     source: str
-    """The task's source file (relative to ROOT), keyed as masked text; empty for none."""
+    """The task's source file (absolute), keyed as masked text; empty for none."""
     inputs: tuple[str, ...]
-    """Its input files, in order (paths relative to ROOT or absolute)."""
+    """Its input files the key covers, in order (absolute paths)."""
     targets: tuple[str, ...]
-    """Its output files, in order."""
+    """Its output files, in order (names as doit sees them: relative to ROOT when inside it)."""
     settings: CacheSettings
     """Where the cache is."""
+    shared: frozenset[str] = frozenset()
+    """Those of its inputs that most tasks read (the settings slices): read once per process."""
     recorded: bool = False
     """Its second target records the further pages it writes: the entry holds them too."""
     restore: Callable[..., Any] | None = None
@@ -101,7 +103,7 @@ def entry_key(task: CachedTask) -> str | None:
     parts: list[bytes | str] = [task.name]
     for path in task.inputs:
         try:
-            data = read_file(path)
+            data = read_shared(path) if path in task.shared else read_file(path)
         except OSError:
             return None
         parts.append(masked(data) if path == task.source else data)
@@ -147,12 +149,12 @@ def _blobs(task: CachedTask, ctx: Any) -> dict[str, bytes] | None:
     """What a task that ran wrote, as an entry's blobs (None when a target is missing)."""
     blobs = {}
     for index, target in enumerate(task.targets):
-        data = read_bytes(target)
+        data = read_bytes(ctx.paths.absolute(target))
         if data is None:
             return None
         blobs[str(index)] = data
     if task.recorded:
-        static = {os.path.abspath(t) for t in task.targets}
+        static = {ctx.paths.absolute(t) for t in task.targets}
         for page in recorded_pages(blobs["1"]):
             path = ctx.paths.page(page)
             if path in static:
@@ -177,7 +179,7 @@ def _unfit(task: CachedTask, ctx: Any, entry: dict[str, bytes]) -> str:
         return "its record of pages is not valid JSON"
     if not all(isinstance(p, str) and _safe_page(p) for p in listed):
         return "its record names a page outside the output folder"
-    static = {os.path.abspath(t) for t in task.targets}
+    static = {ctx.paths.absolute(t) for t in task.targets}
     pages = {_PAGE + p for p in listed if ctx.paths.page(p) not in static}
     return "" if set(entry) == names | pages else "its pages do not match its record"
 
@@ -185,12 +187,14 @@ def _unfit(task: CachedTask, ctx: Any, entry: dict[str, bytes]) -> str:
 def _write_hit(task: CachedTask, ctx: Any, entry: dict[str, bytes]) -> tuple[list[str], list[str]]:
     """Write a hit's targets and pages; (written, removed) absolute paths."""
     state = ctx.paths.state + os.sep
-    previous = recorded_pages(read_bytes(task.targets[1])) if task.recorded else []
+    targets = [ctx.paths.absolute(t) for t in task.targets]
+    previous = recorded_pages(read_bytes(targets[1])) if task.recorded else []
     written = []
-    for index, target in enumerate(task.targets):
-        path = os.path.abspath(target)
+    for index, path in enumerate(targets):
         if write_if_changed(path, entry[str(index)], atomic=not path.startswith(state)):
             written.append(path)
+    if not task.recorded:
+        return written, []
     current = set()
     for name, data in sorted(entry.items()):
         if name.startswith(_PAGE):
@@ -198,10 +202,15 @@ def _write_hit(task: CachedTask, ctx: Any, entry: dict[str, bytes]) -> tuple[lis
             current.add(path)
             if write_if_changed(path, data):
                 written.append(path)
-    static = {os.path.abspath(t) for t in task.targets}
+    static = set(targets)
     removed = [path for path in (ctx.paths.page(p) for p in previous)
                if path not in current and path not in static and remove(path)]
     return written, removed
+
+
+def _source_rel(task: CachedTask) -> str:
+    """The task's source as the report names it (relative to ROOT: the key of its name)."""
+    return task.name.partition(":")[2] if task.source else ""
 
 
 def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
@@ -228,7 +237,7 @@ def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
             values = task.restore(ctx, task.targets, entry)
         else:
             written, removed = _write_hit(task, ctx, entry)
-            values = {"cached": task.source} if task.name.startswith("analyze:") \
+            values = {"cached": _source_rel(task)} if task.name.startswith("analyze:") \
                 else page_result(ctx, written, removed)
     else:
         values = action(*args)
@@ -238,5 +247,5 @@ def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
     values["cache"] = _counts(before, cache.stats)
     problems = cache.take_findings()
     if problems:
-        values["findings"] = [[task.source, 0, p.message] for p in problems]
+        values["findings"] = [[_source_rel(task), 0, p.message] for p in problems]
     return values

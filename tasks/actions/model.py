@@ -52,11 +52,11 @@ def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str,
     replayed into the new one, so both go first.  Its recorded stat data of the summaries are
     another machine's: :meth:`Model.adopt` records this one's.
     """
-    database = os.path.abspath(ctx.paths.model)
+    database = ctx.paths.model
     state = ctx.paths.state + os.sep
     written = []
     for index, target in enumerate(targets):
-        path = os.path.abspath(target)
+        path = ctx.paths.absolute(target)
         if path == database:
             for suffix in ("-wal", "-shm"):
                 remove(database + suffix)
