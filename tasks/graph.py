@@ -455,7 +455,7 @@ class Graph:
                 # a clone in a folder of another name shares the model: the one output that
                 # shows the folder's name, the entry digest, is made again by `restore_model`
                 return self._cached(self._model_spec(), restore=_lazy.action("model", "restore_model"),
-                                    unkeyed=(self.setting_file("root.json"),))
+                                    unkeyed=(self.setting_file("root.json"),), fresh_only=self.paths.model)
             return self._cached({"settings": self._settings_spec, "keywords": self._keywords_spec,
                                  "book": self._book_spec,
                                  "manifest": lambda: self.specs["manifest"]}[kind]())
@@ -471,7 +471,7 @@ class Graph:
         return self._cached(spec, key if kind in ("analyze", "page") else "")
 
     def _cached(self, spec: Spec, source: str = "", restore: Callable[..., Any] | None = None,
-                unkeyed: tuple[str, ...] = ()) -> Spec:
+                unkeyed: tuple[str, ...] = (), fresh_only: str = "") -> Spec:
         """The spec, through the shared cache when one is set and its kind may be cached;
         `source` is the source file among its inputs (keyed as masked text); `restore` writes a
         hit's targets in place of the plain copy (see :class:`CachedTask`) and applies the
@@ -484,7 +484,7 @@ class Graph:
         settings = self.paths.setting("")
         task = CachedTask(spec.name, self.absolute(source) if source else "", inputs, spec.targets,
                           self.config.cache, shared=frozenset(f for f in inputs if f.startswith(settings)),
-                          recorded=spec.kind.recorded, restore=restore)
+                          recorded=spec.kind.recorded, fresh_only=fresh_only, restore=restore)
         return Spec(spec.name, _lazy.cached(), (task, spec.action, spec.args), spec.file_dep,
                     spec.targets, spec.uptodate)
 

@@ -305,3 +305,12 @@ def test_a_clone_in_a_folder_of_another_name_shares_the_model(tmp_path: Path, ca
     (clean / "src" / "zoo.py").write_text(ZOO)
     assert docgraph(warm).returncode == 0 and docgraph(clean).returncode == 0
     assert snapshot(warm / "repo-docs") == snapshot(clean / "repo-docs")
+    # with a local database, the model updates it and neither reads nor writes the cache
+    (warm / "src" / "zoo.py").write_text(ZOO + "\n\ndef zenith():\n    return 3\n")
+    (clean / "src" / "zoo.py").write_text(ZOO + "\n\ndef zenith():\n    return 3\n")
+    assert docgraph(warm, "--cache", cache_url).returncode == 0 and docgraph(clean).returncode == 0
+    done = report(warm)
+    assert "model" in done["tasks_executed"] and done["sources_analyzed"] == ["src/zoo.py"]
+    others = [t for t in done["tasks_executed"] if KIND[t.partition(":")[0]].cached and t != "model"]
+    assert done["cache"]["written"] == done["cache"]["misses"] == len(others)
+    assert snapshot(warm / "repo-docs") == snapshot(clean / "repo-docs")

@@ -66,6 +66,10 @@ class CachedTask:
     """Those of its inputs that most tasks read (the settings slices): read once per process."""
     recorded: bool = False
     """Its second target records the further pages it writes: the entry holds them too."""
+    fresh_only: str = ""
+    """A target (absolute) whose presence means the task updates local state incrementally for
+    less than its key costs: the cache is consulted, and written, only when it is missing (the
+    model's database: its key reads every summary, its entry is 13 MB on torch)."""
     restore: Callable[..., Any] | None = None
     """Writes a hit's targets instead of the plain copy: `restore(ctx, targets, blobs)` with the
     blobs by target index, returning the action's values (the model's)."""
@@ -121,7 +125,12 @@ def prefetch(jobs: list[tuple[Any, tuple[Any, ...]]]) -> None:
     chunk hook).  Their entries are fetched together when the first of them runs, so the counts
     of the fetch are that task's."""
     _PREFETCHED.clear()
-    _CHUNK[:] = [args[0] for action, args in jobs if action is run_cached]
+    _CHUNK[:] = [args[0] for action, args in jobs if action is run_cached and not _passes_by(args[0])]
+
+
+def _passes_by(task: CachedTask) -> bool:
+    """Whether the task runs without the cache: it updates local state (see `fresh_only`)."""
+    return bool(task.fresh_only) and os.path.exists(task.fresh_only)
 
 
 def _fetch_chunk(cache: Cache) -> None:
@@ -216,7 +225,7 @@ def _source_rel(task: CachedTask) -> str:
 def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
     """Run `action(*args)` unless the cache holds its result for these exact inputs."""
     cache = cache_for(task.settings)
-    if cache is None or not cache.enabled:
+    if cache is None or not cache.enabled or _passes_by(task):
         return action(*args)
     before = cache.stats
     if task.name not in _PREFETCHED and len(_CHUNK) > 1 and task in _CHUNK and not cache.local:
