@@ -8,13 +8,17 @@ Side effects: the objects under `cache.url`, that folder when it is a local path
 the `docgraph` logger when the store fails.
 
 Decisions:
-- An entry is one object `<url>/v1/<key[:2]>/<key>`: `DGC`, a format byte, the SHA-256 of the rest,
-  then the raw key, blob names and lengths, and the zlib-compressed blobs (level 1: on 110 MB of
-  torch's facts and pages it took 0.58 s against 1.41 s for level 6, for entries 19 % larger;
-  a cold build with write-back compresses everything it computes).  The hash covers everything after it, so a flipped byte or a
-  truncation is caught before decompression; an intact entry for another key or format is
-  foreign.  Either way `get` returns None and records one :class:`CacheFinding`; nothing raises
-  into the build but a malformed key (a bug in the caller).
+- An entry is one object `<url>/v2/<key[:2]>/<key>`: `DGC`, a format byte, the SHA-256 of the rest,
+  then the raw key, the blob count, each blob's name, how it is stored and its length, then the
+  blobs.  A blob that is a zlib stream already (packed facts, summaries, digests: they start with
+  a zlib header) is stored as it is; the others (pages, the model's database) go into one zlib
+  stream, level 1 (on 110 MB of torch's facts and pages level 1 took 0.58 s against 1.41 s for
+  level 6, for entries 19 % larger; a cold build with write-back compresses everything it
+  computes).  Format 1 compressed every blob again and held at most 255 of them; the model's
+  entry holds one per digest (13,000 on torch).  The hash covers everything after it, so a
+  flipped byte or a truncation is caught before decompression; an intact entry for another key
+  or format is foreign.  Either way `get` returns None and records one :class:`CacheFinding`;
+  nothing raises into the build but a malformed key (a bug in the caller).
 - Writes never expose a partial entry: a temporary name then `os.replace` in a folder, one put of
   the whole object in a store (s3fs sends a small object as one PutObject).  A present entry is not
   written again; an entry's bytes are a function of its key (canonical JSON, deterministic zlib),
@@ -54,7 +58,7 @@ from .facts import Finding
 
 log = logging.getLogger("docgraph")
 
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"DGC"
 _HEAD = len(_MAGIC) + 1 + 32  # magic, format byte, SHA-256 of the rest
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -132,18 +136,27 @@ class EntryError(DocgraphError):
         self.problem = problem
 
 
+def _packed(blob: bytes) -> bool:
+    """Whether a blob is a zlib stream already (a valid zlib header: deflate, 32 KB window): then
+    compressing it again costs time for nothing.  A blob that merely looks like one is stored as
+    it is, which only costs its compression."""
+    return len(blob) >= 2 and blob[0] == 0x78 and (blob[0] << 8 | blob[1]) % 31 == 0
+
+
 def encode(entry_key: str, blobs: Mapping[str, bytes]) -> bytes:
     """The stored form of an entry (deterministic: blobs in name order)."""
     names = sorted(blobs)
-    if len(names) > 255:
-        raise ValueError("an entry holds at most 255 blobs")
-    header = [bytes.fromhex(_checked(entry_key)), bytes([len(names)])]
+    header = [bytes.fromhex(_checked(entry_key)), struct.pack(">I", len(names))]
+    stored: list[bytes] = []
+    deflated: list[bytes] = []
     for name in names:
         raw = name.encode("utf-8")
-        if not 0 < len(raw) < 256:
-            raise ValueError(f"blob name {name!r} must be 1-255 bytes of UTF-8")
-        header.append(bytes([len(raw)]) + raw + struct.pack(">I", len(blobs[name])))
-    rest = b"".join(header) + zlib.compress(b"".join(blobs[n] for n in names), 1)
+        if not 0 < len(raw) < 1 << 16:
+            raise ValueError(f"blob name {name[:40]!r} must be 1-65535 bytes of UTF-8")
+        packed = _packed(blobs[name])
+        (stored if packed else deflated).append(blobs[name])
+        header.append(struct.pack(">H", len(raw)) + raw + struct.pack(">BI", packed, len(blobs[name])))
+    rest = b"".join(header) + b"".join(stored) + zlib.compress(b"".join(deflated), 1)
     return _MAGIC + bytes([FORMAT]) + hashlib.sha256(rest).digest() + rest
 
 
@@ -153,34 +166,40 @@ def decode(entry_key: str, data: bytes) -> dict[str, bytes]:
         if _MAGIC.startswith(data):
             raise EntryError(Problem.CORRUPT, f"truncated ({len(data)} bytes)")
         raise EntryError(Problem.FOREIGN, "not a docgraph cache entry")
-    if len(data) < _HEAD + 33:
+    if len(data) < _HEAD + 36:
         raise EntryError(Problem.CORRUPT, f"truncated ({len(data)} bytes)")
     if data[len(_MAGIC)] != FORMAT:
         raise EntryError(Problem.FOREIGN, f"written in format {data[len(_MAGIC)]}, not {FORMAT}")
-    rest = data[_HEAD:]
+    rest = memoryview(data)[_HEAD:]
     if hashlib.sha256(rest).digest() != data[len(_MAGIC) + 1:_HEAD]:
         raise EntryError(Problem.CORRUPT, "content does not match its SHA-256 (damaged or truncated)")
     if rest[:32] != bytes.fromhex(entry_key):
         raise EntryError(Problem.FOREIGN, f"written for key {rest[:32].hex()[:16]}..., not this one")
     try:
-        position, layout = 33, []
-        for _ in range(rest[32]):
-            size = rest[position]
-            name = rest[position + 1:position + 1 + size].decode("utf-8")
-            (length,) = struct.unpack_from(">I", rest, position + 1 + size)
-            layout.append((name, length))
-            position += 5 + size
-        total = sum(length for _, length in layout)
+        (count,) = struct.unpack_from(">I", rest, 32)
+        position, layout = 36, []
+        for _ in range(count):
+            (size,) = struct.unpack_from(">H", rest, position)
+            name = bytes(rest[position + 2:position + 2 + size]).decode("utf-8")
+            packed, length = struct.unpack_from(">BI", rest, position + 2 + size)
+            layout.append((name, bool(packed), length))
+            position += 7 + size
+        raw_total = sum(length for _, packed, length in layout if packed)
+        total = sum(length for _, packed, length in layout if not packed)
+        stored = rest[position:position + raw_total]
         inflate = zlib.decompressobj()
-        payload = inflate.decompress(rest[position:], total + 1)  # never more than announced
-    except (IndexError, UnicodeDecodeError, struct.error, zlib.error) as exc:
+        payload = inflate.decompress(rest[position + raw_total:], total + 1)  # never more than announced
+    except (UnicodeDecodeError, struct.error, zlib.error) as exc:
         raise EntryError(Problem.CORRUPT, f"unreadable header or payload ({exc})") from None
-    if len(payload) != total or not inflate.eof or len(dict(layout)) != len(layout):
+    if len(stored) != raw_total or len(payload) != total or not inflate.eof or inflate.unused_data \
+            or len({name for name, _, _ in layout}) != len(layout):
         raise EntryError(Problem.CORRUPT, "blob lengths do not match the payload")
-    blobs, start = {}, 0
-    for name, length in layout:
-        blobs[name] = payload[start:start + length]
-        start += length
+    blobs, starts = {}, [0, 0]
+    for name, packed, length in layout:
+        source = stored if packed else payload
+        start = starts[packed]
+        blobs[name] = bytes(source[start:start + length])
+        starts[packed] = start + length
     return blobs
 
 
@@ -258,6 +277,15 @@ class Cache:
         """Findings recorded since the last call."""
         found, self._findings = self._findings, []
         return found
+
+    def reject(self, entry_key: str, detail: str) -> None:
+        """An entry read intact that the caller cannot use (its blobs do not fit the task): one
+        finding, counted as rejected; a later write-back replaces it."""
+        self._counts["hits"] -= 1
+        self._counts["rejected"] += 1
+        self._known[entry_key] = False
+        self._note(Problem.FOREIGN, entry_key, f"shared cache entry {entry_key[:16]} is "
+                   f"{Problem.FOREIGN.value}: {detail}; ignored, the task runs locally")
 
     def get(self, entry_key: str) -> dict[str, bytes] | None:
         """The blobs stored under `entry_key`, or None (absent, invalid, or the cache is off)."""

@@ -40,7 +40,7 @@ from .discover import BINARY, FILE, SourceTree
 from .facts import to_plain
 from .fingerprint import fingerprints
 from .pages import RenderContext
-from .store import read_bytes
+from .store import read_bytes, recorded_pages
 
 SETTINGS, ANALYZE, LEDGER, MODEL, RENDER, MANIFEST = range(6)
 MAP_PARTS = "map-parts.marshal"
@@ -73,6 +73,9 @@ class TaskKind:
     cached: bool = False
     """Its outputs are a function of its input files alone: the shared cache may hold them
     (:mod:`docgraph.actions.cached`)."""
+    recorded: bool = False
+    """Its second target is a record of the further pages it writes (letter pages, book parts),
+    how many varying with its input: the manifest reads it, a cache entry holds those pages."""
 
 
 RENDER_GROUP = "render"
@@ -85,17 +88,19 @@ KINDS: tuple[TaskKind, ...] = (
     TaskKind("ledger", LEDGER, True, "analyze", "model", "model",
              "the summaries' hashes of one folder's files"),
     TaskKind("model", MODEL, False, "ledger", "model", "model",
-             "cross-references and aggregates of all files"),
+             "cross-references and aggregates of all files", cached=True),
     TaskKind("kw", MODEL, True, "ledger", "render", "render", "_kw.md of one file", cached=True),
     TaskKind("page", RENDER, True, "model", "render", "render", "_docs.md of one file", cached=True),
     TaskKind("folder", RENDER, True, "model", "render", "render", "index.md and doc.md of one folder",
              cached=True),
     TaskKind("sub", RENDER, True, "model", "render", "render",
-             "sub.md (keywords of the subtree) of one folder"),
-    TaskKind("keywords", RENDER, False, "model", "render", "render", "the A-Z keyword index"),
+             "sub.md (keywords of the subtree) of one folder", cached=True, recorded=True),
+    TaskKind("keywords", RENDER, False, "model", "render", "render", "the A-Z keyword index",
+             cached=True, recorded=True),
     TaskKind("map", RENDER, True, "model", "render", "render",
              "docgraph.json (one part, or the list of parts)", cached=True),
-    TaskKind("book", RENDER, False, "model", "render", "render", "comprehensive_book.md"),
+    TaskKind("book", RENDER, False, "model", "render", "render", "comprehensive_book.md",
+             cached=True, recorded=True),
     TaskKind("manifest", MANIFEST, False, RENDER_GROUP, "manifest", "manifest",
              "record generated files; delete stale ones"),
 )
@@ -301,10 +306,11 @@ class Graph:
             # include_roots only matter to the model (model.json), not to per-file analysis
             "analysis.json": dump({"settings": {"max_bytes": config.analysis.max_bytes},
                                    "code": code[steps["analysis"]]}),
-            # the folder's name titles the entry page of a project that names itself nowhere
             "model.json": dump({"include_roots": list(config.analysis.include_roots),
-                                "code": code[steps["model"]],
-                                "root_name": os.path.basename(config.root.rstrip(os.sep))}),
+                                "code": code[steps["model"]]}),
+            # the folder's name titles the entry page of a project that names itself nowhere; a
+            # slice of its own, which the model's shared cache key leaves out (see _model_spec)
+            "root.json": dump({"root_name": os.path.basename(config.root.rstrip(os.sep))}),
             "render.json": dump({"settings": to_plain(config.pages), "code": code[steps["render"]],
                                  "to_root": self.context.render.to_root}),
             "manifest.json": dump({"code": code[steps["manifest"]]}),
@@ -375,6 +381,7 @@ class Graph:
         folders = self.tree.folders
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
+                     self.setting_file("root.json"),
                      *(self.name(self.paths.ledger(f)) for f in folders)),
                     (*(self.xref_file(r) for r in text),
                      *(self.name(self.paths.folder_digest(f)) for f in folders),
@@ -486,7 +493,7 @@ class Graph:
         """The manifest task (built last: it needs every other task's targets)."""
         generated = sorted(t for spec in specs.values() for t in spec.targets)
         records = sorted(t for spec in specs.values() for t in spec.targets[1:2]
-                         if spec.basename in ("sub", "keywords", "book"))
+                         if spec.kind.recorded)
         listing = hashlib.sha1("\n".join(generated).encode("utf-8", "surrogatepass")).hexdigest()
         manifest = self._state("manifest.json")
         return Spec(task_name("manifest"), _lazy.action("manifest", "update_manifest"),
@@ -518,11 +525,16 @@ class Graph:
     def _make(self, kind: str, key: str | None) -> Spec:
         """The spec of one task from its kind and key (the key is known to exist)."""
         if key is None:
-            return {"settings": self._settings_spec, "model": self._model_spec,
-                    "keywords": self._keywords_spec, "book": self._book_spec,
-                    "manifest": lambda: self.specs["manifest"]}[kind]()
+            if kind == "model":
+                # a clone in a folder of another name shares the model: the one output that
+                # shows the folder's name, the entry digest, is made again by `restore_model`
+                return self._cached(self._model_spec(), restore=_lazy.action("model", "restore_model"),
+                                    unkeyed=(self.setting_file("root.json"),), fresh_only=self.paths.model)
+            return self._cached({"settings": self._settings_spec, "keywords": self._keywords_spec,
+                                 "book": self._book_spec,
+                                 "manifest": lambda: self.specs["manifest"]}[kind]())
         if kind == "sub":
-            return self._sub_spec("" if key == "." else key)
+            return self._cached(self._sub_spec("" if key == "." else key))
         if kind == "map":
             return self._map_spec(key)
         if kind == "folder":
@@ -532,14 +544,21 @@ class Graph:
         spec = {"analyze": self._analyze_spec, "page": self._page_spec, "kw": self._kw_spec}[kind](key)
         return self._cached(spec, key if kind in ("analyze", "page") else "")
 
-    def _cached(self, spec: Spec, source: str = "") -> Spec:
+    def _cached(self, spec: Spec, source: str = "", restore: Callable[..., Any] | None = None,
+                unkeyed: tuple[str, ...] = (), fresh_only: str = "") -> Spec:
         """The spec, through the shared cache when one is set and its kind may be cached;
-        `source` is the source file among its inputs (keyed as masked text)."""
+        `source` is the source file among its inputs (keyed as masked text); `restore` writes a
+        hit's targets in place of the plain copy (see :class:`CachedTask`) and applies the
+        `unkeyed` inputs, which the key leaves out."""
         if not (self.config.cache.url and spec.kind.cached):
             return spec
         from .actions.cached import CachedTask  # the action wrapped in read-through and write-back
 
-        task = CachedTask(spec.name, source, spec.file_dep, spec.targets, self.config.cache)
+        inputs = tuple(self.absolute(f) for f in spec.file_dep if f not in unkeyed)
+        settings = self.paths.setting("")
+        task = CachedTask(spec.name, self.absolute(source) if source else "", inputs, spec.targets,
+                          self.config.cache, shared=frozenset(f for f in inputs if f.startswith(settings)),
+                          recorded=spec.kind.recorded, fresh_only=fresh_only, restore=restore)
         return Spec(spec.name, _lazy.cached(), (task, spec.action, spec.args), spec.file_dep,
                     spec.targets, spec.uptodate)
 
@@ -620,6 +639,8 @@ class Graph:
             if slice_name in step_modules():  # every task of the kinds that read the slice
                 return [task_name(k.name, key) for k in KINDS if k.slice == slice_name
                         for key in self.keys(k.name)]
+            if tail == "root.json":
+                return ["model"]
             if tail == "tree.json":
                 return ["model", "manifest", "book", *(task_name("map", k) for k in self.keys("map"))]
             return []
@@ -690,11 +711,7 @@ class Graph:
         for target in spec.targets:
             if not target.startswith(records):
                 continue
-            raw = read_bytes(self.absolute(target))
-            if not raw:
-                continue
-            pages = json.loads(raw).get("pages", {})
-            for page in (pages.values() if isinstance(pages, dict) else pages):
+            for page in recorded_pages(read_bytes(self.absolute(target))):
                 found.append(self.name(self.paths.page(page)))
         return found
 

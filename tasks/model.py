@@ -320,6 +320,25 @@ class Model:
         conn.execute("DELETE FROM ledgers")
         conn.executemany("INSERT INTO ledgers VALUES(?,?)", ledgers)
 
+    def adopt(self, ledger_of: dict[str, str], root_name: str) -> None:
+        """Make a database built elsewhere from the same ledgers (a shared cache entry keyed by
+        their bytes) this machine's: record the stat data of the ledgers here, so the next
+        :meth:`update` reads only those that change, as after a local build; and when this
+        repository's folder has another name, the entry digest (which can show it) anew."""
+        ledgers = []
+        for folder, path in ledger_of.items():
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            ledgers.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
+        self.conn.execute("BEGIN")
+        self._note_ledgers(ledgers)
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
+        self.conn.execute("COMMIT")
+        self.digests.root_name = root_name
+        self.digests.write_entry(set(ledger_of))  # every folder has a ledger
+
     def _write_all(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
         """Every digest, each written only where its content differs from the file's."""
         d = self.digests

@@ -75,6 +75,25 @@ def read_file(path: str) -> bytes:
     return data
 
 
+_SHARED: dict[str, tuple[tuple[int, int, int], os.stat_result, bytes]] = {}
+
+
+def read_shared(path: str) -> bytes:
+    """:func:`read_file` for a small file that many actions of a build read (a settings slice: in
+    the shared cache's keys of 36,000 tasks on torch): read once per process, then again only
+    when its inode, size or modification time differ (it is replaced by a rename when written).
+    Its hash is noted on every call, as for a read."""
+    st = os.stat(path)
+    known = _SHARED.get(path)
+    if known is not None and known[0] == (st.st_ino, st.st_size, st.st_mtime_ns):
+        _note(path, known[1], known[2])
+        return known[2]
+    data = read_file(path)
+    if len(data) == st.st_size:
+        _SHARED[path] = ((st.st_ino, st.st_size, st.st_mtime_ns), st, data)
+    return data
+
+
 def read_bytes(path: str) -> bytes | None:
     """Content of `path`, or None when it does not exist (or is not a regular file)."""
     try:
@@ -207,6 +226,16 @@ def prune_empty_dirs(paths: Iterable[str], stop: str) -> None:
             os.rmdir(folder)
         except OSError:
             pass
+
+
+def recorded_pages(raw: bytes | None) -> list[str]:
+    """The pages a task's record lists (paths relative to the output folder): the letter pages of
+    a keyword index (`{"pages": {letter: page}}`) or the pages of the book (`{"pages": [...]}`).
+    Empty for a missing or empty record (an index not split into letters)."""
+    if not raw:
+        return []
+    pages = json.loads(raw).get("pages", {})
+    return list(pages.values() if isinstance(pages, dict) else pages)
 
 
 def read_manifest(state: str) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from docgraph.cache import (
+    FORMAT,
     Cache,
     CacheFinding,
     Problem,
@@ -126,7 +127,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 class Store:
     """Where a test's cache lives, with raw access to its objects (paths below the cache's root:
-    `v1/ab/abcd...`)."""
+    `v2/ab/abcd...`)."""
 
     def __init__(self, kind: str, tmp_path: Path) -> None:
         import fsspec
@@ -156,7 +157,7 @@ class Store:
         return found
 
     def replace(self, entry_key: str, data: bytes) -> None:
-        path = f"{self.root}/v1/{entry_key[:2]}/{entry_key}"
+        path = f"{self.root}/v{FORMAT}/{entry_key[:2]}/{entry_key}"
         if self.kind == "folder":
             Path(path).write_bytes(data)
         elif self.kind == "memory":
@@ -222,7 +223,7 @@ def test_cold_then_warm(store: Store) -> None:
     assert first.put(KEY, BLOBS) is True
     assert first.stats.misses == 1 and first.stats.written == 1
     assert first.stats.bytes_written == len(encode(KEY, BLOBS))
-    assert list(store.objects()) == [f"v1/{KEY[:2]}/{KEY}"]
+    assert list(store.objects()) == [f"v{FORMAT}/{KEY[:2]}/{KEY}"]
     second = store.cache()  # another machine
     assert second.get(KEY) == BLOBS
     assert second.stats.hits == 1 and second.stats.bytes_read == len(encode(KEY, BLOBS))
@@ -435,3 +436,27 @@ def test_cache_settings_errors_are_one_line(tmp_path: Path, yaml_text: str, mess
     with pytest.raises(ConfigError, match=message) as info:
         load(str(tmp_path))
     assert "\n" not in str(info.value)
+
+
+def test_a_shared_input_is_read_again_once_replaced(tmp_path: Path) -> None:
+    from docgraph.store import begin_hashes, read_shared, take_hashes, write_if_changed
+
+    path = str(tmp_path / "render.json")
+    write_if_changed(path, b'{"a": 1}\n')
+    begin_hashes()
+    assert read_shared(path) == b'{"a": 1}\n' == read_shared(path)
+    assert path in take_hashes()  # noted on every call, as a read is
+    write_if_changed(path, b'{"a": 2}\n')  # same size, a new file renamed over it
+    begin_hashes()
+    assert read_shared(path) == b'{"a": 2}\n'
+    assert take_hashes()[path][0] == len(b'{"a": 2}\n')
+
+
+def test_blobs_that_are_zlib_streams_already_are_stored_as_they_are() -> None:
+    import zlib as _zlib
+
+    packed = _zlib.compress(b"facts " * 400, 6)
+    page = b"# a page\n" * 400
+    data = encode(KEY, {"0": packed, "1": page})
+    assert packed in data and page not in data  # the packed blob verbatim, the page deflated
+    assert decode(KEY, data) == {"0": packed, "1": page}

@@ -64,10 +64,11 @@ def test_cold_then_warm_fresh_clone_analyses_nothing(tmp_path: Path, cache_url: 
     assert second["sources_analyzed"] == []
     assert len(second["sources_from_cache"]) == SOURCES[0]
     assert second["cache"]["hits"] > 0 and second["cache"].get("written", 0) == 0
-    # every task of a cached kind (per file, and a folder's pages, the map) wrote one entry
-    # cold and read it warm: none of them ran locally
+    # every task of a cached kind (all but the settings, the ledgers, which hash the summaries
+    # as a cache key of theirs would, and the manifest) wrote one entry cold and read it warm:
+    # none of them ran locally
     cached = [t for t in first["tasks_executed"] if KIND[t.partition(":")[0]].cached]
-    assert {t.partition(":")[0] for t in cached} == {"analyze", "kw", "page", "folder", "map"}
+    assert {t.partition(":")[0] for t in cached} == set(KIND) - {"settings", "ledger", "manifest"}
     assert first["cache"]["written"] == len(cached) == second["cache"]["hits"]
     # a folder is read an entry at a time; an object store a chunk of tasks at a time
     looked_up = second["cache"]["hits"] + second["cache"].get("misses", 0)
@@ -202,3 +203,115 @@ def test_a_source_key_tells_encodings_apart_and_hides_credentials(text: str) -> 
     parts = [masked(data) for data in forms]
     assert len(set(parts)) == 3  # the same text in three encodings: three sets of facts
     assert all(b"ghp_" + b"a" * 36 not in part for part in parts)
+
+
+SPLIT = "pages:\n  index_split: 2\n  book_part_bytes: 3000\n"  # letter pages and book parts
+ZOO = "def zygote():\n    return 1\n\n\nclass Zebra:\n    def zig(self):\n        return 2\n"
+
+
+def _split_sample(dest: Path, zoo: bool) -> Path:
+    root = make_sample(dest)
+    with open(root / "docgraph.yaml", "a", encoding="utf-8") as handle:
+        handle.write(SPLIT)
+    if zoo:  # the only names under z: its letter pages vanish with it
+        (root / "src" / "zoo.py").write_text(ZOO)
+    return root
+
+
+def test_letter_pages_and_the_model_from_the_cache_then_incremental_builds(tmp_path: Path,
+                                                                         cache_url: str) -> None:
+    clean = {}
+    for zoo in (True, False):  # the two states, each built locally without a cache
+        root = _split_sample(tmp_path / f"clean-{zoo}", zoo)
+        assert docgraph(root).returncode == 0
+        clean[zoo] = snapshot(root / "repo-docs")
+    letters = [p for p in clean[True] if p.rpartition("/")[2] in ("sub-z.md", "keywords-z.md")]
+    assert len(letters) >= 2 and not any(p in clean[False] for p in letters)
+    assert "comprehensive_book-2.md" in clean[True]
+    for zoo in (True, False):  # a teammate's builds of both states fill the cache
+        assert docgraph(_split_sample(tmp_path / f"seed-{zoo}", zoo), "--cache", cache_url).returncode == 0
+    warm = _split_sample(tmp_path / "warm", True)  # a fresh clone in a folder of another name
+    run = docgraph(warm, "--cache", cache_url, "-j", "2")
+    assert run.returncode == 0, run.stderr
+    done = report(warm)
+    ran = [t for t in done["tasks_executed"] if KIND[t.partition(":")[0]].cached]
+    assert done["cache"]["hits"] == len(ran) and not done["cache"].get("misses")
+    assert {"model", "keywords", "book"} <= set(ran)
+    assert snapshot(warm / "repo-docs") == clean[True]
+    # the file goes: every task from the cache again, and the vanished letter pages are removed
+    (warm / "src" / "zoo.py").unlink()
+    run = docgraph(warm, "--cache", cache_url)
+    assert run.returncode == 0, run.stderr
+    done = report(warm)
+    assert "model" in done["tasks_executed"] and not done["cache"].get("misses")
+    assert set(letters) <= set(done["pages_removed"])
+    assert snapshot(warm / "repo-docs") == clean[False]
+    # the model's database came from the cache: without it, it is updated incrementally
+    (warm / "src" / "zoo.py").write_text(ZOO)
+    run = docgraph(warm)
+    assert run.returncode == 0, run.stderr
+    assert report(warm)["sources_analyzed"] == ["src/zoo.py"]
+    assert snapshot(warm / "repo-docs") == clean[True]
+    assert docgraph(warm).returncode == 0 and report(warm)["mode"] == "no-op"
+
+
+def test_an_entry_whose_pages_do_not_match_its_record_is_rejected(tmp_path: Path) -> None:
+    from docgraph.cache import decode, encode
+
+    folder = tmp_path / "team-cache"
+    seed = _split_sample(tmp_path / "seed", True)
+    assert docgraph(seed, "--cache", str(folder)).returncode == 0
+    damaged = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            blobs = decode(path.name, path.read_bytes())
+            if any(name.startswith("p:") for name in blobs):  # a keyword index or the book
+                page = min(name for name in blobs if name.startswith("p:"))
+                blobs["p:../../outside.md"] = blobs.pop(page)  # a path out of the output folder
+                path.write_bytes(encode(path.name, blobs))
+                damaged += 1
+    assert damaged >= 2
+    warm = _split_sample(tmp_path / "warm", True)
+    run = docgraph(warm, "--cache", str(folder))
+    assert run.returncode == 0, run.stderr
+    done = report(warm)
+    assert done["cache"]["rejected"] == damaged
+    assert sum("foreign" in e["message"] for e in done["errors"]) == damaged
+    assert not (tmp_path / "outside.md").exists() and not (warm / "outside.md").exists()
+    assert snapshot(warm / "repo-docs") == snapshot(seed / "repo-docs")
+
+
+def _nameless_sample(dest: Path) -> Path:
+    root = make_sample(dest)
+    for name in ("README.md", "pyproject.toml", "CMakeLists.txt"):  # what could name the project
+        (root / name).unlink()
+    return root
+
+
+def test_a_clone_in_a_folder_of_another_name_shares_the_model(tmp_path: Path, cache_url: str) -> None:
+    clean = _nameless_sample(tmp_path / "clean" / "other")
+    assert docgraph(clean).returncode == 0
+    title = (clean / "repo-docs" / "index.md").read_text().partition("\n")[0]
+    assert "other" in title  # nothing in it names the project: its folder does
+    seed = _nameless_sample(tmp_path / "seed" / "first")
+    assert docgraph(seed, "--cache", cache_url).returncode == 0
+    warm = _nameless_sample(tmp_path / "warm" / "other")
+    run = docgraph(warm, "--cache", cache_url)
+    assert run.returncode == 0, run.stderr
+    done = report(warm)
+    assert "model" in done["tasks_executed"] and done["sources_analyzed"] == []
+    assert done["cache"]["misses"] == 1  # the entry page alone: it shows the folder's name
+    assert snapshot(warm / "repo-docs") == snapshot(clean / "repo-docs")
+    (warm / "src" / "zoo.py").write_text(ZOO)  # the restored database, updated incrementally
+    (clean / "src" / "zoo.py").write_text(ZOO)
+    assert docgraph(warm).returncode == 0 and docgraph(clean).returncode == 0
+    assert snapshot(warm / "repo-docs") == snapshot(clean / "repo-docs")
+    # with a local database, the model updates it and neither reads nor writes the cache
+    (warm / "src" / "zoo.py").write_text(ZOO + "\n\ndef zenith():\n    return 3\n")
+    (clean / "src" / "zoo.py").write_text(ZOO + "\n\ndef zenith():\n    return 3\n")
+    assert docgraph(warm, "--cache", cache_url).returncode == 0 and docgraph(clean).returncode == 0
+    done = report(warm)
+    assert "model" in done["tasks_executed"] and done["sources_analyzed"] == ["src/zoo.py"]
+    others = [t for t in done["tasks_executed"] if KIND[t.partition(":")[0]].cached and t != "model"]
+    assert done["cache"]["written"] == done["cache"]["misses"] == len(others)
+    assert snapshot(warm / "repo-docs") == snapshot(clean / "repo-docs")

@@ -1,9 +1,8 @@
 """Read-through and write-back of the shared cache (:mod:`docgraph.cache`) around an action.
 
 Only kinds whose outputs are a function of their input files alone are cached (`TaskKind.cached`:
-the analysis, `_kw.md`, `_docs.md`, a folder's `index.md` and `doc.md`, the parts of
-`docgraph.json`).  The keyword indices (`sub.md`, `keywords.md`) and the book are not: how many
-letter pages or parts they write is not fixed, and they remove the ones that vanished.
+the analysis, the model, `_kw.md`, `_docs.md`, a folder's `index.md` and `doc.md`, the keyword
+indices, the book, the parts of `docgraph.json`).
 
 An entry's key is the SHA-256 of the task's name and of the bytes of every input file, in order: the settings slice among them carries the settings and the
 code fingerprint of the step (:mod:`docgraph.fingerprint`), so a new docgraph or another setting
@@ -18,23 +17,32 @@ concurrent request (:meth:`Cache.get_many`), so a distant store costs a round tr
 per file.  A folder is read one entry per task: there is no round trip to save.
 
 Entry blobs are the task's targets, by position (the state folder may be elsewhere on another
-machine).
+machine), and for a kind with a record of further pages (`TaskKind.recorded`: the letter pages
+of a keyword index, the parts of the book; how many varies) each page the record lists, under
+`p:<page>` (its path below the output folder).  A hit whose pages do not match its record, or
+name a path outside the output folder, is rejected (one finding, the task runs).  The pages the
+*previous* local record listed and the new one does not are removed, as the action would: only
+pages this tool recorded are ever deleted.  The model's hit is written by its own step
+(`restore`): its database must not meet an old write-ahead log, and it records the stat data of
+the ledgers, which are this machine's.
 
-A hit writes the targets (only where their bytes differ, as the action would) and returns what
-the action would have returned, plus the cache counts of this call; a miss runs the action and
-stores its targets.  A source that changed between the key and the write simply yields a task
-recorded against the new bytes: the runner's check of the sources catches that as for any task.
+A hit writes the targets (only where their bytes differ, as the action would; state files that
+are new are created in place, as the actions create them) and returns what the action would have
+returned, plus the cache counts of this call; a miss runs the action and stores its targets.  A
+source that changed between the key and the write simply yields a task recorded against the new
+bytes: the runner's check of the sources catches that as for any task.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from ..cache import Cache, CacheStats, key, open_cache
 from ..config import CacheSettings
-from ..store import read_bytes, read_file, write_if_changed
+from ..store import read_bytes, read_file, read_shared, recorded_pages, remove, write_if_changed
 from . import Result, page_result
 
 _CACHES: dict[str, Cache | None] = {}
@@ -47,13 +55,24 @@ class CachedTask:
     name: str
     """Task name (`analyze:src/x.py`): part of the key."""
     source: str
-    """The task's source file (relative to ROOT), keyed as masked text; empty for none."""
+    """The task's source file (absolute), keyed as masked text; empty for none."""
     inputs: tuple[str, ...]
-    """Its input files, in order (paths relative to ROOT or absolute)."""
+    """Its input files the key covers, in order (absolute paths)."""
     targets: tuple[str, ...]
-    """Its output files, in order."""
+    """Its output files, in order (names as doit sees them: relative to ROOT when inside it)."""
     settings: CacheSettings
     """Where the cache is."""
+    shared: frozenset[str] = frozenset()
+    """Those of its inputs that most tasks read (the settings slices): read once per process."""
+    recorded: bool = False
+    """Its second target records the further pages it writes: the entry holds them too."""
+    fresh_only: str = ""
+    """A target (absolute) whose presence means the task updates local state incrementally for
+    less than its key costs: the cache is consulted, and written, only when it is missing (the
+    model's database: its entry is 13 MB on torch)."""
+    restore: Callable[..., Any] | None = None
+    """Writes a hit's targets instead of the plain copy: `restore(ctx, targets, blobs)` with the
+    blobs by target index, returning the action's values (the model's)."""
 
 
 def cache_for(settings: CacheSettings) -> Cache | None:
@@ -88,7 +107,7 @@ def entry_key(task: CachedTask) -> str | None:
     parts: list[bytes | str] = [task.name]
     for path in task.inputs:
         try:
-            data = read_file(path)
+            data = read_shared(path) if path in task.shared else read_file(path)
         except OSError:
             return None
         parts.append(masked(data) if path == task.source else data)
@@ -106,7 +125,12 @@ def prefetch(jobs: list[tuple[Any, tuple[Any, ...]]]) -> None:
     chunk hook).  Their entries are fetched together when the first of them runs, so the counts
     of the fetch are that task's."""
     _PREFETCHED.clear()
-    _CHUNK[:] = [args[0] for action, args in jobs if action is run_cached]
+    _CHUNK[:] = [args[0] for action, args in jobs if action is run_cached and not _passes_by(args[0])]
+
+
+def _passes_by(task: CachedTask) -> bool:
+    """Whether the task runs without the cache: it updates local state (see `fresh_only`)."""
+    return bool(task.fresh_only) and os.path.exists(task.fresh_only)
 
 
 def _fetch_chunk(cache: Cache) -> None:
@@ -121,10 +145,87 @@ def _counts(before: CacheStats, after: CacheStats) -> dict[str, int]:
             if getattr(after, f.name) != getattr(before, f.name)}
 
 
+_PAGE = "p:"  # blob name prefix of a page listed in the task's record
+
+
+def _safe_page(page: str) -> bool:
+    """Whether `page` (from an entry) is a plain relative path below the output folder."""
+    return bool(page) and "\\" not in page and "\0" not in page and not page.startswith("/") \
+        and all(part not in ("", ".", "..") for part in page.split("/"))
+
+
+def _blobs(task: CachedTask, ctx: Any) -> dict[str, bytes] | None:
+    """What a task that ran wrote, as an entry's blobs (None when a target is missing)."""
+    blobs = {}
+    for index, target in enumerate(task.targets):
+        data = read_bytes(ctx.paths.absolute(target))
+        if data is None:
+            return None
+        blobs[str(index)] = data
+    if task.recorded:
+        static = {ctx.paths.absolute(t) for t in task.targets}
+        for page in recorded_pages(blobs["1"]):
+            path = ctx.paths.page(page)
+            if path in static:
+                continue
+            data = read_bytes(path)
+            if data is None or not _safe_page(page):
+                return None
+            blobs[_PAGE + page] = data
+    return blobs
+
+
+def _unfit(task: CachedTask, ctx: Any, entry: dict[str, bytes]) -> str:
+    """Why an intact entry cannot be this task's result ("" when it fits)."""
+    names = {str(i) for i in range(len(task.targets))}
+    if not task.recorded:
+        return "" if set(entry) == names else "its blobs are not the task's targets"
+    if not names <= set(entry):
+        return "its blobs are not the task's targets"
+    try:
+        listed = recorded_pages(entry["1"])
+    except (ValueError, AttributeError, TypeError):
+        return "its record of pages is not valid JSON"
+    if not all(isinstance(p, str) and _safe_page(p) for p in listed):
+        return "its record names a page outside the output folder"
+    static = {ctx.paths.absolute(t) for t in task.targets}
+    pages = {_PAGE + p for p in listed if ctx.paths.page(p) not in static}
+    return "" if set(entry) == names | pages else "its pages do not match its record"
+
+
+def _write_hit(task: CachedTask, ctx: Any, entry: dict[str, bytes]) -> tuple[list[str], list[str]]:
+    """Write a hit's targets and pages; (written, removed) absolute paths."""
+    state = ctx.paths.state + os.sep
+    targets = [ctx.paths.absolute(t) for t in task.targets]
+    previous = recorded_pages(read_bytes(targets[1])) if task.recorded else []
+    written = []
+    for index, path in enumerate(targets):
+        if write_if_changed(path, entry[str(index)], atomic=not path.startswith(state)):
+            written.append(path)
+    if not task.recorded:
+        return written, []
+    current = set()
+    for name, data in sorted(entry.items()):
+        if name.startswith(_PAGE):
+            path = ctx.paths.page(name[len(_PAGE):])
+            current.add(path)
+            if write_if_changed(path, data):
+                written.append(path)
+    static = set(targets)
+    removed = [path for path in (ctx.paths.page(p) for p in previous)
+               if path not in current and path not in static and remove(path)]
+    return written, removed
+
+
+def _source_rel(task: CachedTask) -> str:
+    """The task's source as the report names it (relative to ROOT: the key of its name)."""
+    return task.name.partition(":")[2] if task.source else ""
+
+
 def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
     """Run `action(*args)` unless the cache holds its result for these exact inputs."""
     cache = cache_for(task.settings)
-    if cache is None or not cache.enabled:
+    if cache is None or not cache.enabled or _passes_by(task):
         return action(*args)
     before = cache.stats
     if task.name not in _PREFETCHED and len(_CHUNK) > 1 and task in _CHUNK and not cache.local:
@@ -135,31 +236,25 @@ def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
     else:
         found_key = entry_key(task)
         entry = cache.get(found_key) if found_key is not None else None
+    ctx = args[0]
+    if found_key is not None and entry is not None and (unfit := _unfit(task, ctx, entry)):
+        cache.reject(found_key, unfit)
+        entry = None
     values: Result
-    if found_key is not None and entry is not None \
-            and set(entry) == {str(i) for i in range(len(task.targets))}:
-        written = []
-        for index, target in enumerate(task.targets):
-            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-            if write_if_changed(target, entry[str(index)]):
-                written.append(os.path.abspath(target))
-        ctx = args[0]
-        values = {"cached": task.source} if task.name.startswith("analyze:") \
-            else page_result(ctx, [p for p in written if p.startswith(ctx.paths.out + os.sep)])
+    if found_key is not None and entry is not None:
+        if task.restore is not None:
+            values = task.restore(ctx, task.targets, entry)
+        else:
+            written, removed = _write_hit(task, ctx, entry)
+            values = {"cached": _source_rel(task)} if task.name.startswith("analyze:") \
+                else page_result(ctx, written, removed)
     else:
         values = action(*args)
-        if found_key is not None:
-            blobs = {}
-            for index, target in enumerate(task.targets):
-                data = read_bytes(target)
-                if data is None:
-                    break
-                blobs[str(index)] = data
-            else:
-                cache.put(found_key, blobs)
+        if found_key is not None and (blobs := _blobs(task, ctx)) is not None:
+            cache.put(found_key, blobs)
     values = dict(values or {})
     values["cache"] = _counts(before, cache.stats)
     problems = cache.take_findings()
     if problems:
-        values["findings"] = [[task.source, 0, p.message] for p in problems]
+        values["findings"] = [[_source_rel(task), 0, p.message] for p in problems]
     return values

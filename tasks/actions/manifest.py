@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..context import ActionContext
-from ..store import prune_empty_dirs, read_bytes, read_manifest, remove, write_manifest
+from ..store import (
+    prune_empty_dirs,
+    read_bytes,
+    read_manifest,
+    recorded_pages,
+    remove,
+    write_manifest,
+)
 from . import Result, page_result
 
 
@@ -20,9 +26,7 @@ def update_manifest(ctx: ActionContext, generated: list[str], records: list[str]
     paths = ctx.paths
     current = set(generated)
     for record in records:
-        data = json.loads(read_bytes(paths.absolute(record)) or b"{}")
-        pages = data.get("pages", {})
-        for page in (pages.values() if isinstance(pages, dict) else pages):
+        for page in recorded_pages(read_bytes(paths.absolute(record))):
             current.add(paths.name(paths.page(page)))
     previous = set(read_manifest(paths.state))
     removed = [paths.absolute(name) for name in sorted(previous - current)

@@ -1,15 +1,22 @@
-"""Stage 2: the changed summaries folded into the model; the digests whose content changed."""
+"""Stage 2: the changed summaries folded into the model; the digests whose content changed.
+
+From the shared cache (:mod:`docgraph.actions.cached`) the model's targets come whole, keyed by
+every ledger (the summaries' hashes), the listing and the model's settings and code:
+:func:`restore_model` writes them as the action would have, then makes the database this
+machine's (stat data of the ledgers).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 from ..context import ActionContext
 from ..discover import folders_of
 from ..model import Model, TreeRow, open_model
 from ..runner import targets_present
-from ..store import read_bytes, write_if_changed
+from ..store import read_bytes, remove, write_if_changed
 from . import Result
 
 
@@ -31,22 +38,58 @@ def write_ledger(ctx: ActionContext, folder: str, files: list[str]) -> Result:
     return {}
 
 
+def _root_name(ctx: ActionContext) -> str:
+    return str(json.loads(read_bytes(ctx.paths.setting("root.json")) or b"{}").get("root_name", ""))
+
+
+def _ledgers(tree: list[TreeRow], ctx: ActionContext) -> dict[str, str]:
+    """Every folder's ledger file (every folder of the listing has one)."""
+    return {folder: ctx.paths.ledger(folder) for folder in folders_of(row.rel for row in tree)}
+
+
 def update_model(ctx: ActionContext) -> Result:
     """Fold changed summaries into the model and rewrite the digests whose content changed."""
     tree = _listing(ctx)
     summary_of = {row.rel: ctx.paths.summary(row.rel) for row in tree
                   if row.kind in ("file", "binary")}
-    ledger_of = {folder: ctx.paths.ledger(folder) for folder in folders_of(row.rel for row in tree)}
     # the model's own code (a new docgraph) invalidates everything it derived before
     settings = json.loads(read_bytes(ctx.paths.setting("model.json")) or b"{}")
     code = settings.get("code", "")
     conn = open_model(ctx.paths.model)
     try:
         model = Model(conn, ctx.paths.state)
-        written = model.update(tree, summary_of, ledger_of, ctx.config.analysis.include_roots, code,
-                               settings.get("root_name", ""),
+        written = model.update(tree, summary_of, _ledgers(tree, ctx), ctx.config.analysis.include_roots,
+                               code, _root_name(ctx),
                                # doit looked at every digest before the runner started this task
                                ensure=not targets_present("model"))
+    finally:
+        conn.close()
+    return {"state": len(written)}
+
+
+def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str, bytes]) -> Result:
+    """Write the model's targets from a shared cache entry (`blobs` by target index): the digests
+    where their bytes differ, the database whole.
+
+    The database was closed cleanly where it was built (its write-ahead log checkpointed into
+    it), so it is one file; a log or shared-memory file left here by an earlier database would be
+    replayed into the new one, so both go first.  Its recorded stat data of the ledgers are
+    another machine's: :meth:`Model.adopt` records this one's.
+    """
+    database = ctx.paths.model
+    state = ctx.paths.state + os.sep
+    written = []
+    for index, target in enumerate(targets):
+        path = ctx.paths.absolute(target)
+        if path == database:
+            for suffix in ("-wal", "-shm"):
+                remove(database + suffix)
+            write_if_changed(path, blobs[str(index)])
+        elif write_if_changed(path, blobs[str(index)], atomic=not path.startswith(state)):
+            written.append(path)
+    conn = open_model(database)
+    try:
+        Model(conn, ctx.paths.state).adopt(_ledgers(_listing(ctx), ctx), _root_name(ctx))
     finally:
         conn.close()
     return {"state": len(written)}
