@@ -88,6 +88,12 @@ def keywords_letter_page(bucket: str) -> str:
     return f"keywords-{bucket}.md"
 
 
+def letter_part_page(letter_page: str, number: int) -> str:
+    """Part `number` (1-based) of a letter page with more rows than one page holds
+    (`keywords-s.md` -> `keywords-s-2.md`, `torch/sub-s.md` -> `torch/sub-s-2.md`)."""
+    return f"{letter_page.removesuffix('.md')}-{number}.md"
+
+
 def book_part_page(number: int) -> str:
     """Part `number` (1-based) of a book too large for one page."""
     return f"comprehensive_book-{number}.md"

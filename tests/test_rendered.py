@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+import shutil
 from html.parser import HTMLParser
 from itertools import pairwise
 from pathlib import Path
@@ -406,3 +407,33 @@ def test_folder_counts_agree_between_the_index_and_the_book(pages: dict[str, str
     for folder, count in sections:
         index = gfm(pages[f"{folder}/index.md"])
         assert re.search(rf"<p>{count} files? and ", index), folder
+
+
+def test_a_large_letter_is_split_into_parts_of_bounded_rows(tmp_path: Path) -> None:
+    """A letter with more rows than `pages.index_split` lists its parts (first and last name of
+    each); every part holds at most that many rows and links to its neighbours; a letter that
+    shrinks back under the limit loses its parts, and the result is what a clean build writes."""
+    from .conftest import broken_links, make_sample, snapshot
+
+    root = make_sample(tmp_path / "repo")
+    (root / "docgraph.yaml").write_text("pages:\n  index_split: 2\n", encoding="utf-8")
+    build(root)
+    out = root / "repo-docs"
+    letter = (out / "keywords-s.md").read_text(encoding="utf-8")
+    parts = sorted(out.glob("keywords-s-*.md"))
+    assert len(parts) >= 2 and f"In {len(parts)} parts:" in letter
+    for number, part in enumerate(parts, 1):
+        text = (out / f"keywords-s-{number}.md").read_text(encoding="utf-8")
+        rows = [line for line in text.splitlines() if line.startswith("| [")]
+        assert 1 <= len(rows) <= 2
+        assert f"Part {number} of {len(parts)}" in text
+        shown = " ".join(parse(gfm(text)).text)
+        assert "all parts" in shown and ("next" in shown) == (number < len(parts))
+    assert broken_links(out) == []
+    (root / "docgraph.yaml").write_text("pages:\n  index_split: 1000\n", encoding="utf-8")
+    build(root)
+    assert not list(out.glob("keywords-s-*.md"))
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(out) == snapshot(clean / "repo-docs")

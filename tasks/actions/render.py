@@ -77,22 +77,26 @@ def render_folder(ctx: ActionContext, folder: str) -> Result:
 
 
 def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]],
-                  overview: Callable[[Model], PageSet], letter: Callable[[Model, str], str]) -> Result:
-    """Shared by `sub.md` and `keywords.md`: rerender only the letter pages whose hash changed.
+                  overview: Callable[[Model], PageSet],
+                  letter: Callable[[Model, str], dict[str, str]]) -> Result:
+    """Shared by `sub.md` and `keywords.md`: rerender only the letters whose hash changed (a
+    letter is its page and, when large, its parts).
 
-    The task's records (targets) remember the pages it wrote and the hash each letter page was
-    rendered from, so a letter that vanished has its page removed and nothing else is touched.
+    The task's records (targets) remember the pages it wrote (`{"a": page, "a/2": its second
+    part, ...}`) and the hash each letter was rendered from, so a letter or a part that vanished
+    has its page removed and nothing else is touched.
     """
     record_path = ctx.paths.record(name)
     hashes_path = ctx.paths.letters(name)
     previous_pages: dict[str, str] = json.loads(read_bytes(record_path) or b"{}").get("pages", {})
-    recorded = json.loads(read_bytes(hashes_path) or b"{}")
+    hashed = json.loads(read_bytes(hashes_path) or b"{}")
     # a letter page is rendered from its rows and from the render settings and code: when those
     # differ (a page setting, a new docgraph), every letter page is rendered again
     render = hashlib.sha1(read_bytes(ctx.paths.setting("render.json")) or b"").hexdigest()
-    previous: dict[str, str] = recorded.get("letters", {}) if recorded.get("render") == render else {}
+    previous: dict[str, str] = hashed.get("letters", {}) if hashed.get("render") == render else {}
     written: list[str] = []
     removed: list[str] = []
+    recorded: dict[str, str] = {}  # the letter pages and their parts now, by letter (and part)
     conn = open_model(ctx.paths.model)
     try:
         model = Model(conn, ctx.paths.state)
@@ -101,25 +105,26 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
             if write_text(ctx.paths.page(page), text):
                 written.append(ctx.paths.page(page))
         for bucket, (digest, page) in letters.items():
-            path = ctx.paths.page(page)
-            if previous.get(bucket) == digest and previous_pages.get(bucket) == page \
-                    and os.path.exists(path):
+            had = {k: p for k, p in previous_pages.items() if k == bucket or k.startswith(bucket + "/")}
+            if previous.get(bucket) == digest and had.get(bucket) == page \
+                    and all(os.path.exists(ctx.paths.page(p)) for p in had.values()):
+                recorded.update(had)
                 continue
-            if write_text(path, letter(model, bucket)):
-                written.append(path)
+            for number, (written_page, text) in enumerate(letter(model, bucket).items()):
+                recorded[bucket if number == 0 else f"{bucket}/{number}"] = written_page
+                if write_text(ctx.paths.page(written_page), text):
+                    written.append(ctx.paths.page(written_page))
     finally:
         conn.close()
-    current_pages = {page for _, page in letters.values()}
-    for bucket, page in previous_pages.items():
+    current_pages = set(recorded.values())
+    for page in previous_pages.values():
         if page not in current_pages and remove(ctx.paths.page(page)):
             removed.append(ctx.paths.page(page))
     # two records: the pages (read by the manifest, changes only when a letter page comes or
     # goes) and the hashes they were rendered from (changes with every re-rendered letter).  An
     # index not split into letters records nothing: an empty file, which takes no disk block
     # (most of the 625 folders of the torch corpus: 5 MB of `du` otherwise)
-    write_text(record_path, json.dumps(
-        {"pages": {b: p for b, (_, p) in sorted(letters.items())}}, sort_keys=True) + "\n"
-        if letters else "")
+    write_text(record_path, json.dumps({"pages": recorded}, sort_keys=True) + "\n" if letters else "")
     write_text(hashes_path, json.dumps(
         {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "render": render},
         sort_keys=True) + "\n" if letters else "")

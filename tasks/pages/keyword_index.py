@@ -4,8 +4,9 @@ Each lists the repository-level definitions (classes, functions, constants, macr
 types' public methods and properties, shown as `Class.method` and filed under the method's own
 name (so `route` is under R, as `Scaffold.route`), with their definition sites and the files
 that import that name from them.  An index with more rows
-than `pages.index_split` becomes an overview page plus one page per initial letter, so no page
-grows to many megabytes; a letter page is rerendered only when its rows' hash changed.  The
+than `pages.index_split` becomes an overview page plus one page per initial letter, and a letter
+with more rows than that lists its parts of at most that many rows, so no page grows to many
+megabytes; a letter is rerendered only when its rows' hash changed.  The
 root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
 """
 
@@ -163,15 +164,53 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, letters
 
 
-def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext) -> str:
-    """One letter page of a split `sub.md`."""
+def _letter(rows: list[KeywordRow], page: str, ctx: RenderContext, template: str, title: str,
+            summary: str, what: str) -> dict[str, str]:
+    """A letter page, and when its rows are more than `pages.index_split` its parts: then the
+    letter page lists the parts with the first and last name of each, and each part holds at
+    most that many rows (GitHub renders a Markdown file only when small, "generally less than
+    2 MB": a letter of a 48,000-file tree held 10 MB).  {page: text}, the letter page first."""
+    limit = ctx.settings.index_split
+    if len(rows) <= limit:
+        return {page: fill(template, title=title, summary=summary, body=_rows_table(rows, page, ctx))}
+    chunks = [rows[start:start + limit] for start in range(0, len(rows), limit)]
+    parts = [layout.letter_part_page(page, number) for number in range(1, len(chunks) + 1)]
+
+    def shown(row: KeywordRow) -> str:
+        name = row.qualname or row.name
+        return code(_short(name) if len(name) > SHORT_NAME else name)
+
+    def span(chunk: list[KeywordRow]) -> str:
+        first, last = shown(chunk[0]), shown(chunk[-1])
+        return first if first == last else f"{first} … {last}"
+
+    listing = "\n".join(
+        f"{number}. {link(f'part {number}', ctx.page_href(page, part))}: {span(chunk)} ({len(chunk):,})"
+        for number, (part, chunk) in enumerate(zip(parts, chunks), 1))
+    pages = {page: fill(template, title=title, summary=summary + f" In {len(parts)} parts:",
+                        body=listing)}
+    for number, (part, chunk) in enumerate(zip(parts, chunks), 1):
+        around = [link("previous", ctx.page_href(part, parts[number - 2])) if number > 1 else "",
+                  link("next", ctx.page_href(part, parts[number])) if number < len(parts) else "",
+                  link("all parts", ctx.page_href(part, page))]
+        first = (number - 1) * limit + 1
+        pages[part] = fill(template, title=title,
+                           summary=f"Part {number} of {len(parts)} of the {plural(len(rows), 'definition')} "
+                                   f"{what}: rows {first:,} to {first + len(chunk) - 1:,}; "
+                                   + " · ".join(a for a in around if a) + ".",
+                           body=_rows_table(chunk, part, ctx))
+    return pages
+
+
+def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext) -> dict[str, str]:
+    """One letter page of a split `sub.md` (with its parts when large)."""
     page = layout.sub_letter_page(folder, bucket)
     rows = model.keyword_rows(folder, bucket)
     summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)} in "
                f"{_scope(folder)} and below; "
                f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
-    return fill("folder_sub.md", title=code(folder) + f" — {_label(bucket)}", summary=summary,
-                body=_rows_table(rows, page, ctx))
+    return _letter(rows, page, ctx, "folder_sub.md", code(folder) + f" — {_label(bucket)}", summary,
+                   f"starting with {_label(bucket)} in {_scope(folder)} and below")
 
 
 def global_pages(buckets: dict[str, list[object]], model: RowSource,
@@ -190,10 +229,10 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
     return {page: fill("keywords.md", summary=summary, body=body)}, letters
 
 
-def global_letter(bucket: str, model: RowSource, ctx: RenderContext) -> str:
-    """One letter page of a split `keywords.md`."""
+def global_letter(bucket: str, model: RowSource, ctx: RenderContext) -> dict[str, str]:
+    """One letter page of a split `keywords.md` (with its parts when large)."""
     page = layout.keywords_letter_page(bucket)
     rows = model.keyword_rows("", bucket)
     summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)}; "
                f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
-    return fill("keywords.md", summary=summary, body=_rows_table(rows, page, ctx))
+    return _letter(rows, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}")
