@@ -36,6 +36,7 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from doit.dependency import Dependency, JSONCodec, MD5Checker, SqliteDB
@@ -52,15 +53,30 @@ INLINE_BELOW = 32
 """A stage of fewer tasks runs in the main process: a pool would cost more than it saves."""
 
 
-Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]], float]
+Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, bytes], float]
 Job = tuple[str, Callable[..., Any], tuple[Any, ...]]
 """A task to execute: its name, its action and the action's arguments."""
 
 ChunkHook = Callable[[list[tuple[Callable[..., Any], tuple[Any, ...]]]], None]
-_ON_CHUNK: list[ChunkHook] = []
-"""Called with the actions of a chunk before its tasks run, in the process that runs them (the
-shared cache looks up a chunk's entries in one batch); set by :class:`StageRunner`, and in a
-worker by :func:`_worker_start`."""
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What the process that runs a stage's actions needs besides the jobs (a pool worker gets
+    it once, from :func:`_worker_start`)."""
+
+    folder: str
+    """Where the actions run (ROOT: doit's names of files are relative to it)."""
+    root: str
+    """ROOT: the files the actions read and write are noted by their names relative to it."""
+    on_chunk: ChunkHook | None
+    """Called with the actions of a chunk before its tasks run, in the process that runs them
+    (the shared cache looks up a chunk's entries in one batch)."""
+
+
+_SETUP: list[WorkerSetup] = []
+"""The setup of the stage running in this process (set by :class:`StageRunner`, or in a
+worker by :func:`_worker_start`)."""
 CHUNK = 16
 """Most tasks handed to a worker at once."""
 GC_THRESHOLD = (100_000, 50, 100)
@@ -68,14 +84,15 @@ GC_THRESHOLD = (100_000, 50, 100)
 
 
 def _execute_chunk(jobs: list[Job]) -> list[Outcome]:
-    for hook in _ON_CHUNK:
+    hook = _SETUP[0].on_chunk
+    if hook is not None:
         hook([(action, args) for _name, action, args in jobs])
     return [_execute(job) for job in jobs]
 
 
 def _execute(job: Job) -> Outcome:
     name, action, args = job
-    begin_hashes()
+    begin_hashes(_SETUP[0].root)
     began = time.process_time()
     gc.disable()  # an action's objects (an AST, a page's records) form no cycles; see _quiet_gc
     try:
@@ -178,7 +195,7 @@ class TaskRecord:
             self.values.update(saver())
 
 
-def _worker_start(cwd: str, on_chunk: ChunkHook | None) -> None:
+def _worker_start(setup: WorkerSetup) -> None:
     """Pool initializer: the build handles Ctrl-C for everyone; a worker dies with its parent,
     the fork server, which exits when the build does (`kill -9` of a build must not leave workers
     behind); the build's folder and chunk hook; the collector as :func:`_quiet_gc` sets it."""
@@ -195,8 +212,8 @@ def _worker_start(cwd: str, on_chunk: ChunkHook | None) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
-    os.chdir(cwd)
-    _ON_CHUNK[:] = [on_chunk] if on_chunk is not None else []
+    os.chdir(setup.folder)
+    _SETUP[:] = [setup]
     gc.freeze()  # what the fork server imported: never scanned, never copied by a collection
     gc.set_threshold(*GC_THRESHOLD)
 
@@ -348,20 +365,20 @@ class StageRunner:
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
     def _execute(self, jobs: list[Job], solo: list[Job]) -> Iterator[Outcome]:
+        setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk)
         if self.jobs <= 1 or len(jobs) < INLINE_BELOW:
-            _ON_CHUNK[:] = [self.on_chunk] if self.on_chunk is not None else []
+            _SETUP[:] = [setup]
             try:
                 for start in range(0, len(jobs), CHUNK):
                     yield from _execute_chunk(jobs[start:start + CHUNK])
             finally:
-                _ON_CHUNK.clear()
+                _SETUP.clear()
             return
         alone = {job[0] for job in solo}
         rest = [job for job in jobs if job[0] not in alone]
         size = max(1, min(CHUNK, len(rest) // (self.jobs * 8)))
         chunks = [rest[start:start + size] for start in range(0, len(rest), size)]
-        pool = _pool_context().Pool(self.jobs, initializer=_worker_start,
-                                    initargs=(os.getcwd(), self.on_chunk))
+        pool = _pool_context().Pool(self.jobs, initializer=_worker_start, initargs=(setup,))
         try:
             # a long task (the model) alone, started first; the others in chunks beside it
             started = [pool.apply_async(_execute, (job,)) for job in solo]
