@@ -662,7 +662,9 @@ class Engine:
             # passes over hundreds of thousands of new lists grow faster than the tree
             gc.disable()
             try:
-                self._store(session.new_stamp())
+                stamp = session.new_stamp()
+                session.hashes.forget()  # in the stamp now: not held while it is encoded
+                self._store(stamp)
             finally:
                 gc.enable()
         write_report(config.state, report)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import struct
+import sys
 from collections.abc import Iterable
 from typing import Self
 
@@ -105,7 +106,15 @@ class FileHashes:
         self._known: dict[str, bytes] = {}
 
     def add(self, found: dict[str, bytes]) -> None:
-        self._known.update(found)
+        """Take what a worker noted, its names interned: the graph's own strings (see
+        :meth:`docgraph.context.Paths.name`) rather than the copies unpickled."""
+        known, intern = self._known, sys.intern
+        for name, packed in found.items():
+            known[intern(name)] = packed
+
+    def forget(self) -> None:
+        """Drop every noted file (the build recorded them)."""
+        self._known = {}
 
     def __contains__(self, name: object) -> bool:
         """Whether a worker noted the file of this graph name."""
