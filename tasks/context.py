@@ -7,6 +7,7 @@ action) does not import the analyzers and page renderers.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,9 +56,13 @@ class Paths:
 
     def name(self, path: str) -> str:
         """How the graph, the manifest and the stamp name a file: relative to ROOT when inside it
-        (so a fresh clone elsewhere means the same files), absolute otherwise."""
+        (so a fresh clone elsewhere means the same files), absolute otherwise.
+
+        Interned: a state file is named by the task that writes it, by each task that reads it
+        and by the hashes the build notes of it; one string instead of several (on a 48k-file
+        tree the graph's names took 54 MB in 548,000 strings)."""
         root = self.root + os.sep
-        return path.removeprefix(root)
+        return sys.intern(path.removeprefix(root))
 
     def absolute(self, name: str) -> str:
         """Inverse of :meth:`name`."""

@@ -27,7 +27,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +208,7 @@ class Session:
         self.ran.update(executed)
 
     def _targets(self, name: str, targets: list[str] | tuple[str, ...],
-                 touched: set[str] | None) -> Iterable[str]:
+                 touched: Container[str] | None) -> Iterable[str]:
         """The outputs of a task that this build may have changed: all of them, except for a
         task of many outputs (the model: one digest per file and folder) that ran under the
         runner, whose action noted every file it wrote or compared (a digest it did not touch
@@ -217,11 +217,9 @@ class Session:
             return targets
         return [t for t in targets if t in touched]
 
-    def _touched(self) -> set[str] | None:
-        if self.ran is None:
-            return None
-        name = self.graph.name
-        return {name(path) for path in self.hashes.known}
+    def _touched(self) -> Container[str] | None:
+        """The names of the files the runner's actions read or wrote."""
+        return None if self.ran is None else self.hashes
 
     def _widen(self, stage: int) -> None:
         """Consumers of the outputs that differ from the stamp (by content when only the stat
@@ -318,7 +316,6 @@ class Session:
         else:
             changed = set(owner) | set(the_plan.refreshed)
             generated = None
-        known = self.hashes.known  # what the workers wrote (or found unchanged), as they saw it
         for name in changed:
             if generated is not None and name not in generated:
                 continue
@@ -332,7 +329,7 @@ class Session:
                     continue
             path = graph.absolute(name)
             task = owner.get(name) or (old[3] if old else graph.producer(name))
-            noted = known.get(path)
+            noted = self.hashes.noted(name)  # what the workers wrote (or found unchanged), as they saw it
             if noted is not None:  # a later change on disk differs from this; the next build sees it
                 new.set_output(name, [noted[0], noted[1], noted[3], task], prefix)
                 continue
@@ -562,7 +559,9 @@ class Engine:
             # passes over hundreds of thousands of new lists grow faster than the tree
             gc.disable()
             try:
-                self._store(session.new_stamp())
+                stamp = session.new_stamp()
+                session.hashes.forget()  # in the stamp now: not held while it is encoded
+                self._store(stamp)
             finally:
                 gc.enable()
         write_report(config.state, report)

@@ -54,6 +54,7 @@ from .xref import MANIFESTS, Edge, Resolver, swift_target
 log = logging.getLogger("docgraph")
 
 BULK_SHARE = 0.3   # above this share of changed files, rebuild in bulk
+BULK_BATCH = 2000  # files whose rows a bulk rebuild holds and inserts at once
 _EMPTY = pack({})  # what a summary file that vanished while being read counts as
 
 # Every table names files by their id in `paths` (:class:`docgraph.digests.PathIds`), each path
@@ -243,7 +244,9 @@ class Model:
         listed, ledgers = self._read_ledgers(ledger_of)
         # rel -> (summary bytes, stat, hash): parsed one at a time (all 12k parsed: 90 MB on torch)
         changed: dict[str, tuple[bytes | None, str, str]] = {}
-        for rel, row in listing.items():
+        # an empty database is rebuilt in bulk, which reads each summary as it goes: read here,
+        # every summary's bytes would be held at once (22 MB on a 48k-file tree)
+        for rel, row in listing.items() if stored else ():
             old = stored.get(rel)
             summary_file = summary_of.get(rel)
             if summary_file is None:  # links and secrets: the listing is all there is
@@ -367,6 +370,9 @@ class Model:
     def _bulk(self, listing: dict[str, TreeRow], changed: dict[str, tuple[bytes | None, str, str]],
               summary_of: dict[str, str], include_roots: tuple[str, ...], roots: str,
               ledgers: list[tuple[str, str]]) -> None:
+        """Every table from the summaries, :data:`BULK_BATCH` files' rows in memory at a time:
+        all rows at once peaked at 550 MB on a 48k-file tree.  The subtree sums are read back
+        from the tables once they are indexed, by the query the incremental path uses."""
         conn = self.conn
         manifests: dict[str, tuple[str, ...]] = {}  # what go.mod, composer.json files declare
         for rel in listing:
@@ -375,9 +381,40 @@ class Model:
                 manifests[rel] = tuple(unpack_plain(data).get("exports", ()) if data else ())
         resolver = Resolver([r for r, row in listing.items() if row.kind in ("file", "binary", "link")],
                             include_roots, manifests)
-        files, symbols, imports, tail_rows, edges, externals = [], [], [], [], [], []
-        paths: list[str] = []  # of the rows of `files`
-        for rel in sorted(listing):  # one summary parsed at a time
+        indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='index' "
+                               "AND sql IS NOT NULL").fetchall()
+        paths = sorted(listing)
+        conn.execute("BEGIN")
+        try:
+            for table in _TABLES:
+                conn.execute(f"DELETE FROM {table}")
+            for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
+                conn.execute(f"DROP INDEX {name}")
+            self.ids.assign(paths)
+            for batch in chunks(paths, BULK_BATCH):
+                self._bulk_rows(batch, listing, changed, summary_of, resolver)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
+            self._note_ledgers(ledgers)
+            for _name, sql in indexes:
+                conn.execute(sql)
+            self._bulk_subtree(paths)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _bulk_rows(self, batch: list[str], listing: dict[str, TreeRow],
+                   changed: dict[str, tuple[bytes | None, str, str]], summary_of: dict[str, str],
+                   resolver: Resolver) -> None:
+        """Insert the rows of the files of `batch` (their summaries parsed one at a time)."""
+        conn, ident = self.conn, self.ids.of
+        files: list[tuple[Any, ...]] = []
+        symbols: list[tuple[Any, ...]] = []
+        imports: list[tuple[Any, ...]] = []
+        tail_rows: list[tuple[str, int]] = []
+        edges: list[Edge] = []
+        externals: list[tuple[str, str, str]] = []
+        for rel in batch:
             row = listing[rel]
             if rel in changed:
                 data, stat, digest = changed[rel]
@@ -389,64 +426,44 @@ class Model:
                     continue  # its analysis failed; the report says so
                 stat, digest = "", hashlib.sha1(data).hexdigest()
             summary = unpack_plain(data) if data is not None else None
-            files.append(_file_row(0, rel, row, summary, stat, digest))  # its id once assigned
-            paths.append(rel)
+            file = ident[rel]
+            files.append(_file_row(file, rel, row, summary, stat, digest))
             if summary is None:
                 continue
-            symbols += [(rel, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
+            symbols += [(file, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
                          s.get("qualname", "")) for s in summary.get("symbols", ())]
             parsed = _imports(summary)
-            imports += [(rel, i.module, i.kind, SEP.join(i.names), i.level, int(i.system)) for i in parsed]
-            tail_rows += [(t, rel) for t in set().union(*(tails(i) for i in parsed))] if parsed else []
+            imports += [(file, i.module, i.kind, SEP.join(i.names), i.level, int(i.system)) for i in parsed]
+            tail_rows += [(t, file) for t in set().union(*(tails(i) for i in parsed))] if parsed else []
             found, missing = resolver.resolve(rel, parsed)
             edges += found
             externals += [(rel, module, kind) for module, kind in missing]
-        indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='index' "
-                               "AND sql IS NOT NULL").fetchall()
-        conn.execute("BEGIN")
-        try:
-            for table in _TABLES:
-                conn.execute(f"DELETE FROM {table}")
-            for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
-                conn.execute(f"DROP INDEX {name}")
-            self.ids.assign(sorted(listing))
-            ident = self.ids.of
-            conn.executemany(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})",
-                             ((ident[rel], *rest) for (_, *rest), rel in zip(files, paths)))
-            conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)",
-                             ((ident[rel], *rest) for rel, *rest in symbols))
-            conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)",
-                             ((ident[rel], *rest) for rel, *rest in imports))
-            conn.executemany("INSERT INTO tails VALUES(?,?)", ((t, ident[rel]) for t, rel in tail_rows))
-            self._insert_edges(edges, externals)
-            refs: dict[tuple[str, str], list[str]] = defaultdict(list)
-            for edge in edges:
-                for name in edge.names:
-                    refs[(edge.dst, name)].append(edge.src)
-            # per folder of the defining file first, then once into each ancestor
-            direct: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-            for rel, name, kind, line, bucket, qualname in symbols:
-                value = row_hash(KeywordRow(name, kind, rel, line, () if qualname else
-                                            tuple(sorted(refs.get((rel, name), ()))), qualname))
-                entry = direct[(rel.rpartition("/")[0], bucket)]
-                entry[0] += 1
+        conn.executemany(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})", files)
+        conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)", symbols)
+        conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)", imports)
+        conn.executemany("INSERT INTO tails VALUES(?,?)", tail_rows)
+        self._insert_edges(edges, externals)
+
+    def _bulk_subtree(self, paths: list[str]) -> None:
+        """The keyword sums of every folder (per letter: a count and a sum of row hashes), from
+        the rows of :meth:`Digests.rows_for`: per folder of the defining file first, then once
+        into each ancestor."""
+        direct: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for batch in chunks(paths, BULK_BATCH):
+            for rel, rows in self.digests.rows_for(batch).items():
+                folder = rel.rpartition("/")[0]
+                for row in rows:
+                    entry = direct[(folder, layout.bucket_of(row.name))]
+                    entry[0] += 1
+                    entry[1] += row_hash(row)
+        totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for (folder, bucket), (count, value) in direct.items():
+            for above in ancestors(folder + "/"):
+                entry = totals[(above, bucket)]
+                entry[0] += count
                 entry[1] += value
-            totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-            for (folder, bucket), (count, value) in direct.items():
-                for above in ancestors(folder + "/"):
-                    entry = totals[(above, bucket)]
-                    entry[0] += count
-                    entry[1] += value
-            conn.executemany("INSERT INTO subtree VALUES(?,?,?,?)",
-                             [(f, b, n, f"{v % MODULUS:032x}") for (f, b), (n, v) in totals.items()])
-            conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
-            self._note_ledgers(ledgers)
-            for _name, sql in indexes:
-                conn.execute(sql)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        self.conn.executemany("INSERT INTO subtree VALUES(?,?,?,?)",
+                              [(f, b, n, f"{v % MODULUS:032x}") for (f, b), (n, v) in totals.items()])
 
     def _insert_edges(self, edges: list[Edge], externals: list[tuple[str, str, str]]) -> None:
         ids = self.ids

@@ -7,13 +7,19 @@ bookkeeping between two round trips.  The tasks of a stage never depend on each 
 
 1. asks doit's :class:`~doit.dependency.Dependency` (same sqlite3 file, same MD5 checker as plain
    `doit`) which tasks are not up to date,
-2. executes their actions in a fork pool, large inputs first, in chunks (only task names cross
-   the process boundary; the forked workers already hold the specs),
+2. executes their actions in a pool of worker processes, large inputs first, in chunks,
 3. records each success as doit's runner does (`save_extra_values`, `save_success`), except that
    the dict an action returns (pages written, ...) goes to the build report only: doit would keep
    it in its database as the task's values, which nothing reads back (docgraph's tasks take no
    `getargs`), 2.9 MB of the 32 MB database of the torch corpus.  Values an `uptodate` check
    saves (`config_changed`) are kept.
+
+The workers are forked by a fork server (:mod:`multiprocessing`'s `forkserver`), a small process
+started once, which has imported docgraph's actions and nothing of a build: forked from the build
+process instead, every worker began with its memory (the specs of every task, the hashes of every
+file written so far: 620 MB on a 48k-file tree) and the model's worker peaked at 906 MB.  A chunk
+of tasks crosses to its worker as their actions and arguments (about 2.5 KB pickled for 16 tasks,
+30 µs a round trip).
 
 So `doit` and `docgraph build` share one state: either can follow the other.  The database is
 committed when the stage ends, also when it is interrupted (KeyboardInterrupt, and SIGTERM which
@@ -30,6 +36,7 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from doit.dependency import Dependency, JSONCodec, MD5Checker, SqliteDB
@@ -40,45 +47,64 @@ from .report import Collector
 from .store import FileHashes, begin_hashes, close_inherited_locks, take_hashes
 
 log = logging.getLogger("docgraph")
-_JOBS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
 SOLO = 1 << 62
 """Weight of a task that runs alone in a worker, started before the others (the model)."""
 INLINE_BELOW = 32
 """A stage of fewer tasks runs in the main process: a pool would cost more than it saves."""
 
 
-Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, tuple[int, int, float, str]], float]
-
+Outcome = tuple[str, str | None, dict[str, Any] | None, dict[str, bytes], float]
+Job = tuple[str, Callable[..., Any], tuple[Any, ...]]
+"""A task to execute: its name, its action and the action's arguments."""
 
 ChunkHook = Callable[[list[tuple[Callable[..., Any], tuple[Any, ...]]]], None]
-_ON_CHUNK: list[ChunkHook] = []
-"""Called with the jobs of a chunk before its tasks run, in the process that runs them (the
-shared cache looks up a chunk's entries in one batch); set by :class:`StageRunner`."""
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What the process that runs a stage's actions needs besides the jobs (a pool worker gets
+    it once, from :func:`_worker_start`)."""
+
+    folder: str
+    """Where the actions run (ROOT: doit's names of files are relative to it)."""
+    root: str
+    """ROOT: the files the actions read and write are noted by their names relative to it."""
+    on_chunk: ChunkHook | None
+    """Called with the actions of a chunk before its tasks run, in the process that runs them
+    (the shared cache looks up a chunk's entries in one batch)."""
+    complete: frozenset[str] = frozenset()
+    """The tasks of the stage whose every target doit found on disk (:func:`targets_present`)."""
+
+
+_SETUP: list[WorkerSetup] = []
+"""The setup of the stage running in this process (set by :class:`StageRunner`, or in a
+worker by :func:`_worker_start`)."""
 CHUNK = 16
 """Most tasks handed to a worker at once."""
-_COMPLETE: set[str] = set()
-"""Tasks about to run whose every target doit found on disk when it checked them (set before
-the pool forks, like the jobs)."""
 MANY_TARGETS = 64
 """A task of more targets than this (the model) is checked with doit's full log of reasons,
 which names every missing target, so its action need not look for missing outputs itself."""
+GC_THRESHOLD = (100_000, 50, 100)
+"""Collector thresholds while actions run (see :func:`_quiet_gc`)."""
 
 
 def targets_present(name: str) -> bool:
-    """Whether this runner, about to run task `name`, found every one of its targets on disk
-    (so its action need not look for missing ones); False when doit itself runs the task."""
-    return name in _COMPLETE
+    """Whether the runner running task `name` found every one of its targets on disk when it
+    checked the task (so its action need not look for missing ones); False when doit itself
+    runs the task."""
+    return bool(_SETUP) and name in _SETUP[0].complete
 
 
-def _execute_chunk(names: list[str]) -> list[Outcome]:
-    for hook in _ON_CHUNK:
-        hook([_JOBS[name] for name in names])
-    return [_execute(name) for name in names]
+def _execute_chunk(jobs: list[Job]) -> list[Outcome]:
+    hook = _SETUP[0].on_chunk
+    if hook is not None:
+        hook([(action, args) for _name, action, args in jobs])
+    return [_execute(job) for job in jobs]
 
 
-def _execute(name: str) -> Outcome:
-    action, args = _JOBS[name]
-    begin_hashes()
+def _execute(job: Job) -> Outcome:
+    name, action, args = job
+    begin_hashes(_SETUP[0].root)
     began = time.process_time()
     gc.disable()  # an action's objects (an AST, a page's records) form no cycles; see _quiet_gc
     try:
@@ -92,14 +118,14 @@ def _execute(name: str) -> Outcome:
 
 def _quiet_gc(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
     """Run the actions with the cyclic GC off the build's long-lived objects (the graph, doit's
-    tasks: frozen, so a collection neither scans them nor, in a forked worker, copies their pages)
-    and collecting less often; :func:`_execute` turns it off while an action runs, so a collection
+    tasks: frozen, so a collection does not scan them; a worker freezes what its fork server
+    imported, see :func:`_worker_start`) and collecting less often; :func:`_execute` turns it off while an action runs, so a collection
     happens between two tasks, when their objects are gone.  Measured on the torch corpus:
     analysis 17 % faster with the freeze and threshold, `ast.parse` another 18 % faster without
     collections inside."""
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         yield from outcomes
     finally:
@@ -181,21 +207,37 @@ class TaskRecord:
             self.values.update(saver())
 
 
-def _worker_start(parent: int) -> None:
-    """Pool initializer: the parent handles Ctrl-C for everyone; a worker dies with its parent
-    (`kill -9` of a build must not leave workers behind, holding the state folder's lock)."""
+def _worker_start(setup: WorkerSetup) -> None:
+    """Pool initializer: the build handles Ctrl-C for everyone; a worker dies with its parent,
+    the fork server, which exits when the build does (`kill -9` of a build must not leave workers
+    behind); the build's folder and chunk hook; the collector as :func:`_quiet_gc` sets it."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    close_inherited_locks()
+    close_inherited_locks()  # (a forked worker's: a fork server's children hold none)
+    parent = os.getppid()
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the closed lock is all we can do
+    except (OSError, AttributeError):  # not Linux: the pool's closed pipes end the worker
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
+    os.chdir(setup.folder)
+    _SETUP[:] = [setup]
+    gc.freeze()  # what the fork server imported: never scanned, never copied by a collection
+    gc.set_threshold(*GC_THRESHOLD)
+
+
+def _pool_context() -> Any:
+    """The fork server's context, its server importing the actions once (a worker's imports
+    would otherwise be made again in each stage's pool)."""
+    context = multiprocessing.get_context("forkserver")
+    package = __package__ or "docgraph"
+    context.set_forkserver_preload([f"{package}.runner", *(f"{package}.actions.{step}" for step in
+                                                            ("analysis", "model", "render"))])
+    return context
 
 
 def forget_vanished(db_path: str, vanished: Callable[[str], bool]) -> int:
@@ -226,8 +268,7 @@ class StageRunner:
     def __init__(self, db_path: str, jobs: int, collector: Collector, hashes: FileHashes,
                  watched: Callable[[str], bool] = lambda dep: True,
                  on_chunk: ChunkHook | None = None):
-        # set before the pool forks, so the workers that run the chunks have it
-        _ON_CHUNK[:] = [on_chunk] if on_chunk is not None else []
+        self.on_chunk = on_chunk
         self.db_path = db_path
         self.jobs = jobs
         self.collector = collector
@@ -275,7 +316,7 @@ class StageRunner:
         main_cpu = time.process_time()
         try:
             todo: list[str] = []
-            _COMPLETE.clear()
+            complete: set[str] = set()  # to run, every target present (see targets_present)
             for task in tasks:
                 logged = len(task.targets) > MANY_TARGETS
                 status = dep.get_status(task, by_name, get_log=logged)
@@ -289,7 +330,7 @@ class StageRunner:
                 else:
                     todo.append(task.name)
                     if logged and "missing_target" not in status.reasons:
-                        _COMPLETE.add(task.name)
+                        complete.add(task.name)
             checking = time.perf_counter() - clock
             pooled = self.jobs > 1 and len(todo) >= INLINE_BELOW
             # the order matters only to a pool: long tasks first, so none is left alone at the end
@@ -298,10 +339,9 @@ class StageRunner:
             # runs must not be recorded with its new state (doit issue #119)
             watched = self.watched
             before = {n: _inputs(by_name[n], watched) for n in todo}
-            _JOBS.clear()
-            _JOBS.update({n: jobs_of[n] for n in todo})
-            solo = [n for n in todo if weight(n) >= SOLO] if pooled else []
-            for name, error, values, hashes, cpu in _quiet_gc(self._execute(todo, solo)):
+            jobs = [(n, *jobs_of[n]) for n in todo]
+            solo = [job for job in jobs if weight(job[0]) >= SOLO] if pooled else []
+            for name, error, values, hashes, cpu in _quiet_gc(self._execute(jobs, solo, frozenset(complete))):
                 task = by_name[name]
                 kind = name.partition(":")[0]
                 cpu_of[kind] = cpu_of.get(kind, 0.0) + cpu
@@ -332,8 +372,6 @@ class StageRunner:
         finally:
             began = time.perf_counter()
             dep.close()
-            _JOBS.clear()
-            _COMPLETE.clear()
             log.info("runner: %d task(s): %.2f s checking, %.2f s recording, %.2f s committing, "
                      "%.2f s in all", len(tasks), checking, saving, time.perf_counter() - began,
                      time.perf_counter() - clock)
@@ -342,19 +380,24 @@ class StageRunner:
                 log.info("runner: CPU time of the actions: %s",
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
-    def _execute(self, names: list[str], solo: list[str]):  # type: ignore[no-untyped-def]
-        if self.jobs <= 1 or len(names) < INLINE_BELOW:
-            for start in range(0, len(names), CHUNK):
-                yield from _execute_chunk(names[start:start + CHUNK])
+    def _execute(self, jobs: list[Job], solo: list[Job], complete: frozenset[str]) -> Iterator[Outcome]:
+        setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk, complete)
+        if self.jobs <= 1 or len(jobs) < INLINE_BELOW:
+            _SETUP[:] = [setup]
+            try:
+                for start in range(0, len(jobs), CHUNK):
+                    yield from _execute_chunk(jobs[start:start + CHUNK])
+            finally:
+                _SETUP.clear()
             return
-        context = multiprocessing.get_context("fork")
-        rest = [n for n in names if n not in solo]
+        alone = {job[0] for job in solo}
+        rest = [job for job in jobs if job[0] not in alone]
         size = max(1, min(CHUNK, len(rest) // (self.jobs * 8)))
         chunks = [rest[start:start + size] for start in range(0, len(rest), size)]
-        pool = context.Pool(self.jobs, initializer=_worker_start, initargs=(os.getpid(),))
+        pool = _pool_context().Pool(self.jobs, initializer=_worker_start, initargs=(setup,))
         try:
             # a long task (the model) alone, started first; the others in chunks beside it
-            started = [pool.apply_async(_execute, (name,)) for name in solo]
+            started = [pool.apply_async(_execute, (job,)) for job in solo]
             for outcomes in pool.imap_unordered(_execute_chunk, chunks):
                 yield from outcomes
             for result in started:

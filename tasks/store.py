@@ -16,6 +16,8 @@ import fcntl
 import hashlib
 import json
 import os
+import struct
+import sys
 from collections.abc import Iterable
 from typing import Self
 
@@ -26,26 +28,34 @@ TMP_MARK = ".docgraph-tmp-"   # temporary files of atomic writes: `.<name>.docgr
 BUILDING = "building"         # present while a build runs; left behind by one that was killed
 
 
-# MD5s of the files an action read or wrote, by absolute path: (size, mtime_ns, mtime, md5).
-# The runner ships them from the workers to the main process, whose doit checker and stamp would
-# otherwise read and hash every input and output a second time.  Only while an action runs
-# (None otherwise): the no-op build and the watch loop read without hashing.
-_seen: dict[str, tuple[int, int, float, str]] | None = None
+NOTE = struct.Struct("<qqd16s")
+"""A noted file, packed: size, mtime_ns, mtime (as `os.stat` gives it, which doit records) and
+MD5 digest in 40 bytes; as a tuple of four Python objects it took 240 (see :class:`FileHashes`)."""
+
+# What the files an action read or wrote looked like, by the name the graph gives them (relative
+# to ROOT when inside it), packed with NOTE.  The runner ships them from the workers to the main
+# process, whose doit checker and stamp would otherwise read and hash every input and output a
+# second time.  Only while an action runs (None otherwise): the no-op build and the watch loop
+# read without hashing.
+_seen: dict[str, bytes] | None = None
+_under = ""  # ROOT + os.sep while an action runs
 
 
 def _note(path: str, st: os.stat_result, data: bytes) -> None:
     if _seen is not None:
-        _seen[path if os.path.isabs(path) else os.path.abspath(path)] = (
-            st.st_size, st.st_mtime_ns, st.st_mtime, hashlib.md5(data).hexdigest())
+        name = (path if os.path.isabs(path) else os.path.abspath(path)).removeprefix(_under)
+        _seen[name] = NOTE.pack(st.st_size, st.st_mtime_ns, st.st_mtime, hashlib.md5(data).digest())
 
 
-def begin_hashes() -> None:
-    """Start noting the hashes of what is read and written (an action begins)."""
-    global _seen
+def begin_hashes(root: str) -> None:
+    """Start noting the hashes of what is read and written (an action begins; files are named
+    relative to `root` when inside it)."""
+    global _seen, _under
     _seen = {}
+    _under = root + os.sep
 
 
-def take_hashes() -> dict[str, tuple[int, int, float, str]]:
+def take_hashes() -> dict[str, bytes]:
     """The hashes noted since :func:`begin_hashes`; noting stops."""
     global _seen
     found, _seen = _seen or {}, None
@@ -103,34 +113,52 @@ def read_bytes(path: str) -> bytes | None:
 
 
 class FileHashes:
-    """MD5 of files by content, reusing what the workers noted while the stat data still match."""
+    """MD5 of files by content, reusing what the workers noted while the stat data still match.
+
+    The main process keeps one entry per file a worker read or wrote (370,000 on a 48k-file
+    tree), so an entry is compact: the graph's name of the file (the string the specs hold
+    too, relative to ROOT) and :data:`NOTE`'s 40 bytes."""
 
     def __init__(self, root: str) -> None:
         self.root = root  # what relative names (doit's file deps) are relative to
-        self.known: dict[str, tuple[int, int, float, str]] = {}
+        self._under = root + os.sep
+        self._known: dict[str, bytes] = {}
 
-    def add(self, found: dict[str, tuple[int, int, float, str]]) -> None:
-        self.known.update(found)
+    def add(self, found: dict[str, bytes]) -> None:
+        """Take what a worker noted, its names interned: the graph's own strings (see
+        :meth:`docgraph.context.Paths.name`) rather than the copies unpickled."""
+        known, intern = self._known, sys.intern
+        for name, packed in found.items():
+            known[intern(name)] = packed
 
-    def _absolute(self, path: str) -> str:
-        return path if path[:1] == os.sep else f"{self.root}{os.sep}{path}"
+    def forget(self) -> None:
+        """Drop every noted file (the build recorded them)."""
+        self._known = {}
+
+    def __contains__(self, name: object) -> bool:
+        """Whether a worker noted the file of this graph name."""
+        return name in self._known
 
     def noted(self, path: str) -> tuple[int, int, float, str] | None:
         """(size, mtime_ns, mtime, md5) of `path` as a worker last read or wrote it, if one did."""
-        return self.known.get(self._absolute(path))
+        packed = self._known.get(path.removeprefix(self._under))
+        if packed is None:
+            return None
+        size, mtime_ns, mtime, md5 = NOTE.unpack(packed)
+        return size, mtime_ns, mtime, md5.hex()
 
     def md5(self, path: str, st: os.stat_result | None = None) -> str:
         """MD5 of the file at `path` (empty when it cannot be read)."""
-        path = self._absolute(path)
-        known = self.known.get(path)
+        absolute = path if path[:1] == os.sep else f"{self._under}{path}"
+        known = self.noted(path)
         if known is not None:
             try:
-                st = st or os.stat(path)
+                st = st or os.stat(absolute)
             except OSError:
                 return ""
             if (st.st_size, st.st_mtime_ns) == known[:2]:
                 return known[3]
-        return file_md5(path)
+        return file_md5(absolute)
 
 
 def _make_parent(path: str) -> None:
