@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,18 +43,55 @@ REPO = HERE.parents[2]
 MAKE_CORPUS = REPO.parent / "shared" / "bench" / "make-corpus.sh"
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _high_water(pids: list[int]) -> int:
+    """The largest peak RSS (VmHWM, kB) among `pids`."""
+    peak = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:  # gone between listing and reading
+            pass
+    return peak
+
+
 def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (MB) of the process tree's largest process, and stdout."""
+    """Wall seconds, peak RSS (MB) of the process tree's largest process, and stdout.
+
+    The build's own peak comes from `wait4`; its workers are children of a fork server the build
+    does not wait for, so a thread reads every descendant's high-water mark (VmHWM) every 0.1 s
+    while it runs (a worker that peaks and exits within 0.1 s of its last reading is missed)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=env, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], _high_water(_tree(proc.pid)[1:]))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    watcher.join()
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-2000:]}")
-    return seconds, usage.ru_maxrss // 1024, out
+    return seconds, max(usage.ru_maxrss, peak[0]) // 1024, out
 
 
 def tree_memory(cmd: list[str], interval: float = 0.25) -> tuple[float, int, int]:
@@ -63,17 +101,10 @@ def tree_memory(cmd: list[str], interval: float = 0.25) -> tuple[float, int, int
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def tree(pid: int) -> list[int]:
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            return [pid]
-        return [pid, *(p for child in children for p in tree(int(child)))]
-
     peak_pss = peak_rss = 0
     while proc.poll() is None:
         pss = rss = 0
-        for pid in tree(proc.pid):
+        for pid in _tree(proc.pid):
             try:
                 for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                     if line.startswith("Pss:"):
