@@ -24,14 +24,15 @@ from .store import read_bytes, write_if_changed
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.marshal"
-STAMP_VERSION = 10
+STAMP_VERSION = 11
 _SEP = "\0"  # no path and no task name holds a NUL
 _NO_MD5 = bytes(16)  # an all-zero MD5 stands for "not known"
 
 Record = list[Any]  # [size, mtime_ns, md5 (hex, "" when not known), tag]
 Columns = tuple[str, bytes, bytes, bytes, str]
 """Names (NUL-separated), stat data (int64 size and mtime per record), MD5s (16 bytes per
-record), tags (uint32 index per record into the NUL-separated tag list)."""
+record), tags (uint32 index per record into the tag list, each tag preceded by a NUL, so that
+no tags and one empty tag differ)."""
 
 
 class Records:
@@ -80,7 +81,7 @@ class Records:
             self._tag_ids = array("I")
             if self._columns:
                 self._tag_ids.frombytes(self._columns[3])
-            self._tags = self._columns[4].split(_SEP) if self._columns else []
+            self._tags = self._columns[4].split(_SEP)[1:] if self._columns else []
         return self._tags, self._tag_ids
 
     def _loaded(self, i: int) -> Record:
@@ -153,18 +154,6 @@ class Records:
         """Record (or, with None, forget) one name."""
         self._changes[name] = value
 
-    def rows(self) -> Iterator[tuple[str, int, int, str]]:
-        """(name, size, mtime_ns, tag) of every record, without decoding the hashes."""
-        stats = self._stat_column()
-        tags, tag_ids = self._tag_columns()
-        changes = self._changes
-        for i, name in enumerate(self.names()):
-            if not changes or name not in changes:
-                yield name, stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
-        for name, value in changes.items():
-            if value is not None:
-                yield name, value[0], value[1], value[3]
-
     def stats(self) -> Iterator[tuple[str, int, int]]:
         """(name, size, mtime_ns) of every record: what a no-op compares with the disk."""
         stats = self._stat_column()
@@ -210,6 +199,7 @@ class Records:
         tag_of = {t: i for i, t in enumerate(tags)}
         removed: set[int] = set()
         added: list[tuple[str, Record]] = []
+        retagged = False
         for name, value in self._changes.items():
             i = self._position(name)
             if value is None:
@@ -221,7 +211,9 @@ class Records:
                 continue
             stats[2 * i], stats[2 * i + 1] = value[0], value[1]
             md5s[16 * i:16 * i + 16] = bytes.fromhex(value[2]) if value[2] else _NO_MD5
-            tag_ids[i] = _tag_id(value[3], tags, tag_of)
+            tag = _tag_id(value[3], tags, tag_of)
+            retagged = retagged or tag != tag_ids[i]
+            tag_ids[i] = tag
         if removed:
             keep = [i for i in range(len(names)) if i not in removed]
             names = [names[i] for i in keep]
@@ -234,7 +226,13 @@ class Records:
                 stats.extend((value[0], value[1]))
                 md5s += bytes.fromhex(value[2]) if value[2] else _NO_MD5
                 tag_ids.append(_tag_id(value[3], tags, tag_of))
-        return _SEP.join(names), stats.tobytes(), bytes(md5s), tag_ids.tobytes(), _SEP.join(tags)
+        if removed or retagged:  # tags no record uses any more (a vanished file's task): dropped
+            used = sorted(set(tag_ids))
+            if len(used) < len(tags):
+                renumber = {old: new for new, old in enumerate(used)}
+                tags = [tags[old] for old in used]
+                tag_ids = array("I", (renumber[i] for i in tag_ids))
+        return _SEP.join(names), stats.tobytes(), bytes(md5s), tag_ids.tobytes(), "".join(_SEP + t for t in tags)
 
 
 def _tag_id(tag: str, tags: list[str], tag_of: dict[str, int]) -> int:
