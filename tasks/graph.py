@@ -291,8 +291,10 @@ class Graph:
                 {"entries": self._listing()}, sort_keys=True, ensure_ascii=False) + "\n"}
         return self._settings_text
 
-    def _listing(self) -> list[list[Any]]:
-        return [[e.rel, e.kind, e.size if e.kind != FILE else 0, e.target] for e in self.tree.entries]
+    def _listing(self) -> list[tuple[str, str, int, str]]:
+        """Each entry as the model sees it: path, kind, size (not a text file's: its content is
+        the analysis's business), link target."""
+        return [(e.rel, e.kind, e.size if e.kind != FILE else 0, e.target) for e in self.tree.entries]
 
     def _small_settings(self) -> dict[str, str]:
         config = self.config
@@ -324,8 +326,9 @@ class Graph:
             for name, text in sorted(self._small.items()):
                 digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
             digest.update(b"tree.json\0")
-            digest.update("\0".join(f"{e.rel}\0{e.kind}\0{e.size if e.kind != FILE else 0}\0{e.target}"
-                                     for e in self.tree.entries).encode("utf-8", "surrogatepass"))
+            digest.update("\0".join(f"{rel}\0{kind}\0{size}\0{target}"
+                                     for rel, kind, size, target in self._listing())
+                          .encode("utf-8", "surrogatepass"))
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 

@@ -196,6 +196,18 @@ def _file_row(ident: int, rel: str, row: TreeRow, summary: dict[str, Any] | None
             int(summary.get("keywords", True)), summary.get("title", ""), summary.get("project", ""))
 
 
+def _ledger_stats(ledger_of: dict[str, str]) -> list[tuple[str, str]]:
+    """(folder, "mtime_ns:size") of every ledger on disk: what the model notes it has read."""
+    found = []
+    for folder, path in ledger_of.items():
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        found.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
+    return found
+
+
 def _imports(summary: dict[str, Any]) -> list[SummaryImport]:
     return [SummaryImport(i["module"], i["kind"], tuple(i.get("names", ())), i.get("level", 0),
                           i.get("system", False)) for i in summary.get("imports", ())]
@@ -303,18 +315,11 @@ class Model:
         read it, and (folder, stat data) of every ledger now, for :meth:`_note_ledgers`."""
         read = dict(self.conn.execute("SELECT folder, stat FROM ledgers"))
         listed: dict[str, str] = {}
-        ledgers: list[tuple[str, str]] = []
-        for folder, path in ledger_of.items():
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            stat = f"{st.st_mtime_ns}:{st.st_size}"
-            ledgers.append((folder, stat))
-            if read.get(folder) == stat:
-                continue
-            for rel, digest in json.loads(read_bytes(path) or b"[]"):
-                listed[rel] = digest
+        ledgers = _ledger_stats(ledger_of)
+        for folder, stat in ledgers:
+            if read.get(folder) != stat:
+                for rel, digest in json.loads(read_bytes(ledger_of[folder]) or b"[]"):
+                    listed[rel] = digest
         return listed, ledgers
 
     def _note_ledgers(self, ledgers: list[tuple[str, str]]) -> None:
@@ -328,15 +333,8 @@ class Model:
         their bytes) this machine's: record the stat data of the ledgers here, so the next
         :meth:`update` reads only those that change, as after a local build; and when this
         repository's folder has another name, the entry digest (which can show it) anew."""
-        ledgers = []
-        for folder, path in ledger_of.items():
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            ledgers.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
         self.conn.execute("BEGIN")
-        self._note_ledgers(ledgers)
+        self._note_ledgers(_ledger_stats(ledger_of))
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
         self.conn.execute("COMMIT")
         self.digests.root_name = root_name

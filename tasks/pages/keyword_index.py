@@ -176,9 +176,8 @@ def _letter(rows: list[KeywordRow], page: str, ctx: RenderContext, template: str
     chunks = [rows[start:start + limit] for start in range(0, len(rows), limit)]
     parts = [layout.letter_part_page(page, number) for number in range(1, len(chunks) + 1)]
 
-    def shown(row: KeywordRow) -> str:
-        name = row.qualname or row.name
-        return code(_short(name) if len(name) > SHORT_NAME else name)
+    def shown(row: KeywordRow) -> str:  # the name the rows are ordered by (a member's own)
+        return code(_short(row.name) if len(row.name) > SHORT_NAME else row.name)
 
     def span(chunk: list[KeywordRow]) -> str:
         first, last = shown(chunk[0]), shown(chunk[-1])
