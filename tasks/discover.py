@@ -12,12 +12,16 @@ negations work), `.git/info/exclude`, then the config's `exclude`, `include` and
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import hashlib
+import json
 import os
 import re
 import stat as statmod
+import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pathspec
 
@@ -47,6 +51,38 @@ class Entry:
     """For links: where the link points, as stored in the link."""
 
 
+FOLDER = "folder"
+"""A folder whose documented files are all text or binary files (the stamp's sources)."""
+RESCAN = "rescan"
+"""A folder listed anew by every walk: it holds a link or a secret, or gave a finding."""
+IGNORE = "ignore"
+"""An ignore file the walk applied (`.gitignore`, `.git/info/exclude`)."""
+RULES = "rules"
+"""The settings that decide what is documented, as a hash (one record, named `RULES_NAME`)."""
+RULES_NAME = "\x01rules"
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+RACY_NS = 2_000_000_000
+"""How recent a folder's mtime may be for it to be listed again by the next walk: file systems
+stamp changes with a coarse clock (a tick of up to 10 ms here, seconds on some network file
+systems), so a folder changed within the tick of its listing could change again unseen."""
+
+
+@dataclass(frozen=True)
+class Walked:
+    """A folder the walk listed, or an ignore file it applied, with the stat data it had
+    before the walk read it: a folder whose size and mtime are the same holds the same names
+    (creating, deleting or renaming an entry changes its folder's mtime)."""
+
+    rel: str
+    """Path relative to ROOT (`""` for ROOT)."""
+    size: int
+    mtime_ns: int
+    tag: str
+    """FOLDER, RESCAN, IGNORE or RULES (whose `rel` is `RULES_NAME`)."""
+    digest: str = ""
+    """RULES: the MD5 of the settings that decide what is documented (:meth:`Scanner.rules`)."""
+
+
 @dataclass(frozen=True)
 class SourceTree:
     """The result of discovery."""
@@ -57,6 +93,13 @@ class SourceTree:
     """Every folder that holds an entry, and their ancestors; `""` is ROOT.  Sorted."""
     findings: tuple[Finding, ...]
     """Folders that could not be read."""
+    walked: tuple[Walked, ...] | None = None
+    """The folders the walk listed and the ignore files it applied, as it saw them (what the
+    next build's :meth:`Scanner.revisit` compares with); None when the tree was not walked
+    whole (watch mode's)."""
+    differing: frozenset[str] | None = None
+    """The entries whose stat data or kind differ from the last build's, when a
+    :meth:`Scanner.revisit` found them (None: not known, compare every entry)."""
 
     def by_rel(self) -> dict[str, Entry]:
         """Entries keyed by relative path."""
@@ -134,12 +177,30 @@ def _spec(lines: list[str]) -> _Matcher | None:
     return _Matcher(pathspec.GitIgnoreSpec.from_lines(lines)) if lines else None
 
 
-def _read_ignore(path: str) -> list[str]:
+def _read_ignore(path: str) -> tuple[list[str], tuple[int, int] | None]:
+    """The lines of an ignore file, and its (size, mtime_ns) as it was before the read (None
+    when there is none)."""
     try:
+        st = os.stat(path)
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().splitlines()
+            return handle.read().splitlines(), (st.st_size, st.st_mtime_ns)
     except OSError:
-        return []
+        return [], None
+
+
+def _lstat_mode(path: str) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return None
+
+
+def _lstat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _sniff(path: str) -> bool:
@@ -167,14 +228,32 @@ class Scanner:
         self.include = _spec(list(config.include))
         self.secrets = _spec(list(config.secrets))
         self._ignores: dict[str, _Matcher | None] = {}
-        self.info = _spec(_read_ignore(os.path.join(config.root, ".git", "info", "exclude"))) \
-            if config.gitignore else None
+        self.applied: dict[str, tuple[int, int]] = {}
+        """The ignore files read so far: rel -> (size, mtime_ns)."""
+        self.trusted_before = time.time_ns() - RACY_NS
+        """A folder whose mtime is older than this is not listed again while it keeps it."""
+        self.info = self._ignore_file(".git/info/exclude", absent=True) if config.gitignore else None
+
+    def _ignore_file(self, rel: str, absent: bool = False) -> _Matcher | None:
+        """The rules of one ignore file, recorded as applied when it exists (`absent`: also
+        when it does not, as (-1, -1): `.git/info/exclude`, whose folder is not walked)."""
+        lines, seen = _read_ignore(os.path.join(self.root, rel))
+        if seen is not None or absent:
+            self.applied[rel] = seen or (-1, -1)
+        return _spec(lines)
 
     def _gitignore(self, rel_dir: str) -> _Matcher | None:
         """The spec of `rel_dir/.gitignore` (`rel_dir` ends with `/`, or is `""`)."""
         if rel_dir not in self._ignores:
-            self._ignores[rel_dir] = _spec(_read_ignore(os.path.join(self.root, rel_dir, ".gitignore")))
+            self._ignores[rel_dir] = self._ignore_file(rel_dir + ".gitignore")
         return self._ignores[rel_dir]
+
+    def rules(self) -> str:
+        """The MD5 of the settings that decide which paths are documented, and how."""
+        config = self.config
+        text = json.dumps([config.root, config.output, config.state, config.gitignore,
+                           list(config.exclude), list(config.include), list(config.secrets)])
+        return hashlib.md5(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _stack(self, rel_dir: str) -> list[tuple[str, _Matcher]]:
         """The .gitignore specs that apply inside `rel_dir` (ends with `/` or is `""`), outermost first."""
@@ -243,46 +322,64 @@ class Scanner:
             kind = BINARY if _sniff(path) else FILE
         return Entry(rel, kind, st.st_size, st.st_mtime_ns)
 
+    def _list(self, rel_dir: str, stack: list[tuple[str, _Matcher]], known: Known, out: _Walk,
+              recurse: Callable[[str], bool], first: bool = False) -> None:
+        """List folder `rel_dir` (ends with `/`, or is `""`): its entries into `out`, and the
+        subfolders `recurse` accepts listed in turn."""
+        spec = self._gitignore(rel_dir) if self.config.gitignore and not first else None
+        if spec is not None:
+            stack = stack + [(rel_dir, spec)]
+        folder = rel_dir[:-1]
+        path = os.path.join(self.root, rel_dir)
+        seen = _lstat(path)  # before the listing: a change made while it runs is seen next time
+        own = 0  # findings about this folder's own items (its subfolders' count for them)
+        try:
+            with os.scandir(path) as it:
+                items = list(it)  # in no order: the tree is sorted once, at the end
+        except OSError as exc:
+            out.findings.append(Finding(folder or ".", 0, f"folder not readable: {exc.strerror}"))
+            out.folders.append(Walked(folder, -1, -1, RESCAN))
+            return
+        plain = True  # every entry a text or binary file, no finding
+        for item in items:
+            rel = rel_dir + item.name
+            try:
+                st = item.stat(follow_symlinks=False)
+            except OSError as exc:
+                out.findings.append(Finding(rel, 0, f"cannot stat: {exc.strerror}"))
+                own += 1
+                continue
+            is_dir = statmod.S_ISDIR(st.st_mode)
+            if self._skipped(rel, is_dir, stack):
+                continue
+            if is_dir:
+                out.subfolders.append(rel)
+                if recurse(rel):
+                    self._list(rel + "/", stack, known, out, recurse)
+                continue
+            entry = self._entry(rel, item.path, st, known)
+            if entry is not None:
+                out.entries.append(entry)
+                if entry.kind in (LINK, SECRET):
+                    plain = False
+                    if entry.kind == LINK and (problem := self.link_problem(rel)):
+                        out.findings.append(Finding(rel, 0, problem))
+        size, mtime = seen if seen is not None else (-1, -1)
+        # a folder changed just before it was listed may change again within the same tick of
+        # the file system's clock, leaving its mtime as recorded: listed again next time
+        tag = FOLDER if plain and not own and seen is not None and mtime < self.trusted_before else RESCAN
+        out.folders.append(Walked(folder, size, mtime, tag))
+
     def scan(self, rel_dir: str, previous: Previous = None,
              findings: list[Finding] | None = None) -> list[Entry]:
         """Entries under folder `rel_dir` (`""` for ROOT, else without trailing `/`)."""
-        known = _known(previous)
-        findings = findings if findings is not None else []
-        entries: list[Entry] = []
+        out = _Walk()
         start = rel_dir + "/" if rel_dir else ""
-
-        def walk(rel_dir: str, stack: list[tuple[str, _Matcher]], first: bool = False) -> None:
-            spec = self._gitignore(rel_dir) if self.config.gitignore and not first else None
-            if spec is not None:
-                stack = stack + [(rel_dir, spec)]
-            try:
-                with os.scandir(os.path.join(self.root, rel_dir)) as it:
-                    items = list(it)  # in no order: the tree is sorted once, at the end
-            except OSError as exc:
-                findings.append(Finding(rel_dir.rstrip("/") or ".", 0,
-                                        f"folder not readable: {exc.strerror}"))
-                return
-            for item in items:
-                rel = rel_dir + item.name
-                try:
-                    st = item.stat(follow_symlinks=False)
-                except OSError as exc:
-                    findings.append(Finding(rel, 0, f"cannot stat: {exc.strerror}"))
-                    continue
-                is_dir = statmod.S_ISDIR(st.st_mode)
-                if self._skipped(rel, is_dir, stack):
-                    continue
-                if is_dir:
-                    walk(rel + "/", stack)
-                    continue
-                found = self._entry(rel, item.path, st, known)
-                if found is not None:
-                    entries.append(found)
-                    if found.kind == LINK and (problem := self.link_problem(rel)):
-                        findings.append(Finding(rel, 0, problem))
-
-        walk(start, self._stack(start), first=True)  # the stack already holds start's own rules
-        return entries
+        # the stack already holds start's own rules
+        self._list(start, self._stack(start), _known(previous), out, lambda rel: True, first=True)
+        if findings is not None:
+            findings.extend(out.findings)
+        return out.entries
 
     def entry(self, rel: str, previous: Previous = None) -> Entry | None:
         """The entry of one file path now (None when it is gone, ignored or not a file)."""
@@ -305,25 +402,156 @@ class Scanner:
 
     def walk(self, previous: Previous = None) -> SourceTree:
         """Every documented path of ROOT."""
-        findings: list[Finding] = []
-        entries = self.scan("", previous, findings)
-        return make_tree(entries, findings)
+        self.trusted_before = time.time_ns() - RACY_NS
+        out = _Walk()
+        self._list("", self._stack(""), _known(previous), out, lambda rel: True, first=True)
+        return make_tree(out.entries, out.findings, self._walked(out.folders))
+
+    def _walked(self, folders: list[Walked]) -> tuple[Walked, ...]:
+        applied = [Walked(rel, size, mtime, IGNORE) for rel, (size, mtime) in self.applied.items()]
+        return tuple(sorted([*folders, *applied, Walked(RULES_NAME, 0, 0, RULES, self.rules())],
+                            key=lambda w: w.rel))
+
+    def _unchanged(self, folder: str, record: Walked, names: Iterable[str], known: Known, out: _Walk,
+                   differing: list[str]) -> bool | None:
+        """The entries of a folder whose stat data are as recorded, each file stat'ed (through
+        the folder's descriptor: a third cheaper than resolving each path); False when the
+        folder changed, None when a file vanished while this ran."""
+        path = os.path.join(self.root, folder)
+        try:
+            fd = os.open(path, _FOLDER_FLAGS)
+        except OSError:
+            return False
+        try:
+            st = os.fstat(fd)
+            if (st.st_size, st.st_mtime_ns) != (record.size, record.mtime_ns):
+                return False
+            prefix = folder + "/" if folder else ""
+            entries = out.entries
+            for name in names:
+                try:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    return None  # removed after its folder was stat'ed: walk
+                rel = prefix + name
+                old = known(rel)
+                if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
+                    entries.append(Entry(rel, old[2], st.st_size, st.st_mtime_ns))
+                    continue
+                entry = self._entry(rel, os.path.join(path, name), st, known)
+                if entry is None or entry.kind not in (FILE, BINARY):
+                    return None  # a file became something else without its folder changing: walk
+                entries.append(entry)
+                differing.append(rel)
+        finally:
+            os.close(fd)
+        out.folders.append(record)
+        return True
+
+    def revisit(self, walked: Iterable[Walked], known: Known,
+                files_of: Mapping[str, list[str]]) -> SourceTree | None:
+        """The tree, from what the last walk saw (`walked`; `files_of`: the names of the
+        documented files of each of its folders, `known`: their stat data and kinds): a folder
+        whose stat data are the same is not listed again, only its files are stat'ed (an edit
+        changes a file, not its folder); a folder that changed is listed, and a new one walked.
+        None when the rules may differ (an ignore file or a setting changed, a new
+        `.gitignore`), or a file vanished while the revisit ran: then the caller walks.
+
+        A no-op build at 48,000 sources spent 0.2 s listing folders and 1 s matching every
+        name against the ignore rules and building its entry (measured under load): the rules
+        decide the same for the same names, so only the stat calls remain."""
+        self.trusted_before = time.time_ns() - RACY_NS
+        folders: list[Walked] = []
+        for record in walked:
+            if record.tag == RULES:
+                if record.digest != self.rules():
+                    return None
+            elif record.tag == IGNORE:
+                if (_lstat(os.path.join(self.root, record.rel)) or (-1, -1)) != (record.size, record.mtime_ns):
+                    return None
+                self.applied[record.rel] = (record.size, record.mtime_ns)
+            else:
+                folders.append(record)
+        if not any(f.rel == "" for f in folders):
+            return None
+        listed = {f.rel for f in folders}
+        children: dict[str, list[str]] = {}
+        for rel in listed:
+            if rel:
+                children.setdefault(rel.rpartition("/")[0], []).append(rel)
+        out = _Walk()
+        differing: list[str] = []
+        gone: set[str] = set()
+        root = self.root + os.sep
+        for record in sorted(folders, key=lambda f: f.rel):
+            folder = record.rel
+            if folder in gone or (folder and folder.rpartition("/")[0] in gone):
+                gone.add(folder)  # removed, or below a folder that was
+                continue
+            prefix = folder + "/" if folder else ""
+            if record.tag == FOLDER:
+                kept = self._unchanged(folder, record, files_of.get(folder, ()), known, out, differing)
+                if kept is None:
+                    return None
+                if kept:
+                    continue
+            # listed again, without its subfolders: each has its own record, or is new
+            if os.path.exists(os.path.join(root, prefix, ".gitignore")) \
+                    and prefix + ".gitignore" not in self.applied:
+                return None  # new rules for this subtree
+            before = len(out.entries)
+            start = len(out.subfolders)
+            now = _lstat_mode(root + folder if folder else self.root)
+            if now is None or not statmod.S_ISDIR(now):  # removed, or a link or a file now
+                gone.add(folder)
+                continue
+            self._list(prefix, self._stack(prefix), known, out, lambda rel: rel not in listed, first=True)
+            present = set(out.subfolders[start:])
+            gone.update(f for f in children.get(folder, ()) if f not in present)
+            for entry in out.entries[before:]:
+                old = known(entry.rel)
+                if old is None or old[0] != entry.size or old[1] != entry.mtime_ns or old[2] != entry.kind:
+                    differing.append(entry.rel)
+        out.folders = [f for f in out.folders if f.rel not in gone]
+        tree = make_tree(out.entries, out.findings, self._walked(out.folders))
+        return dataclasses.replace(tree, differing=frozenset(differing))
 
 
-def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = ()) -> SourceTree:
+@dataclass
+class _Walk:
+    """What a walk collects."""
+
+    entries: list[Entry] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    folders: list[Walked] = field(default_factory=list)
+    subfolders: list[str] = field(default_factory=list)
+    """Every folder seen in a listing (walked or not)."""
+
+
+def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = (),
+              walked: tuple[Walked, ...] | None = None) -> SourceTree:
     """A SourceTree from entries in any order."""
     ordered = sorted(entries, key=lambda e: e.rel)
     return SourceTree(tuple(ordered), folders_of(e.rel for e in ordered),
-                      tuple(sorted(findings, key=lambda f: (f.path, f.line, f.message))))
+                      tuple(sorted(findings, key=lambda f: (f.path, f.line, f.message))), walked)
 
 
-def discover(config: Config, previous: Previous = None) -> SourceTree:
+def discover(config: Config, previous: Previous = None,
+             last: tuple[Iterable[Walked], Mapping[str, list[str]]] | None = None) -> SourceTree:
     """Walk ROOT and return the documented paths.
 
     `previous` (the last build's entries, or a lookup of them) lets unchanged files keep their
-    text/binary kind without reading them again.
+    text/binary kind without reading them again; `last` (what the last walk saw, and the
+    names of the documented files by folder) lets folders that did not change go unlisted
+    (:meth:`Scanner.revisit`).
     """
-    return Scanner(config).walk(previous)
+    scanner = Scanner(config)
+    if last is not None and previous is not None:
+        tree = scanner.revisit(last[0], _known(previous), last[1])
+        if tree is not None:
+            return tree
+        scanner = Scanner(config)
+    return scanner.walk(previous)
 
 
 def folders_of(rels: object) -> tuple[str, ...]:

@@ -71,6 +71,9 @@ class Plan:
         return not self.candidates and not self.full
 
 
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+
+
 def _stat(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -80,16 +83,35 @@ def _stat(path: str) -> tuple[int, int] | None:
 
 
 def stale_pages(stamp: Stamp, config: Config) -> list[tuple[str, tuple[int, int] | None]]:
-    """Generated pages whose stat data differ from the stamp's: (name, (size, mtime) or None)."""
+    """Generated pages whose stat data differ from the stamp's: (name, (size, mtime) or None).
+
+    Stat'ed folder by folder through the folder's descriptor: resolving each of 106,000 page
+    paths of six or seven parts cost a third more (measured on torch4x's pages)."""
     out = page_prefix(config)
     root = config.root + os.sep
-    found = []
+    by_folder: dict[str, list[tuple[str, int, int]]] = {}
     for name, size, mtime in stamp.pages.stats():
-        if not name.startswith(out):
-            continue  # state artefacts are checked when their task is a candidate
-        now = _stat(name if name.startswith(os.sep) else root + name)
-        if now != (size, mtime):
-            found.append((name, now))
+        if name.startswith(out):  # state artefacts are checked when their task is a candidate
+            folder, _, base = name.rpartition("/")
+            by_folder.setdefault(folder, []).append((base, size, mtime))
+    found: list[tuple[str, tuple[int, int] | None]] = []
+    for folder, pages in by_folder.items():
+        try:
+            fd = os.open(folder if folder.startswith(os.sep) else root + folder, _FOLDER)
+        except OSError:
+            found.extend((f"{folder}/{base}", None) for base, _size, _mtime in pages)
+            continue
+        try:
+            for base, size, mtime in pages:
+                try:
+                    st = os.stat(base, dir_fd=fd, follow_symlinks=False)
+                    now: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    now = None
+                if now != (size, mtime):
+                    found.append((f"{folder}/{base}", now))
+        finally:
+            os.close(fd)
     return found
 
 
@@ -112,6 +134,8 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
     if not os.path.exists(graph.paths.model):  # deleted by hand: the keyword indices read it
         candidates.add("model")
     root = graph.config.root
+    if changed is None and tree.differing is not None:
+        changed = set(tree.differing)  # what the revisit of the tree found (same as a comparison)
     entries = tree.entries if changed is None else [e for e in tree.entries if e.rel in changed]
     for entry in stamp.sources.differing(e for e in entries if e.kind in (FILE, BINARY)):
         old = stamp.sources.get(entry.rel)
@@ -264,7 +288,10 @@ class Session:
         (a fresh clone, a `touch`), so the next no-op does not hash them again; None when
         nothing needs remembering."""
         stamp, the_plan = self.stamp, self.plan
-        if stamp is None or not (the_plan.source_md5 or the_plan.refreshed):
+        if stamp is None:
+            return None
+        moved = stamp.set_walked(self.tree.walked)  # a folder listed again with the same names
+        if not (the_plan.source_md5 or the_plan.refreshed or moved):
             return None
         for entry in self.tree.entries:
             if entry.rel in the_plan.source_md5:
@@ -284,6 +311,7 @@ class Session:
         fingerprint = graph.fingerprint()
         tasks = self.task_count()
         new = stamp.copy(fingerprint, tasks) if stamp is not None else Stamp(fingerprint, tasks)
+        new.set_walked(tree.walked)
         prefix = self.page_prefix
         root = self.config.root
         sources = new.sources
@@ -366,7 +394,7 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
                                    name="docgraph-pages", daemon=True)
         checker.start()
     if tree is None:
-        tree = discover(config, stamp.known() if stamp else None)
+        tree = discover(config, stamp.known() if stamp else None, stamp.walked() if stamp else None)
     if graph is None:
         graph = Graph(config, tree)
     if checker is not None:

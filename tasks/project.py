@@ -57,7 +57,8 @@ class DoitProject:
         os.chdir(self.config.root)  # every path in the graph is relative to ROOT
         os.makedirs(self.config.state, exist_ok=True)
         self.stamp = Stamp.load(self.config.state)
-        self.tree = discover(self.config, self.stamp.known() if self.stamp else None)
+        self.tree = discover(self.config, self.stamp.known() if self.stamp else None,
+                             self.stamp.walked() if self.stamp else None)
         self.graph = Graph(self.config, self.tree)
         self.session: Session | None = None
         self.collector = Collector()

@@ -18,13 +18,13 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .discover import Entry
+from .discover import Entry, Walked
 from .store import read_bytes, write_if_changed
 
 log = logging.getLogger("docgraph")
 
 STAMP = "stamp.marshal"
-STAMP_VERSION = 11
+STAMP_VERSION = 12
 _SEP = "\0"  # no path and no task name holds a NUL
 _NO_MD5 = bytes(16)  # an all-zero MD5 stands for "not known"
 
@@ -150,6 +150,10 @@ class Records:
                 out.append(e)
         return out
 
+    def changed(self) -> bool:
+        """Whether records were put since the table was loaded."""
+        return bool(self._changes)
+
     def put(self, name: str, value: Record | None) -> None:
         """Record (or, with None, forget) one name."""
         self._changes[name] = value
@@ -178,6 +182,13 @@ class Records:
         if not self._changes:
             return len(self.names())
         return len(self.keys())
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, Record]]) -> Records:
+        """A table of exactly these records."""
+        table = cls()
+        table._changes = dict(rows)
+        return cls(table.encode())
 
     def copy(self) -> Records:
         """The same records; the columns are shared (never changed in place)."""
@@ -252,12 +263,44 @@ class Stamp:
     """
 
     def __init__(self, fingerprint: str = "", tasks: int = 0, sources: Records | None = None,
-                 pages: Records | None = None, state: Records | None = None):
+                 pages: Records | None = None, state: Records | None = None,
+                 folders: Records | None = None):
         self.fingerprint = fingerprint
         self.tasks = tasks  # number of tasks of the graph (same fingerprint, same graph)
         self.sources = sources if sources is not None else Records()
         self.pages = pages if pages is not None else Records()
         self.state = state if state is not None else Records()
+        self.folders = folders if folders is not None else Records()
+        """What the walk saw (:class:`docgraph.discover.Walked`): name -> [size, mtime_ns,
+        digest, tag]; empty when the sources were not walked whole (watch mode)."""
+
+    def walked(self) -> tuple[list[Walked], dict[str, list[str]]] | None:
+        """What the last walk saw, and the names of the sources of each folder (for
+        :meth:`docgraph.discover.Scanner.revisit`); None when not known."""
+        if not len(self.folders):
+            return None
+        table = self.folders
+        walked = []
+        for name in sorted(table.keys()):
+            record = table.get(name)
+            assert record is not None
+            walked.append(Walked(name, record[0], record[1], record[3], record[2]))
+        files: dict[str, list[str]] = {}
+        for rel in self.sources.keys() if self.sources.changed() else self.sources.names():
+            folder, _, name = rel.rpartition("/")
+            files.setdefault(folder, []).append(name)
+        return walked, files
+
+    def set_walked(self, walked: Iterable[Walked] | None) -> bool:
+        """Record what this build's walk saw (None: forget, the next build walks); whether
+        that differs from the record."""
+        rows = [(w.rel, [w.size, w.mtime_ns, w.digest, w.tag]) for w in walked or ()]
+        current = [(name, self.folders.get(name)) for name in self.folders.names()] \
+            if not self.folders.changed() else None
+        if current == rows:
+            return False
+        self.folders = Records.of(rows)
+        return True
 
     def output(self, name: str, page_prefix: str) -> Record | None:
         """What the stamp recorded of one generated file."""
@@ -273,7 +316,8 @@ class Stamp:
 
     def copy(self, fingerprint: str, tasks: int) -> Stamp:
         """A stamp to update: the same records."""
-        return Stamp(fingerprint, tasks, self.sources.copy(), self.pages.copy(), self.state.copy())
+        return Stamp(fingerprint, tasks, self.sources.copy(), self.pages.copy(), self.state.copy(),
+                     self.folders.copy())
 
     @classmethod
     def load(cls, state: str) -> Stamp | None:
@@ -285,7 +329,7 @@ class Stamp:
             if not isinstance(data, dict) or data.get("version") != STAMP_VERSION:
                 return None
             return cls(data["fingerprint"], data["tasks"], Records(data["sources"]),
-                       Records(data["pages"]), Records(data["state"]))
+                       Records(data["pages"]), Records(data["state"]), Records(data["folders"]))
         except (ValueError, EOFError, TypeError, KeyError, IndexError):
             log.warning("build stamp in %s is damaged; checking every task once", state)
             return None
@@ -295,7 +339,7 @@ class Stamp:
         # the next build checks every task).
         data = {"version": STAMP_VERSION, "fingerprint": self.fingerprint, "tasks": self.tasks,
                 "sources": self.sources.encode(), "pages": self.pages.encode(),
-                "state": self.state.encode()}
+                "state": self.state.encode(), "folders": self.folders.encode()}
         write_if_changed(os.path.join(state, STAMP), marshal.dumps(data))
 
     def known(self) -> Callable[[str], tuple[int, int, str] | None]:
