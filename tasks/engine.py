@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -36,7 +38,7 @@ from .discover import BINARY, FILE, SourceTree, discover
 from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .report import Collector, Progress, Report, load_findings, write_report
-from .stamp import STAMP, Stamp
+from .stamp import STAMP, Stamp, TableBuilder
 from .store import (
     BUILDING,
     FileHashes,
@@ -329,22 +331,34 @@ class Session:
         if len(present) != len(sources):
             for gone in sources.keys() - present:
                 sources.put(gone, None)
+        # a build without a stamp records every output anew: straight into columns
+        building = (TableBuilder(), TableBuilder()) if stamp is None else None
+
+        def record(name: str, value: list[Any] | None) -> None:
+            if building is None:
+                new.set_output(name, value, prefix)
+            elif value is not None:
+                building[0 if name.startswith(prefix) else 1].add(name, value)
+
         owner: dict[str, str] = {}
         touched = self._touched()
         for name in loaded:
             for path in self._targets(name, graph.outputs_of(name), touched):
                 owner[path] = name
         # the set of generated files changes only when the manifest task ran
+        # (walked, not copied into sets: at 48,000 sources each set of 262,000 names was 16 MB
+        # at the build's peak of memory)
+        extra = [n for n in the_plan.refreshed if n not in owner]
+        generated: set[str] | None = None
         if "manifest" in loaded or stamp is None:
-            generated = set(read_manifest(self.config.state))
-            recorded = new.output_names()
-            for gone in recorded - generated:
-                new.set_output(gone, None, prefix)
-            changed = set(owner) | set(the_plan.refreshed) | (generated - recorded)
-        else:
-            changed = set(owner) | set(the_plan.refreshed)
-            generated = None
-        for name in changed:
+            # the graph's own strings (interned), not a second copy of 262,000 names
+            listed = generated = {sys.intern(n) for n in read_manifest(self.config.state)}
+            for table in (new.pages, new.state):
+                for gone in [n for n in table.current() if n not in listed]:
+                    table.put(gone, None)
+            extra += [n for n in listed if n not in owner and n not in the_plan.refreshed
+                      and new.output(n, prefix) is None]
+        for name in itertools.chain(owner, extra):
             if generated is not None and name not in generated:
                 continue
             old = new.output(name, prefix)
@@ -353,22 +367,24 @@ class Session:
             if name not in owner:
                 fresh = the_plan.refreshed.get(name)  # same bytes, new stat data (a fresh clone)
                 if old is not None:
-                    new.set_output(name, [fresh[0], fresh[1], old[2], old[3]] if fresh else old, prefix)
+                    record(name, [fresh[0], fresh[1], old[2], old[3]] if fresh else old)
                     continue
             path = graph.absolute(name)
             task = owner.get(name) or (old[3] if old else graph.producer(name))
             noted = self.hashes.noted(name)  # what the workers wrote (or found unchanged), as they saw it
             if noted is not None:  # a later change on disk differs from this; the next build sees it
-                new.set_output(name, [noted[0], noted[1], noted[3], task], prefix)
+                record(name, [noted[0], noted[1], noted[3], task])
                 continue
             now = _stat(path)
             if now is None:
-                new.set_output(name, None, prefix)
+                record(name, None)
                 continue
             if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
-                new.set_output(name, [now[0], now[1], old[2], old[3]], prefix)
+                record(name, [now[0], now[1], old[2], old[3]])
                 continue
-            new.set_output(name, [now[0], now[1], self.hashes.md5(path), task], prefix)
+            record(name, [now[0], now[1], self.hashes.md5(path), task])
+        if building is not None:
+            new.pages, new.state = building[0].records(), building[1].records()
         return new
 
 
@@ -589,6 +605,8 @@ class Engine:
             try:
                 stamp = session.new_stamp()
                 session.hashes.forget()  # in the stamp now: not held while it is encoded
+                if not self.keep_stamp:  # (watch mode's next build starts from this graph)
+                    graph.release()
                 self._store(stamp)
             finally:
                 gc.enable()

@@ -256,6 +256,11 @@ class Graph:
         same.tree = tree
         return same
 
+    def release(self) -> None:
+        """Drop the specs built so far (a build that keeps no graph for the next one, once its
+        stamp is made: 150,000 specs of a 48,000-file tree are about 50 MB)."""
+        self._specs, self._cache, self._producers = None, {}, None
+
     @property
     def specs(self) -> dict[str, Spec]:
         """Every task by name (built on first use: a no-op build never needs them)."""

@@ -55,15 +55,17 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path) -> None:
     stamp.sources.put("a.py", [1, 2, "", "file"])
     stamp.save(str(tmp_path))
     assert Stamp.load(str(tmp_path)).sources.get("a.py") == [1, 2, "", "file"]
-    data = (tmp_path / "stamp.marshal").read_bytes()
-    loaded = marshal.loads(data)
-    names, stats, md5s, ids, tags = loaded["sources"]
-    loaded["sources"] = (names, stats[:8], md5s, ids, tags)
-    (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
+    with open(tmp_path / "stamp.marshal", "rb") as handle:  # a header, then the tables
+        head, sources, *others = [marshal.load(handle) for _ in range(5)]
+
+    def store(columns: tuple) -> None:
+        (tmp_path / "stamp.marshal").write_bytes(
+            b"".join(marshal.dumps(part) for part in (head, columns, *others)))
+
+    names, stats, md5s, ids, tags = sources
+    store((names, stats[:8], md5s, ids, tags))
     assert Stamp.load(str(tmp_path)) is None
-    loaded["sources"] = (names, stats, md5s, ids, "\0")  # tag id 0 names the only tag, "": fine
-    (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
+    store((names, stats, md5s, ids, "\0"))  # tag id 0 names the only tag, "": fine
     assert Stamp.load(str(tmp_path)) is not None
-    loaded["sources"] = (names, stats, md5s, b"\x05\0\0\0", tags)  # tag 5 of 1
-    (tmp_path / "stamp.marshal").write_bytes(marshal.dumps(loaded))
+    store((names, stats, md5s, b"\x05\0\0\0", tags))  # tag 5 of 1
     assert Stamp.load(str(tmp_path)) is None
