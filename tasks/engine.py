@@ -388,6 +388,18 @@ class Session:
         return new
 
 
+def _give_back_memory() -> None:
+    """Return what a stage freed to the system (glibc keeps freed memory in its heap; its
+    `malloc_trim` gives back what it can): measured on torch4x, the main process's resident
+    memory after the last stage 479 -> 438 MB.  Elsewhere nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def page_prefix(config: Config) -> str:
     """How the graph names files of the output folder: relative to ROOT when inside it."""
     root, out = config.root, config.output
@@ -586,6 +598,7 @@ class Engine:
                 began = time.monotonic()
                 self._run(graph, names, collector)
                 session.note_runs(collector.executed)
+                _give_back_memory()
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                          time.monotonic() - began)
             if stage == ANALYZE and self.on_own_pages is not None and not the_plan.full:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .facts import Finding
-from .store import write_text
+from .store import TMP_MARK
 
 log = logging.getLogger("docgraph")
 
@@ -197,7 +197,7 @@ class Report:
         """How many tasks failed."""
         return sum(e.message.startswith(("task failed", "doit:")) for e in self.errors)
 
-    def to_json(self) -> str:
+    def _data(self) -> dict[str, Any]:
         data = {
             "mode": self.mode,
             "sources_analyzed": sorted(self.sources_analyzed),
@@ -211,7 +211,18 @@ class Report:
         if self.cache or self.sources_from_cache:
             data["sources_from_cache"] = sorted(self.sources_from_cache)
             data["cache"] = dict(sorted(self.cache))
-        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+        return data
+
+    def write(self, path: str) -> None:
+        """The report as JSON into `path` (atomically), streamed: a full build's report of a
+        48,000-file tree lists 300,000 names, and its text made whole, with the encoder's
+        pieces, was the build's last peak of memory (about 70 MB)."""
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(self._data(), handle, indent=1, ensure_ascii=False)
+            handle.write("\n")
+        os.replace(tmp, path)
 
     def summary_line(self) -> str:
         issues = f", {len(self.errors)} finding(s)" if self.errors else ""
@@ -242,7 +253,7 @@ def load_findings(state: str) -> list[Finding]:
 
 def write_report(state: str, report: Report) -> None:
     """Write `last-build.json` into the state folder."""
-    write_text(os.path.join(state, REPORT_NAME), report.to_json())
+    report.write(os.path.join(state, REPORT_NAME))
 
 
 def read_report(state: str) -> dict[str, Any]:
