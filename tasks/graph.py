@@ -727,6 +727,9 @@ class Graph:
         """The task whose static target is the file named `path` (empty when none is known)."""
         if self._specs is None:
             return ""
-        if self._producers is None:
+        if self._producers is None:  # the first question scans; the map is for a second one
+            self._producers = {}
+            return next((spec.name for spec in self._specs.values() if path in spec.targets), "")
+        if not self._producers:
             self._producers = {t: spec.name for spec in self._specs.values() for t in spec.targets}
         return self._producers.get(path, "")

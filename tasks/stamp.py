@@ -51,8 +51,9 @@ class Records:
             count = names.count(_SEP) + 1 if names else 0
             if len(stats) != 16 * count or len(md5s) != 16 * count or len(tag_ids) != 4 * count:
                 raise ValueError("columns of unequal length")
-            tags, ids = self._tag_columns()
-            if ids and max(ids) >= len(tags):
+            ids = array("I")
+            ids.frombytes(tag_ids)
+            if ids and max(ids) >= _tags.count(_SEP):  # (the tags are split only when read)
                 raise ValueError("a tag id past the tag list")
 
     # ---------------------------------------------------------------- columns, decoded on demand
