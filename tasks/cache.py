@@ -273,6 +273,14 @@ class Cache:
         """Counts so far in this process."""
         return CacheStats(**self._counts)
 
+    def counts(self) -> dict[str, int]:
+        """The counts so far, as a plain dict (cheaper than :attr:`stats` once per task)."""
+        return dict(self._counts)
+
+    def counts_since(self, before: Mapping[str, int]) -> dict[str, int]:
+        """The counts that changed since `before` (from :meth:`counts`), by how much."""
+        return {name: value - before[name] for name, value in self._counts.items() if value != before[name]}
+
     def take_findings(self) -> list[CacheFinding]:
         """Findings recorded since the last call."""
         found, self._findings = self._findings, []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import layout
@@ -53,6 +53,11 @@ class Paths:
     """Output folder."""
     state: str
     """State folder."""
+    under: str = field(init=False, repr=False, compare=False)
+    """ROOT with a trailing separator: the prefix of every relative name made absolute."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "under", self.root if self.root.endswith(os.sep) else self.root + os.sep)
 
     def name(self, path: str) -> str:
         """How the graph, the manifest and the stamp name a file: relative to ROOT when inside it
@@ -61,12 +66,11 @@ class Paths:
         Interned: a state file is named by the task that writes it, by each task that reads it
         and by the hashes the build notes of it; one string instead of several (on a 48k-file
         tree the graph's names took 54 MB in 548,000 strings)."""
-        root = self.root + os.sep
-        return sys.intern(path.removeprefix(root))
+        return sys.intern(path.removeprefix(self.under))
 
     def absolute(self, name: str) -> str:
         """Inverse of :meth:`name`."""
-        return name if os.path.isabs(name) else os.path.join(self.root, name)
+        return name if name.startswith(os.sep) else self.under + name  # os.path.join's result
 
     def source(self, rel: str) -> str:
         return os.path.join(self.root, rel)

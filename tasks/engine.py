@@ -521,12 +521,19 @@ class Engine:
 
         state = graph.name(self.config.state) + os.sep
         runner = StageRunner(os.path.join(self.config.state, DOIT_DB), self.jobs, collector, self._hashes,
-                             lambda dep: not dep.startswith(state), on_chunk)
+                             lambda dep: not dep.startswith(state), on_chunk, self.config.cache.url)
         cwd = os.getcwd()
         os.chdir(self.config.root)
         try:
-            runner.run([to_task(s) for s in specs], {s.name: (s.action, s.args) for s in specs},
-                       weight)
+            collecting = gc.isenabled()
+            gc.disable()  # 37,000 new records and tuples would trigger full collections of the graph
+            try:
+                tasks = [to_task(s) for s in specs]
+                jobs = {s.name: (s.action, s.args) for s in specs}
+            finally:
+                if collecting:
+                    gc.enable()
+            runner.run(tasks, jobs, weight)
         finally:
             os.chdir(cwd)
             self.progress.close()
@@ -575,6 +582,10 @@ class Engine:
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
         if self.keep_stamp:
             self._stamp = stamp
+        if stamp is None and self.jobs > 1 and tree is None:  # a first build: a pool will run
+            from .runner import start_fork_server
+
+            start_fork_server(config.cache.url)
         session = open_session(config, stamp, tree, changed, graph=graph)
         self.graph = session.graph
         self._hashes = session.hashes

@@ -35,8 +35,8 @@ import os
 import sqlite3
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from doit.dependency import Dependency, JSONCodec, MD5Checker, SqliteDB
@@ -74,6 +74,9 @@ class WorkerSetup:
     (the shared cache looks up a chunk's entries in one batch)."""
     complete: frozenset[str] = frozenset()
     """The tasks of the stage whose every target doit found on disk (:func:`targets_present`)."""
+    parts: Mapping[str, bytes] = field(default_factory=dict)
+    """Key parts the shared cache computed in the earlier stages (:attr:`FileHashes.parts`,
+    :func:`known_part`)."""
 
 
 _SETUP: list[WorkerSetup] = []
@@ -93,6 +96,18 @@ def targets_present(name: str) -> bool:
     checked the task (so its action need not look for missing ones); False when doit itself
     runs the task."""
     return bool(_SETUP) and name in _SETUP[0].complete
+
+
+def known_part(path: str) -> bytes | None:
+    """The packed key part an earlier stage of this build computed for the file at `path`
+    (absolute), if one did: the shared cache's keys of later stages reuse it (after checking
+    the file's stat data) instead of reading the file again."""
+    return _SETUP[0].parts.get(path) if _SETUP else None
+
+
+PARTS = "parts"
+"""The key of an action's values that holds the key parts it computed (path -> packed part):
+taken off by the runner into :attr:`FileHashes.parts`, never reported."""
 
 
 def _execute_chunk(jobs: list[Job]) -> list[Outcome]:
@@ -230,14 +245,41 @@ def _worker_start(setup: WorkerSetup) -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-def _pool_context() -> Any:
+def _pool_context(cache_url: str = "") -> Any:
     """The fork server's context, its server importing the actions once (a worker's imports
-    would otherwise be made again in each stage's pool)."""
+    would otherwise be made again in each stage's pool).  With a shared cache, the cache's
+    wrapper and the fsspec filesystem of its URL too (about 0.12 s a worker and a stage for a
+    folder; a module that is not installed is skipped by the fork server)."""
     context = multiprocessing.get_context("forkserver")
     package = __package__ or "docgraph"
-    context.set_forkserver_preload([f"{package}.runner", *(f"{package}.actions.{step}" for step in
-                                                            ("analysis", "model", "render"))])
+    modules = [f"{package}.runner", *(f"{package}.actions.{step}" for step in ("analysis", "model", "render"))]
+    if cache_url:
+        modules += [f"{package}.actions.cached", "fsspec.core"]
+        modules += [name for name in (_filesystem_module(cache_url),) if name]
+    context.set_forkserver_preload(modules)
     return context
+
+
+def _filesystem_module(url: str) -> str:
+    """The module of the fsspec filesystem a URL names (`fsspec.implementations.local` for a
+    folder, `s3fs` for `s3://`), or "" when fsspec does not know it."""
+    try:
+        from fsspec.registry import known_implementations
+    except ImportError:
+        return ""
+    protocol = url.partition("://")[0] if "://" in url else "file"
+    found = known_implementations.get(protocol, {}).get("class", "")
+    return str(found).rpartition(".")[0]
+
+
+def start_fork_server(cache_url: str = "") -> None:
+    """Start the fork server now, while the build process still plans (a build that will surely
+    run a pool: one without a stamp), so its start and imports (about 0.5 s) overlap the plan
+    instead of delaying the first stage."""
+    import multiprocessing.forkserver
+
+    _pool_context(cache_url)
+    multiprocessing.forkserver.ensure_running()
 
 
 def forget_vanished(db_path: str, vanished: Callable[[str], bool]) -> int:
@@ -267,8 +309,10 @@ class StageRunner:
 
     def __init__(self, db_path: str, jobs: int, collector: Collector, hashes: FileHashes,
                  watched: Callable[[str], bool] = lambda dep: True,
-                 on_chunk: ChunkHook | None = None):
+                 on_chunk: ChunkHook | None = None, cache_url: str = ""):
         self.on_chunk = on_chunk
+        self.cache_url = cache_url
+        """The shared cache's URL, if one is set (what the fork server preloads)."""
         self.db_path = db_path
         self.jobs = jobs
         self.collector = collector
@@ -365,6 +409,8 @@ class StageRunner:
                         collector.failures.append(Finding(
                             name, 0, f"task failed: input {exc.filename} vanished while it ran"))
                     else:
+                        if values and PARTS in values:
+                            self.hashes.parts.update(values.pop(PARTS))
                         collector.take(name, values or {})
                     saving += time.perf_counter() - began
                 if collector.progress:
@@ -381,7 +427,7 @@ class StageRunner:
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
     def _execute(self, jobs: list[Job], solo: list[Job], complete: frozenset[str]) -> Iterator[Outcome]:
-        setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk, complete)
+        setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk, complete, self.hashes.parts)
         if self.jobs <= 1 or len(jobs) < INLINE_BELOW:
             _SETUP[:] = [setup]
             try:
@@ -394,7 +440,7 @@ class StageRunner:
         rest = [job for job in jobs if job[0] not in alone]
         size = max(1, min(CHUNK, len(rest) // (self.jobs * 8)))
         chunks = [rest[start:start + size] for start in range(0, len(rest), size)]
-        pool = _pool_context().Pool(self.jobs, initializer=_worker_start, initargs=(setup,))
+        pool = _pool_context(self.cache_url).Pool(self.jobs, initializer=_worker_start, initargs=(setup,))
         try:
             # a long task (the model) alone, started first; the others in chunks beside it
             started = [pool.apply_async(_execute, (job,)) for job in solo]

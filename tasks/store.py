@@ -55,6 +55,18 @@ def begin_hashes(root: str) -> None:
     _under = root + os.sep
 
 
+def noted_now(path: str) -> tuple[int, int, bytes] | None:
+    """(size, mtime_ns, MD5 digest) of `path` as the running action last read or wrote it, if it
+    noted the file (a read of a file that changed while it was read is not noted)."""
+    if _seen is None:
+        return None
+    packed = _seen.get((path if os.path.isabs(path) else os.path.abspath(path)).removeprefix(_under))
+    if packed is None:
+        return None
+    size, mtime_ns, _mtime, md5 = NOTE.unpack(packed)
+    return size, mtime_ns, md5
+
+
 def take_hashes() -> dict[str, bytes]:
     """The hashes noted since :func:`begin_hashes`; noting stops."""
     global _seen
@@ -124,6 +136,10 @@ class FileHashes:
         self._under = root + os.sep
         self._known: dict[str, int] = {}  # name -> its slot in `_notes`
         self._notes = bytearray()  # the NOTE records, one after the other
+        self.parts: dict[str, bytes] = {}
+        """Key parts the shared cache computed this build: absolute path -> size, mtime_ns and
+        the SHA-256 of the file's part of a key, packed (see :mod:`docgraph.actions.cached`);
+        handed to the workers of the later stages, whose keys then need not read the file."""
 
     def add(self, found: dict[str, bytes]) -> None:
         """Take what a worker noted, its names interned: the graph's own strings (see
@@ -143,6 +159,7 @@ class FileHashes:
     def forget(self) -> None:
         """Drop every noted file (the build recorded them)."""
         self._known, self._notes = {}, bytearray()
+        self.parts = {}
 
     def __contains__(self, name: object) -> bool:
         """Whether a worker noted the file of this graph name."""

@@ -460,3 +460,69 @@ def test_blobs_that_are_zlib_streams_already_are_stored_as_they_are() -> None:
     data = encode(KEY, {"0": packed, "1": page})
     assert packed in data and page not in data  # the packed blob verbatim, the page deflated
     assert decode(KEY, data) == {"0": packed, "1": page}
+
+
+def _part_task(tmp_path: Path, source: Path, state_file: Path) -> Any:
+    from docgraph.actions.cached import CachedTask
+
+    return CachedTask("page:a.py", str(source), (str(source), str(state_file)), ("out.md",),
+                      CacheSettings(url=str(tmp_path / "cache")))
+
+
+def test_a_later_stage_keys_a_file_by_the_part_an_earlier_one_noted(tmp_path: Path) -> None:
+    """A key part handed on by the runner is used while the file's stat data match (the file is
+    then not read); once they differ, the file is read and keyed by its bytes again."""
+    import hashlib
+    import os
+
+    from docgraph import runner
+    from docgraph.actions.cached import _PART, entry_key
+    from docgraph.store import begin_hashes, take_hashes
+
+    source, facts = tmp_path / "a.py", tmp_path / "facts"
+    source.write_bytes(b"print(1)\n")
+    facts.write_bytes(b"facts")
+    task = _part_task(tmp_path, source, facts)
+    begin_hashes(str(tmp_path))
+    fresh: dict[str, bytes] = {}
+    plain = entry_key(task, fresh)
+    assert take_hashes().keys() == {"a.py", "facts"}  # both read, their MD5s noted for doit
+    digest = {p: _PART.unpack(v)[2] for p, v in fresh.items()}
+    assert digest == {str(source): hashlib.sha256(b"print(1)\n").digest(),
+                      str(facts): hashlib.sha256(b"facts").digest()}
+    assert plain == key("page:a.py", *digest.values())
+    st = os.stat(facts)
+    bogus = _PART.pack(st.st_size, st.st_mtime_ns, b"\1" * 32)
+    runner._SETUP[:] = [runner.WorkerSetup(str(tmp_path), str(tmp_path), None, parts={str(facts): bogus})]
+    try:
+        begin_hashes(str(tmp_path))
+        reused: dict[str, bytes] = {}
+        assert entry_key(task, reused) == key("page:a.py", digest[str(source)], b"\1" * 32)
+        assert take_hashes().keys() == {"a.py"} and reused.keys() == {str(source)}  # facts not read
+        facts.write_bytes(b"facts, longer")  # other stat data: the noted part is stale
+        assert entry_key(task) == key("page:a.py", digest[str(source)],
+                                      hashlib.sha256(b"facts, longer").digest())
+    finally:
+        runner._SETUP.clear()
+
+
+def test_a_source_with_a_credential_is_keyed_by_its_masked_text(tmp_path: Path) -> None:
+    from docgraph.actions.cached import entry_key, masked
+
+    source, facts = tmp_path / "a.py", tmp_path / "facts"
+    secret = b'password = "hunter2-but-longer"\n'
+    source.write_bytes(secret)
+    facts.write_bytes(b"facts")
+    task = _part_task(tmp_path, source, facts)
+    import hashlib
+
+    assert masked(secret) != secret and b"hunter2" not in masked(secret)
+    assert entry_key(task) == key("page:a.py", hashlib.sha256(masked(secret)).digest(),
+                                  hashlib.sha256(b"facts").digest())
+
+
+def test_counts_since_lists_what_changed(tmp_path: Path) -> None:
+    cache = Cache(CacheSettings(url=str(tmp_path / "cache")))
+    before = cache.counts()
+    assert cache.get(KEY) is None
+    assert cache.counts_since(before) == {"misses": 1, "lookups": 1}

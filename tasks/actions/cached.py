@@ -4,12 +4,23 @@ Only kinds whose outputs are a function of their input files alone are cached (`
 the analysis, the model, `_kw.md`, `_docs.md`, a folder's `index.md` and `doc.md`, the keyword
 indices, the book, the parts of `docgraph.json`).
 
-An entry's key is the SHA-256 of the task's name and of the bytes of every input file, in order: the settings slice among them carries the settings and the
-code fingerprint of the step (:mod:`docgraph.fingerprint`), so a new docgraph or another setting
-never reads an old entry.  A source enters the key as its bytes, or, when a credential is in
-them, as the text the analysis sees with credentials masked (:mod:`docgraph.credentials`) plus
-what the analysis takes from the raw bytes (length, encoding), so no key is a hash of a secret;
-files matched by `secrets` are never read, so never cached.
+An entry's key is the SHA-256 of the task's name and of each input file's *key part*, in order:
+the SHA-256 of its bytes.  The settings slice among them carries the settings and the code
+fingerprint of the step (:mod:`docgraph.fingerprint`), so a new docgraph or another setting
+never reads an old entry.  A source's part is the SHA-256 of its bytes, or, when a credential is
+in them, of the text the analysis sees with credentials masked (:mod:`docgraph.credentials`)
+plus what the analysis takes from the raw bytes (length, encoding), so no key is a hash of a
+secret; files matched by `secrets` are never read, so never cached.
+
+Key parts are computed once a build: a task notes the parts of the inputs it read and of the
+state files it wrote (from the bytes it wrote or read back), with their size and mtime, and the
+runner hands them to the workers of the later stages (:func:`docgraph.runner.known_part`).  A
+later key takes a noted part while the file's stat data still match, so the page of a source
+reads neither the source (nor masks it again) nor its facts nor its cross-references, and its
+`_kw.md` does not read the facts: four reads fewer per source file in a warm build.  A part is noted from a hit's blob only when that blob is
+what the task last wrote there (a restore step may rewrite a target: the model's entry digest),
+and never for the model's database, which SQLite changes in place.  doit's records need no read
+either: the MD5s the earlier stages noted serve them, as for any state file.
 
 Lookups against an object store are batched: before a worker runs a chunk of tasks (up to 16),
 :func:`prefetch` computes the keys of the chunk's cached tasks and fetches their entries in one
@@ -35,14 +46,25 @@ bytes: the runner's check of the sources catches that as for any task.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import struct
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from ..cache import Cache, CacheStats, key, open_cache
+from ..cache import Cache, key, open_cache
 from ..config import CacheSettings
-from ..store import read_bytes, read_file, read_shared, recorded_pages, remove, write_if_changed
+from ..runner import PARTS, known_part
+from ..store import (
+    noted_now,
+    read_bytes,
+    read_file,
+    read_shared,
+    recorded_pages,
+    remove,
+    write_if_changed,
+)
 from . import Result, page_result
 
 _CACHES: dict[str, Cache | None] = {}
@@ -102,15 +124,52 @@ def masked(data: bytes) -> bytes:
     return about.encode() + text
 
 
-def entry_key(task: CachedTask) -> str | None:
-    """The key of the task's result, or None when an input cannot be read (then it just runs)."""
+_PART = struct.Struct("<qq32s")
+"""A file's part of a key, as the runner hands it between stages: size, mtime_ns, SHA-256."""
+_SHARED_PARTS: dict[str, tuple[bytes, bytes]] = {}
+"""Settings slice -> (its bytes as :func:`read_shared` returned them, their SHA-256)."""
+
+
+def _part(task: CachedTask, path: str, fresh: dict[str, bytes]) -> bytes:
+    """The SHA-256 of one input's part of the key (OSError when it cannot be read): known from an
+    earlier stage while the file's stat data match, else read (and noted in `fresh`)."""
+    if path in task.shared:
+        data = read_shared(path)
+        memo = _SHARED_PARTS.get(path)
+        if memo is None or memo[0] is not data:
+            memo = _SHARED_PARTS[path] = (data, hashlib.sha256(data).digest())
+        return memo[1]
+    known = known_part(path)
+    if known is not None:
+        size, mtime_ns, digest = _PART.unpack(known)
+        st = os.stat(path)
+        if st.st_size == size and st.st_mtime_ns == mtime_ns:
+            return digest
+    data = read_file(path)
+    digest = hashlib.sha256(masked(data) if path == task.source else data).digest()
+    _remember(fresh, path, digest)
+    return digest
+
+
+def _remember(fresh: dict[str, bytes], path: str, digest: bytes, data: bytes | None = None) -> None:
+    """Note a file's key part with its stat data as this action last read or wrote it (nothing
+    when it changed while it was read, nor when `data` is given and is not what the action last
+    wrote there)."""
+    seen = noted_now(path)
+    if seen is not None and (data is None or (len(data) == seen[0] and hashlib.md5(data).digest() == seen[2])):
+        fresh[path] = _PART.pack(seen[0], seen[1], digest)
+
+
+def entry_key(task: CachedTask, fresh: dict[str, bytes] | None = None) -> str | None:
+    """The key of the task's result, or None when an input cannot be read (then it just runs).
+    The key parts of the files it read are noted in `fresh` (path -> packed part)."""
+    found = {} if fresh is None else fresh
     parts: list[bytes | str] = [task.name]
     for path in task.inputs:
         try:
-            data = read_shared(path) if path in task.shared else read_file(path)
+            parts.append(_part(task, path, found))
         except OSError:
             return None
-        parts.append(masked(data) if path == task.source else data)
     return key(*parts)
 
 
@@ -133,16 +192,15 @@ def _passes_by(task: CachedTask) -> bool:
     return bool(task.fresh_only) and os.path.exists(task.fresh_only)
 
 
+_FRESH: dict[str, bytes] = {}
+"""Key parts the last batch fetch read (returned by the task that ran it)."""
+
+
 def _fetch_chunk(cache: Cache) -> None:
-    keys = {task.name: entry_key(task) for task in _CHUNK}  # one configuration: one cache
+    keys = {task.name: entry_key(task, _FRESH) for task in _CHUNK}  # one configuration: one cache
     _CHUNK.clear()
     found = cache.get_many(k for k in keys.values() if k is not None)
     _PREFETCHED.update((name, (k, found.get(k) if k is not None else None)) for name, k in keys.items())
-
-
-def _counts(before: CacheStats, after: CacheStats) -> dict[str, int]:
-    return {f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(CacheStats)
-            if getattr(after, f.name) != getattr(before, f.name)}
 
 
 _PAGE = "p:"  # blob name prefix of a page listed in the task's record
@@ -222,19 +280,36 @@ def _source_rel(task: CachedTask) -> str:
     return task.name.partition(":")[2] if task.source else ""
 
 
+def _target_parts(task: CachedTask, ctx: Any, blobs: dict[str, bytes], fresh: dict[str, bytes]) -> None:
+    """Note the key parts of the task's state-folder targets (the inputs of later stages: facts,
+    summaries, digests) from the bytes just written or read back, so their consumers' keys need
+    not read them.  A task's own restore step may rewrite a target after its plain copy (the
+    model's entry digest shows the folder's name): such a target is noted only if what the
+    action last wrote there is the blob; never the target the task keeps updating locally by
+    other means (`fresh_only`: the model's database, which SQLite writes)."""
+    state = ctx.paths.state + os.sep
+    for index, target in enumerate(task.targets):
+        path = ctx.paths.absolute(target)
+        data = blobs.get(str(index))
+        if data is not None and path.startswith(state) and path != task.fresh_only:
+            _remember(fresh, path, hashlib.sha256(data).digest(), data if task.restore is not None else None)
+
+
 def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
     """Run `action(*args)` unless the cache holds its result for these exact inputs."""
     cache = cache_for(task.settings)
     if cache is None or not cache.enabled or _passes_by(task):
         return action(*args)
-    before = cache.stats
-    if task.name not in _PREFETCHED and len(_CHUNK) > 1 and task in _CHUNK and not cache.local:
+    before = cache.counts()
+    if not cache.local and task.name not in _PREFETCHED and len(_CHUNK) > 1 and task in _CHUNK:
         _fetch_chunk(cache)  # an object store: this chunk's entries in one batch
     fetched = _PREFETCHED.pop(task.name, None)
+    fresh: dict[str, bytes] = _FRESH.copy()  # (the parts a batch fetch read)
+    _FRESH.clear()
     if fetched is not None:
         found_key, entry = fetched
     else:
-        found_key = entry_key(task)
+        found_key = entry_key(task, fresh)
         entry = cache.get(found_key) if found_key is not None else None
     ctx = args[0]
     if found_key is not None and entry is not None and (unfit := _unfit(task, ctx, entry)):
@@ -248,12 +323,16 @@ def run_cached(task: CachedTask, action: Any, args: tuple[Any, ...]) -> Result:
             written, removed = _write_hit(task, ctx, entry)
             values = {"cached": _source_rel(task)} if task.name.startswith("analyze:") \
                 else page_result(ctx, written, removed)
+        _target_parts(task, ctx, entry, fresh)
     else:
         values = action(*args)
         if found_key is not None and (blobs := _blobs(task, ctx)) is not None:
             cache.put(found_key, blobs)
+            _target_parts(task, ctx, blobs, fresh)
     values = dict(values or {})
-    values["cache"] = _counts(before, cache.stats)
+    values["cache"] = cache.counts_since(before)
+    if fresh:
+        values[PARTS] = fresh
     problems = cache.take_findings()
     if problems:
         values["findings"] = [[_source_rel(task), 0, p.message] for p in problems]
