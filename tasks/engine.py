@@ -25,7 +25,6 @@ import itertools
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -45,7 +44,7 @@ from .store import (
     Lock,
     claim_output,
     file_md5,
-    read_manifest,
+    generated_names,
     remove_leftovers,
 )
 
@@ -319,15 +318,22 @@ class Session:
         sources = new.sources
         analysed = [e for e in tree.entries if e.kind in (FILE, BINARY)]
         present = {e.rel for e in analysed}
-        # the entries as the last build saw them need no new record
-        for entry in sources.differing(analysed):
+        # the entries as the last build saw them need no new record (without a stamp, every
+        # entry is recorded, straight into columns: see TableBuilder)
+        listing = TableBuilder() if stamp is None else None
+        for entry in sources.differing(analysed) if listing is None else analysed:
             md5 = the_plan.source_md5.get(entry.rel)
             if md5 is None:
                 md5 = self.hashes.md5(os.path.join(root, entry.rel))
                 # the hash vouches for the stat data only if the file did not change since discovery
                 if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
                     md5 = ""
-            sources.put(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
+            if listing is None:
+                sources.put(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
+            else:
+                listing.add(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
+        if listing is not None:
+            new.sources = sources = listing.records()
         if len(present) != len(sources):
             for gone in sources.keys() - present:
                 sources.put(gone, None)
@@ -352,7 +358,7 @@ class Session:
         generated: set[str] | None = None
         if "manifest" in loaded or stamp is None:
             # the graph's own strings (interned), not a second copy of 262,000 names
-            listed = generated = {sys.intern(n) for n in read_manifest(self.config.state)}
+            listed = generated = generated_names(self.config.state)
             for table in (new.pages, new.state):
                 for gone in [n for n in table.current() if n not in listed]:
                     table.put(gone, None)

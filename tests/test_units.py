@@ -388,3 +388,19 @@ def test_packed_records_round_trip_and_refuse_a_foreign_stream() -> None:
         unpack(FileFacts, other.compress(dumps(facts).encode()) + other.flush())
     with pytest.raises(zlib.error):
         unpack(FileFacts, data[:-3])
+
+
+def test_generated_names_read_line_by_line_equal_the_manifest(tmp_path: Path) -> None:
+    import json
+
+    from docgraph.store import MANIFEST, generated_names, read_manifest, write_manifest
+
+    names = ["a/b_docs.md", 'odd "quoted",name_docs.md', "ünï/cödé.md", "trailing,", "x\\y", "], }"]
+    write_manifest(str(tmp_path), names)
+    assert generated_names(str(tmp_path)) == set(read_manifest(str(tmp_path))) == set(names)
+    write_manifest(str(tmp_path), [])
+    assert generated_names(str(tmp_path)) == set()
+    (tmp_path / MANIFEST).write_text(json.dumps({"files": names}))  # one line: parsed whole
+    assert generated_names(str(tmp_path)) == set(names)
+    (tmp_path / MANIFEST).unlink()
+    assert generated_names(str(tmp_path)) == set()
