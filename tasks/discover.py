@@ -28,6 +28,7 @@ import pathspec
 from .config import Config
 from .facts import Finding
 from .sourcetext import SNIFF_BYTES, is_binary
+from .store import stat_data
 
 FILE = "file"
 BINARY = "binary"
@@ -188,21 +189,6 @@ def _read_ignore(path: str) -> tuple[list[str], tuple[int, int] | None]:
         return [], None
 
 
-def _lstat_mode(path: str) -> int | None:
-    try:
-        return os.lstat(path).st_mode
-    except OSError:
-        return None
-
-
-def _lstat(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def _sniff(path: str) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -331,7 +317,7 @@ class Scanner:
             stack = stack + [(rel_dir, spec)]
         folder = rel_dir[:-1]
         path = os.path.join(self.root, rel_dir)
-        seen = _lstat(path)  # before the listing: a change made while it runs is seen next time
+        seen = stat_data(path)  # before the listing: a change made while it runs is seen next time
         own = 0  # findings about this folder's own items (its subfolders' count for them)
         try:
             with os.scandir(path) as it:
@@ -467,7 +453,7 @@ class Scanner:
                 if record.digest != self.rules():
                     return None
             elif record.tag == IGNORE:
-                if (_lstat(os.path.join(self.root, record.rel)) or (-1, -1)) != (record.size, record.mtime_ns):
+                if (stat_data(os.path.join(self.root, record.rel)) or (-1, -1)) != (record.size, record.mtime_ns):
                     return None
                 self.applied[record.rel] = (record.size, record.mtime_ns)
             else:
@@ -501,8 +487,11 @@ class Scanner:
                 return None  # new rules for this subtree
             before = len(out.entries)
             start = len(out.subfolders)
-            now = _lstat_mode(root + folder if folder else self.root)
-            if now is None or not statmod.S_ISDIR(now):  # removed, or a link or a file now
+            try:
+                is_folder = statmod.S_ISDIR(os.lstat(root + folder if folder else self.root).st_mode)
+            except OSError:
+                is_folder = False
+            if not is_folder:  # removed, or a link or a file now
                 gone.add(folder)
                 continue
             self._list(prefix, self._stack(prefix), known, out, lambda rel: rel not in listed, first=True)

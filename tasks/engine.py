@@ -46,6 +46,7 @@ from .store import (
     file_md5,
     generated_names,
     remove_leftovers,
+    stat_data,
 )
 
 log = logging.getLogger("docgraph")
@@ -73,14 +74,6 @@ class Plan:
 
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
-
-
-def _stat(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 def stale_pages(stamp: Stamp, config: Config) -> list[tuple[str, tuple[int, int] | None]]:
@@ -263,7 +256,7 @@ class Session:
                 old = stamp.output(target, prefix) if stamp is not None else None
                 if old is not None:
                     path = graph.absolute(target)
-                    now = _stat(path)
+                    now = stat_data(path)
                     if now == (old[0], old[1]):
                         continue
                     if now is not None and now[0] == old[0] and old[2] \
@@ -326,7 +319,7 @@ class Session:
             if md5 is None:
                 md5 = self.hashes.md5(os.path.join(root, entry.rel))
                 # the hash vouches for the stat data only if the file did not change since discovery
-                if _stat(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
+                if stat_data(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
                     md5 = ""
             if listing is None:
                 sources.put(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
@@ -381,7 +374,7 @@ class Session:
             if noted is not None:  # a later change on disk differs from this; the next build sees it
                 record(name, [noted[0], noted[1], noted[3], task])
                 continue
-            now = _stat(path)
+            now = stat_data(path)
             if now is None:
                 record(name, None)
                 continue
@@ -392,6 +385,12 @@ class Session:
         if building is not None:
             new.pages, new.state = building[0].records(), building[1].records()
         return new
+
+
+TRIM_AFTER = 1000
+"""A stage of at least this many tasks hands the memory it freed back (:func:`_give_back_memory`);
+after a small one (an edit, watch mode's rebuilds) there is little to give and the trim's walk of
+the heap would only add to the rebuild's time."""
 
 
 def _give_back_memory() -> None:
@@ -615,7 +614,8 @@ class Engine:
                 began = time.monotonic()
                 self._run(graph, names, collector)
                 session.note_runs(collector.executed)
-                _give_back_memory()
+                if len(names) >= TRIM_AFTER:
+                    _give_back_memory()
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
                          time.monotonic() - began)
             if stage == ANALYZE and self.on_own_pages is not None and not the_plan.full:

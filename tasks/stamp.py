@@ -151,10 +151,6 @@ class Records:
                 out.append(e)
         return out
 
-    def changed(self) -> bool:
-        """Whether records were put since the table was loaded."""
-        return bool(self._changes)
-
     def put(self, name: str, value: Record | None) -> None:
         """Record (or, with None, forget) one name."""
         self._changes[name] = value
@@ -326,7 +322,7 @@ class Stamp:
             assert record is not None
             walked.append(Walked(name, record[0], record[1], record[3], record[2]))
         files: dict[str, list[str]] = {}
-        for rel in self.sources.keys() if self.sources.changed() else self.sources.names():
+        for rel in self.sources.current():
             folder, _, name = rel.rpartition("/")
             files.setdefault(folder, []).append(name)
         return walked, files
@@ -335,9 +331,7 @@ class Stamp:
         """Record what this build's walk saw (None: forget, the next build walks); whether
         that differs from the record."""
         rows = [(w.rel, [w.size, w.mtime_ns, w.digest, w.tag]) for w in walked or ()]
-        current = [(name, self.folders.get(name)) for name in self.folders.names()] \
-            if not self.folders.changed() else None
-        if current == rows:
+        if [(name, self.folders.get(name)) for name in self.folders.current()] == rows:
             return False
         self.folders = Records.of(rows)
         return True
@@ -349,10 +343,6 @@ class Stamp:
     def set_output(self, name: str, value: Record | None, page_prefix: str) -> None:
         """Record (or, with None, forget) one generated file."""
         (self.pages if name.startswith(page_prefix) else self.state).put(name, value)
-
-    def output_names(self) -> set[str]:
-        """Every generated file recorded."""
-        return self.pages.keys() | self.state.keys()
 
     def copy(self, fingerprint: str, tasks: int) -> Stamp:
         """A stamp to update: the same records."""

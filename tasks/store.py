@@ -116,6 +116,16 @@ def read_shared(path: str) -> bytes:
     return data
 
 
+def stat_data(path: str) -> tuple[int, int] | None:
+    """(size, mtime_ns) of the file at `path` itself (a link is not followed), None when there is
+    none: what the stamp records of sources, pages and folders."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def read_bytes(path: str) -> bytes | None:
     """Content of `path`, or None when it does not exist (or is not a regular file)."""
     try:
@@ -309,26 +319,33 @@ def generated_names(state: str) -> set[str]:
     line: the manifest of a 48,000-file tree is 262,000 names, and its text parsed whole, beside
     the strings it made, was the peak of a full build's memory.  A manifest not written by
     :func:`write_manifest` (one name a line) is parsed whole."""
+    found = _manifest_lines(os.path.join(state, MANIFEST))
+    return found if found is not None else {sys.intern(p) for p in read_manifest(state)}
+
+
+def _manifest_lines(path: str) -> set[str] | None:
+    """The names of a manifest as :func:`write_manifest` lays it out, one a line (empty when
+    there is none); None when it is laid out otherwise."""
     names: set[str] = set()
     try:
-        with open(os.path.join(state, MANIFEST), encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             head = handle.readline().rstrip("\n"), handle.readline().rstrip("\n")
             if head == ("{", '"files": []'):
                 return names
             if head != ("{", '"files": ['):
-                return {sys.intern(p) for p in read_manifest(state)}
+                return None
             for line in handle:
                 line = line.rstrip("\n")
                 if line in ("]", "}"):
                     continue
                 name = json.loads(line.removesuffix(","))  # `"a/b",`: one name, then a comma
                 if not isinstance(name, str):
-                    return {sys.intern(p) for p in read_manifest(state)}
+                    return None
                 names.add(sys.intern(name))
     except FileNotFoundError:
-        return set()
+        return names
     except ValueError:
-        return {sys.intern(p) for p in read_manifest(state)}
+        return None
     return names
 
 
