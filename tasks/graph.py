@@ -4,7 +4,7 @@ Stages, each a set of doit tasks (names as `doit list` shows them):
 
 0. ``settings``          the settings slices and the source listing, from the config and discovery
 1. ``analyze:<path>``    one per source file: bytes -> facts + summary (state folder)
-2. ``ledger:<dir>``      one per folder: the hashes of the summaries of the folder's own files
+2. ``ledger:<dir>``      one per folder with files of its own: the hashes of their summaries
 3. ``model``             ledgers (and the summaries they name) -> the model database and digests
    ``kw:<path>``         one per text file: `_kw.md` (facts only, so beside the model)
 4. ``page:<path>``       one per text file: `_docs.md`
@@ -387,10 +387,13 @@ class Graph:
     def _model_spec(self) -> Spec:
         text = [e.rel for e in self.tree.entries if e.kind == FILE]
         folders = self.tree.folders
+        # a folder holding only folders has no ledger: nothing would ever write it when such
+        # a folder appears above new files in an incremental build
+        own = self._children()
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      self.setting_file("root.json"),
-                     *(self.name(self.paths.ledger(f)) for f in folders)),
+                     *(self.name(self.paths.ledger(f)) for f in folders if f in own)),
                     (*(self.xref_file(r) for r in text),
                      *(self.name(self.paths.folder_digest(f)) for f in folders),
                      *(self.name(self.paths.subtree_digest(f)) for f in folders),
@@ -517,8 +520,11 @@ class Graph:
             return [e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)]
         if kind in ("page", "kw"):
             return [e.rel for e in self.tree.entries if e.kind == FILE]
-        if kind in ("folder", "sub", "ledger"):
+        if kind in ("folder", "sub"):
             return [f or "." for f in self.tree.folders]
+        if kind == "ledger":
+            own = self._children()
+            return [f or "." for f in self.tree.folders if f in own]
         if kind == "map":
             return [page for page, _files in self._map_pages()]
         return [None]
@@ -615,8 +621,10 @@ class Graph:
             return self._kinds.get(key) in (FILE, BINARY)
         if kind in ("page", "kw"):
             return self._kinds.get(key) == FILE
-        if kind in ("folder", "sub", "ledger"):
+        if kind in ("folder", "sub"):
             return ("" if key == "." else key) in self._folder_set()
+        if kind == "ledger":
+            return ("" if key == "." else key) in self._children()
         return key in self.keys(kind)
 
     def _folder_set(self) -> set[str]:

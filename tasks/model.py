@@ -229,14 +229,14 @@ class Model:
     # ---------------------------------------------------------------- change detection
 
     def update(self, tree: list[TreeRow], summary_of: dict[str, str], ledger_of: dict[str, str],
-               include_roots: tuple[str, ...], code: str = "", root_name: str = "",
+               folders: set[str], include_roots: tuple[str, ...], code: str = "", root_name: str = "",
                ensure: bool = True) -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
         `summary_of` maps every analysed source (text and binary) to its summary file and
-        `ledger_of` every folder to its ledger (the hashes of its own files' summaries): only
-        the ledgers whose stat data changed are read, and only the summaries whose hash differs
-        from the one folded in.  `code` is the fingerprint of the model's code: when it differs
+        `ledger_of` every folder with analysed files of its own to its ledger (their summaries'
+        hashes), `folders` every folder of the tree: only the ledgers whose stat data changed
+        are read, and only the summaries whose hash differs from the one folded in.  `code` is the fingerprint of the model's code: when it differs
         from the one that built the database, everything is rebuilt from the summaries (and
         every digest compared); `root_name` names the project when nothing in it does (the
         entry digest).  `ensure` looks for digests missing on disk (deleted by hand): the
@@ -286,7 +286,6 @@ class Model:
         # content differs from the database instead.
         interrupted = meta.get("digests") == "pending"
         conn.execute("INSERT OR REPLACE INTO meta VALUES('digests', 'pending')")
-        folders = set(ledger_of)  # every folder has a ledger
         bulk = not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing))
         if bulk:
             self._bulk(listing, changed, summary_of, include_roots, roots, ledgers)
@@ -328,7 +327,7 @@ class Model:
         conn.execute("DELETE FROM ledgers")
         conn.executemany("INSERT INTO ledgers VALUES(?,?)", ledgers)
 
-    def adopt(self, ledger_of: dict[str, str], root_name: str) -> None:
+    def adopt(self, ledger_of: dict[str, str], folders: set[str], root_name: str) -> None:
         """Make a database built elsewhere from the same ledgers (a shared cache entry keyed by
         their bytes) this machine's: record the stat data of the ledgers here, so the next
         :meth:`update` reads only those that change, as after a local build; and when this
@@ -338,7 +337,7 @@ class Model:
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
         self.conn.execute("COMMIT")
         self.digests.root_name = root_name
-        self.digests.write_entry(set(ledger_of))  # every folder has a ledger
+        self.digests.write_entry(folders)
 
     def _write_all(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
         """Every digest, each written only where its content differs from the file's."""

@@ -85,13 +85,10 @@ worker by :func:`_worker_start`)."""
 CHUNK = 16
 """Most tasks handed to a worker at once."""
 MANY_TARGETS = 64
-"""A task of more targets than this (the model) is checked with doit's full log of reasons, and
-when it is to run its targets are checked here, so its action need not look for missing outputs
-itself.  The full log is kept because with it doit runs the model when a ledger it lists is
-missing (a new folder holding only folders: no task writes its ledger in an incremental build),
-where without it the task fails; the log costs a copy of the task's inputs per missing target,
-quadratic on the first build of a 200,000-file tree in 228,000 folders (open: ledgers only for
-folders with files of their own would remove both)."""
+"""A task of more targets than this (the model) that is to run has its targets checked here, so
+its action need not look for missing outputs itself.  doit's own check stops at the first
+missing target; its full log of reasons (not asked for) would copy the task's inputs once per
+missing target, quadratic on the first build of a tree of 200,000 files."""
 GC_THRESHOLD = (100_000, 50, 100)
 """Collector thresholds while actions run (see :func:`_quiet_gc`)."""
 
@@ -367,7 +364,7 @@ class StageRunner:
             todo: list[str] = []
             complete: set[str] = set()  # to run, every target present (see targets_present)
             for task in tasks:
-                status = dep.get_status(task, by_name, get_log=len(task.targets) > MANY_TARGETS)
+                status = dep.get_status(task, by_name)
                 if status.status == "up-to-date":
                     collector.up_to_date += 1
                     if collector.progress:

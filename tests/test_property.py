@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .conftest import PNG, broken_links, build, make_sample, snapshot
@@ -127,7 +127,14 @@ def apply(root: Path, step: tuple[str, str, str, str]) -> None:
             config.unlink(missing_ok=True)
 
 
+GO = "package geometry\n\n// Area does it.\nfunc Area() {}\n"
+
+
 @given(st.lists(st.lists(edit, min_size=1, max_size=3), min_size=1, max_size=3))
+# a new folder holding only folders (lib/ above lib/deep/) in an incremental build: it has no
+# ledger, and the model must not wait for one
+@example([[("go", "src/geometry", "alpha", GO), ("go", "lib/deep", "alpha", GO)],
+          [("manifest", "", "geometry.io:main", "")]])
 def test_incremental_equals_clean(batches: list[list[tuple[str, str, str, str]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = make_sample(Path(tmp) / "work")

@@ -43,8 +43,9 @@ def _root_name(ctx: ActionContext) -> str:
 
 
 def _ledgers(tree: list[TreeRow], ctx: ActionContext) -> dict[str, str]:
-    """Every folder's ledger file (every folder of the listing has one)."""
-    return {folder: ctx.paths.ledger(folder) for folder in folders_of(row.rel for row in tree)}
+    """The ledger file of every folder with analysed files of its own (the graph's ledgers)."""
+    own = {row.rel.rpartition("/")[0] for row in tree if row.kind in ("file", "binary")}
+    return {folder: ctx.paths.ledger(folder) for folder in sorted(own)}
 
 
 def update_model(ctx: ActionContext) -> Result:
@@ -58,7 +59,8 @@ def update_model(ctx: ActionContext) -> Result:
     conn = open_model(ctx.paths.model)
     try:
         model = Model(conn, ctx.paths.state)
-        written = model.update(tree, summary_of, _ledgers(tree, ctx), ctx.config.analysis.include_roots,
+        written = model.update(tree, summary_of, _ledgers(tree, ctx), set(folders_of(row.rel for row in tree)),
+                               ctx.config.analysis.include_roots,
                                code, _root_name(ctx),
                                # doit looked at every digest before the runner started this task
                                ensure=not targets_present("model"))
@@ -89,7 +91,9 @@ def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str,
             written.append(path)
     conn = open_model(database)
     try:
-        Model(conn, ctx.paths.state).adopt(_ledgers(_listing(ctx), ctx), _root_name(ctx))
+        tree = _listing(ctx)
+        Model(conn, ctx.paths.state).adopt(_ledgers(tree, ctx), set(folders_of(row.rel for row in tree)),
+                                           _root_name(ctx))
     finally:
         conn.close()
     return {"state": len(written)}
