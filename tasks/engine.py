@@ -182,6 +182,9 @@ class Session:
         self._stages: dict[int, set[str]] = defaultdict(set)
         self._pending: list[str] = []  # loaded, outputs not yet compared with the stamp
         self.ran: set[str] | None = None  # tasks whose actions ran, when the runner noted files
+        # a first build's output records, stage by stage (see `settle`), and the tasks recorded
+        self._recorded: tuple[TableBuilder, TableBuilder] | None = None
+        self._settled: set[str] = set()
         for name in the_plan.candidates:
             spec = graph.spec(name)
             if spec is not None:
@@ -330,6 +333,11 @@ class Session:
         if len(present) != len(sources):
             for gone in sources.keys() - present:
                 sources.put(gone, None)
+        if stamp is None and (self._recorded is not None or len(loaded) == self.task_count()):
+            self._record(loaded - self._settled)
+            assert self._recorded is not None
+            new.pages, new.state = self._recorded[0].records(), self._recorded[1].records()
+            return new
         # a build without a stamp records every output anew: straight into columns
         building = (TableBuilder(), TableBuilder()) if stamp is None else None
 
@@ -385,6 +393,39 @@ class Session:
         if building is not None:
             new.pages, new.state = building[0].records(), building[1].records()
         return new
+
+    def settle(self, names: set[str]) -> None:
+        """A first build (no stamp, every task planned), after a stage whose tasks `names` all
+        ran: their outputs go into the new stamp's columns now and their specs are dropped, so
+        the build's peak of memory, at its end, holds neither (see :meth:`Graph.drop`)."""
+        if self.stamp is not None or not self.plan.full:
+            return
+        self._record(names)
+        self.graph.drop(names)
+
+    def _record(self, names: set[str]) -> None:
+        """The pages' and state artefacts' records of the outputs of tasks that ran or were
+        checked in a build without a stamp: task by task, straight into columns, with no map of
+        every output to its task (262,000 names on a 48,000-file tree)."""
+        if self._recorded is None:
+            self._recorded = (TableBuilder(), TableBuilder())
+        pages, state = self._recorded
+        graph, prefix, hashes = self.graph, self.page_prefix, self.hashes
+        for task in sorted(names - self._settled):
+            self._settled.add(task)
+            if task == "manifest":  # the list of generated files is not one of them
+                continue
+            for name in graph.outputs_of(task):
+                noted = hashes.noted(name)  # what the workers wrote, as they saw it
+                if noted is not None:
+                    value = [noted[0], noted[1], noted[3], task]
+                else:
+                    path = graph.absolute(name)
+                    now = stat_data(path)
+                    if now is None:
+                        continue
+                    value = [now[0], now[1], hashes.md5(path), task]
+                (pages if name.startswith(prefix) else state).add(name, value)
 
 
 TRIM_AFTER = 1000
@@ -614,6 +655,8 @@ class Engine:
                 began = time.monotonic()
                 self._run(graph, names, collector)
                 session.note_runs(collector.executed)
+                if not self.keep_stamp and not collector.failures:  # (watch mode keeps the graph)
+                    session.settle(names)
                 if len(names) >= TRIM_AFTER:
                     _give_back_memory()
                 log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),

@@ -29,7 +29,7 @@ import hashlib
 import json
 import marshal
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,6 +235,7 @@ class Graph:
         self._settings_text: dict[str, str] | None = None
         self._fingerprint: str | None = None
         self._specs: dict[str, Spec] | None = None
+        self._dropped = 0  # specs taken out of `_specs` by `drop`
         self._cache: dict[str, Spec] = {}
         self._producers: dict[str, str] | None = None
         self._kinds = {e.rel: e.kind for e in tree.entries}
@@ -259,7 +260,17 @@ class Graph:
     def release(self) -> None:
         """Drop the specs built so far (a build that keeps no graph for the next one, once its
         stamp is made: 150,000 specs of a 48,000-file tree are about 50 MB)."""
-        self._specs, self._cache, self._producers = None, {}, None
+        self._specs, self._cache, self._producers, self._dropped = None, {}, None, 0
+
+    def drop(self, names: Iterable[str]) -> None:
+        """Drop the specs of tasks that ran (a first build's finished stage, whose outputs are
+        recorded): the rest of the build does not need them, and one asked for again is made
+        again.  The specs of a 48,000-file tree's analyses and keyword pages are 30 MB."""
+        if self._specs is None:
+            return
+        for name in names:
+            if self._specs.pop(name, None) is not None:
+                self._dropped += 1
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -588,7 +599,7 @@ class Graph:
 
     def specs_of(self, kind: str) -> list[Spec]:
         """Every task of one kind."""
-        if self._specs is not None or kind == "manifest":
+        if (self._specs is not None and not self._dropped) or kind == "manifest":
             return [s for s in self.specs.values() if s.kind.name == kind]
         found = (self.spec(task_name(kind, key)) for key in self.keys(kind))
         return [spec for spec in found if spec is not None]
@@ -596,7 +607,9 @@ class Graph:
     def spec(self, name: str) -> Spec | None:
         """One task by name, built alone when the whole graph was not needed yet."""
         if self._specs is not None:
-            return self._specs.get(name)
+            kept = self._specs.get(name)
+            if kept is not None or not self._dropped:
+                return kept
         if name in self._cache:
             return self._cache[name]
         found = split_name(name)
@@ -705,12 +718,13 @@ class Graph:
 
     def all_specs(self) -> list[Spec]:
         """Every task, the manifest last."""
+        assert not self._dropped, "some specs were dropped"
         return list(self.specs.values())
 
     def task_count(self) -> int:
         """Number of tasks, without building them (derived from the kinds and their keys)."""
         if self._specs is not None:
-            return len(self._specs)
+            return len(self._specs) + self._dropped
         return sum(len(self.keys(kind.name)) for kind in KINDS)
 
     def all_specs_names(self) -> list[str]:
@@ -735,6 +749,7 @@ class Graph:
         """The task whose static target is the file named `path` (empty when none is known)."""
         if self._specs is None:
             return ""
+        assert not self._dropped, "some specs were dropped"
         if self._producers is None:  # the first question scans; the map is for a second one
             self._producers = {}
             return next((spec.name for spec in self._specs.values() if path in spec.targets), "")

@@ -388,6 +388,7 @@ class StageRunner:
             solo = [job for job in jobs if weight(job[0]) >= SOLO] if pooled else []
             for name, error, values, hashes, cpu in _quiet_gc(self._execute(jobs, solo, frozenset(complete))):
                 task = by_name[name]
+                name = task.name  # the graph's string, not the copy unpickled from a worker
                 kind = name.partition(":")[0]
                 cpu_of[kind] = cpu_of.get(kind, 0.0) + cpu
                 collector.executed.append(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,3 +70,39 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path) -> None:
     assert Stamp.load(str(tmp_path)) is not None
     store((names, stats, md5s, b"\x05\0\0\0", tags))  # tag 5 of 1
     assert Stamp.load(str(tmp_path)) is None
+
+
+def _tables(state: str) -> dict[str, dict[str, list]]:
+    stamp = Stamp.load(state)
+    assert stamp is not None
+    return {kind: {n: getattr(stamp, kind).get(n) for n in getattr(stamp, kind).keys()}  # noqa: SIM118
+            for kind in ("sources", "pages", "state")}
+
+
+def test_a_first_build_records_what_the_general_path_records(tmp_path, monkeypatch) -> None:
+    """A first build writes its outputs' records stage by stage as it goes (`Session.settle`,
+    dropping the specs of each stage); the path every other build takes (a map of outputs to
+    tasks, the manifest's list) gives the same records."""
+    from docgraph.engine import Session
+
+    from .conftest import build, make_sample
+
+    first = make_sample(tmp_path / "a" / "repo")
+    build(first)
+    general = make_sample(tmp_path / "b" / "repo")
+    monkeypatch.setattr(Session, "settle", lambda self, names: None)
+    monkeypatch.setattr(Session, "_record", lambda self, names: pytest.fail("not the general path"))
+    monkeypatch.setattr(Session, "task_count", lambda self: -1)  # never equal to the tasks loaded
+    build(general)
+    ours, theirs = _tables(str(first / ".docgraph")), _tables(str(general / ".docgraph"))
+    for kind in ours:
+        assert (kind, sorted(set(ours[kind]) - set(theirs[kind]))) == (kind, [])
+        assert (kind, sorted(set(theirs[kind]) - set(ours[kind]))) == (kind, [])
+    assert len(ours["pages"]) > 50 and len(ours["state"]) > 50
+    # the same sizes, hashes and tasks (mtimes are the two trees' own; the bytes of two SQLite
+    # databases of the same rows need not be equal)
+    def same(table: dict[str, list]) -> dict[str, tuple]:
+        return {n: (r[0], r[2] if not n.endswith(".sqlite3") else "", r[3]) for n, r in table.items()}
+
+    for kind in ours:
+        assert same(ours[kind]) == same(theirs[kind])
