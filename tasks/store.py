@@ -43,8 +43,13 @@ _under = ""  # ROOT + os.sep while an action runs
 
 def _note(path: str, st: os.stat_result, data: bytes) -> None:
     if _seen is not None:
+        _note_digest(path, st, hashlib.md5(data).digest())
+
+
+def _note_digest(path: str, st: os.stat_result, md5: bytes) -> None:
+    if _seen is not None:
         name = (path if os.path.isabs(path) else os.path.abspath(path)).removeprefix(_under)
-        _seen[name] = NOTE.pack(st.st_size, st.st_mtime_ns, st.st_mtime, hashlib.md5(data).digest())
+        _seen[name] = NOTE.pack(st.st_size, st.st_mtime_ns, st.st_mtime, md5)
 
 
 def begin_hashes(root: str) -> None:
@@ -349,10 +354,53 @@ def _manifest_lines(path: str) -> set[str] | None:
     return names
 
 
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+MANIFEST_CHUNK = 4096
+"""Names of the manifest encoded and written at a time."""
+
+
 def write_manifest(state: str, files: Iterable[str]) -> None:
-    """Record the generated files of this build."""
-    data = json.dumps({"files": sorted(set(files))}, indent=0, ensure_ascii=False) + "\n"
-    write_if_changed(os.path.join(state, MANIFEST), data.encode("utf-8"))
+    """Record the generated files of this build: `{"files": [...]}` as JSON, one name a line
+    (what :func:`generated_names` reads back line by line), replaced only when its bytes differ.
+
+    Written a chunk of names at a time into a temporary file, and compared with the last one by
+    hash: the manifest of a 48,000-file tree is 262,000 names, and its text, its bytes and the
+    last one's bytes, held at once, were the peak of a first build's memory."""
+    names = sorted(set(files))
+    path = os.path.join(state, MANIFEST)
+    tmp = os.path.join(state, f".{MANIFEST}{TMP_MARK}{os.getpid()}")
+    digest = hashlib.md5()
+    os.makedirs(state, exist_ok=True)
+    with open(tmp, "wb") as handle:
+        def put(text: str) -> None:
+            data = text.encode("utf-8")
+            handle.write(data)
+            digest.update(data)
+
+        put('{\n"files": [' if names else '{\n"files": []\n}\n')
+        for start in range(0, len(names), MANIFEST_CHUNK):
+            put(",\n" if start else "\n")
+            chunk = names[start:start + MANIFEST_CHUNK]
+            try:
+                put(",\n".join(json.dumps(n, ensure_ascii=False) for n in chunk))
+            except UnicodeEncodeError:  # a name not valid UTF-8 (a lone surrogate): escaped
+                put(",\n".join(json.dumps(n, ensure_ascii=not _encodes(n)) for n in chunk))
+        if names:
+            put("\n]\n}\n")
+    if file_md5(path) == digest.hexdigest():
+        os.remove(tmp)
+        st = os.stat(path)
+    else:
+        st = os.stat(tmp)
+        os.replace(tmp, path)
+    _note_digest(path, st, digest.digest())
 
 
 def claim_output(state: str) -> None:

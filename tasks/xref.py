@@ -41,6 +41,7 @@ Anything not resolved is external (a third-party module, a system header, a miss
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -82,6 +83,69 @@ def swift_target(path: str) -> str:
 
 def _is_identifier_path(parts: list[str]) -> bool:
     return all(p.isidentifier() for p in parts)
+
+
+NEAREST_SCAN = 32
+"""A module name shared by more files than this (`utils`, or `f3` in every folder of a
+synthetic tree) is resolved through a sorted index (:class:`_Nearest`) instead of ranking every
+candidate for each importing folder, which grew with the product of importers and candidates."""
+
+
+class _Above:
+    """Greater than any folder name: `prefix + (_ABOVE,)` bounds the folders under `prefix`."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+_ABOVE = _Above()
+
+
+class _Nearest:
+    """The candidate nearest to an importing folder, as :meth:`Resolver._nearest` ranks them
+    (same import root first, then the longest common folder prefix, then stubs last, then path
+    order), found by bisection.  Candidates are kept per import root (and all together) sorted by
+    folder: the longest prefix an importer shares with any of them is shared with a neighbour of
+    its place in that order, and those sharing it form one run, whose best is computed once."""
+
+    def __init__(self, candidates: list[str], root_of: dict[str, str]):
+        self.root_of = root_of
+        rows = sorted((tuple(p.rpartition("/")[0].split("/")), 1 if p.endswith(".pyi") else 0, p)
+                      for p in candidates)
+        self.groups: dict[object, list[tuple[tuple[str, ...], int, str]]] = {}
+        for row in rows:
+            self.groups.setdefault(root_of.get(row[2]), []).append(row)
+        self.every = rows
+        self._best: dict[tuple[int, int, int], str] = {}
+
+    def nearest(self, folder: list[str], root: str | None) -> str:
+        same = self.groups.get(root)
+        return self._search(same if same else self.every, tuple(folder))
+
+    def _search(self, rows: list[tuple[tuple[str, ...], int, str]], folder: tuple[str, ...]) -> str:
+        at = bisect.bisect_left(rows, (folder,))
+        common = max(_shared(folder, rows[at - 1][0]) if at > 0 else 0,
+                     _shared(folder, rows[at][0]) if at < len(rows) else 0)
+        prefix = folder[:common]
+        lo = bisect.bisect_left(rows, (prefix,))
+        hi = bisect.bisect_left(rows, (prefix + (_ABOVE,),))
+        key = (id(rows), lo, hi)
+        best = self._best.get(key)
+        if best is None:
+            best = self._best[key] = min(rows[lo:hi], key=lambda row: (row[1], row[2]))[2]
+        return best
+
+
+def _shared(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class Resolver:
@@ -147,6 +211,7 @@ class Resolver:
                 self.rust_crates[crate.rpartition("/")[2].replace("-", "_")].append(crate + "/src")
         self._include_cache: dict[tuple[str, str], str | None] = {}
         self._module_cache: dict[tuple[str, str | None, str], str] = {}
+        self._nearest_of: dict[int, _Nearest] = {}
 
     @cached_property
     def manifests(self) -> Mapping[str, tuple[str, ...]]:
@@ -175,6 +240,9 @@ class Resolver:
     def _nearest(self, importer: str, candidates: list[str]) -> str:
         if len(candidates) == 1:
             return candidates[0]
+        if len(candidates) > NEAREST_SCAN:
+            return self._nearest_index(candidates).nearest(importer.rpartition("/")[0].split("/"),
+                                                            self.root_of.get(importer))
         root = self.root_of.get(importer)
         folder = importer.rpartition("/")[0].split("/")
 
@@ -187,6 +255,13 @@ class Resolver:
             return (0 if self.root_of.get(path) == root else 1, -common, stub, path)
 
         return min(candidates, key=rank)
+
+    def _nearest_index(self, candidates: list[str]) -> _Nearest:
+        key = id(candidates)  # the resolver's own lists, alive as long as it is
+        found = self._nearest_of.get(key)
+        if found is None:
+            found = self._nearest_of[key] = _Nearest(candidates, self.root_of)
+        return found
 
     def python_module(self, importer: str, module: str) -> str | None:
         """The file that defines `module` as seen from `importer`, if it is in the repository."""

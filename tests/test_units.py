@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from docgraph import layout
 from docgraph.analyzers import analyze, choose
@@ -404,3 +406,63 @@ def test_generated_names_read_line_by_line_equal_the_manifest(tmp_path: Path) ->
     assert generated_names(str(tmp_path)) == set(names)
     (tmp_path / MANIFEST).unlink()
     assert generated_names(str(tmp_path)) == set()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=30),
+       st.lists(st.text(min_size=1, max_size=12), max_size=30), st.integers(1, 5))
+def test_the_manifest_written_in_chunks_is_the_json_of_its_names(first: list[str], second: list[str],
+                                                               chunk: int) -> None:
+    """The manifest is written a few names at a time (any chunk size gives the bytes of the
+    whole JSON, `indent=0`); it is replaced only when those bytes differ, and what it names is
+    read back line by line, names that are not valid UTF-8 (lone surrogates) included."""
+    import json
+    import os
+    import tempfile
+    from unittest import mock
+
+    from docgraph import store
+
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(store, "MANIFEST_CHUNK", chunk):
+        path = os.path.join(tmp, store.MANIFEST)
+        for names in (first, second, second):
+            store.write_manifest(tmp, names)
+            if all(store._encodes(n) for n in names):
+                expected = json.dumps({"files": sorted(set(names))}, indent=0, ensure_ascii=False) + "\n"
+                assert Path(path).read_bytes() == expected.encode("utf-8")
+            assert store.generated_names(tmp) == set(names)
+        after = os.stat(path)
+        store.write_manifest(tmp, second)  # the same names: the file is left as it is
+        assert os.stat(path).st_ino == after.st_ino and os.stat(path).st_mtime_ns == after.st_mtime_ns
+        assert not [n for n in os.listdir(tmp) if store.TMP_MARK in n]
+
+
+FOLDER_PARTS = st.sampled_from(["a", "b", "pkg", "src", "z", "a b", "ä"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.lists(FOLDER_PARTS, max_size=4), st.sampled_from(["utils.py", "utils.pyi",
+                                                                                "__init__.py"])),
+                min_size=2, max_size=40),
+       st.lists(st.lists(FOLDER_PARTS, max_size=5), min_size=1, max_size=8))
+def test_the_nearest_of_many_candidates_is_the_one_ranking_finds(files: list[tuple[list[str], str]],
+                                                                importers: list[list[str]]) -> None:
+    """A module name shared by many files is resolved through a sorted index; it must pick the
+    file that ranking every candidate picks (same import root, longest common folder prefix,
+    stubs last, path order), for any tree and importer."""
+    from unittest import mock
+
+    from docgraph import xref
+
+    paths = sorted({"/".join([*folder, name]) for folder, name in files})
+    candidates = [p for p in paths if p.rpartition("/")[2].startswith("utils")]
+    if len(candidates) < 2:
+        return
+    importing = ["/".join([*folder, "main.py"]) for folder in importers]
+    resolver = xref.Resolver(paths + importing)
+    for importer in importing:
+        with mock.patch.object(xref, "NEAREST_SCAN", 10**9):
+            ranked = resolver._nearest(importer, candidates)
+        with mock.patch.object(xref, "NEAREST_SCAN", 1):
+            indexed = resolver._nearest(importer, candidates)
+        assert indexed == ranked, (importer, candidates)
