@@ -336,7 +336,11 @@ class Session:
         if stamp is None and (self._recorded is not None or len(loaded) == self.task_count()):
             self._record(loaded - self._settled)
             assert self._recorded is not None
-            new.pages, new.state = self._recorded[0].records(), self._recorded[1].records()
+            self.hashes.forget()  # all in the columns now: not held while they become the tables
+            pages, state = self._recorded
+            self._recorded = None
+            new.pages = pages.records()
+            new.state = state.records()
             return new
         # a build without a stamp records every output anew: straight into columns
         building = (TableBuilder(), TableBuilder()) if stamp is None else None
