@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
-from .discover import BINARY, FILE, SourceTree, discover
+from .discover import BINARY, FILE, RACY_NS, SourceTree, discover
 from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .report import Collector, Progress, Report, load_findings, write_report
@@ -160,6 +160,25 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
                 os.remove(path)  # a generated page edited by hand: ours to replace
             candidates.add(task)
     return Plan(candidates, md5s, False, refreshed)
+
+
+RACY_MTIME = -1
+"""The modification time recorded for a source modified too recently to vouch for (see
+:func:`_recorded_mtime`): no file has it, so the next build hashes the source again."""
+
+
+def _trusted_before() -> int:
+    """Sources modified before this time (ns) are recorded as they were stat'ed."""
+    return time.time_ns() - RACY_NS
+
+
+def _recorded_mtime(mtime_ns: int, trusted_before: int) -> int:
+    """The modification time the stamp records for a source: its own, unless it is within
+    :data:`RACY_NS` of the stamp (or later): a second write in the same tick of the file
+    system's clock, of the same size, keeps size and mtime, and the next build would take the
+    file as the one this build read.  Such a file is hashed again by the next build (as git
+    does with entries as new as its index)."""
+    return mtime_ns if mtime_ns < trusted_before else RACY_MTIME
 
 
 class Session:
@@ -290,9 +309,10 @@ class Session:
         moved = stamp.set_walked(self.tree.walked)  # a folder listed again with the same names
         if not (the_plan.source_md5 or the_plan.refreshed or moved):
             return None
+        trusted = _trusted_before()
         for entry in self.tree.entries:
             if entry.rel in the_plan.source_md5:
-                stamp.sources.put(entry.rel, [entry.size, entry.mtime_ns,
+                stamp.sources.put(entry.rel, [entry.size, _recorded_mtime(entry.mtime_ns, trusted),
                                               the_plan.source_md5[entry.rel], entry.kind])
         for path, (size, mtime) in the_plan.refreshed.items():
             old = stamp.output(path, self.page_prefix)
@@ -317,6 +337,7 @@ class Session:
         # the entries as the last build saw them need no new record (without a stamp, every
         # entry is recorded, straight into columns: see TableBuilder)
         listing = TableBuilder() if stamp is None else None
+        trusted = _trusted_before()
         for entry in sources.differing(analysed) if listing is None else analysed:
             md5 = the_plan.source_md5.get(entry.rel)
             if md5 is None:
@@ -324,10 +345,11 @@ class Session:
                 # the hash vouches for the stat data only if the file did not change since discovery
                 if stat_data(os.path.join(root, entry.rel)) != (entry.size, entry.mtime_ns):
                     md5 = ""
+            seen = [entry.size, _recorded_mtime(entry.mtime_ns, trusted), md5, entry.kind]
             if listing is None:
-                sources.put(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
+                sources.put(entry.rel, seen)
             else:
-                listing.add(entry.rel, [entry.size, entry.mtime_ns, md5, entry.kind])
+                listing.add(entry.rel, seen)
         if listing is not None:
             new.sources = sources = listing.records()
         if len(present) != len(sources):
@@ -482,7 +504,9 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
         stamp = None
     the_plan = plan(stamp, tree, graph, changed if stamp is not None else None,
                     check_pages=changed is None, stale=stale)
-    return Session(config, stamp, tree, graph, the_plan, FileHashes(config.root))
+    hashes = FileHashes(config.root)
+    hashes.fresh = the_plan.source_md5
+    return Session(config, stamp, tree, graph, the_plan, hashes)
 
 
 def shard_of(rel: str, count: int) -> int:

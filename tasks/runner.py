@@ -172,8 +172,18 @@ class _Checker(MD5Checker):
                 return None if current_state and current_state[0] == mtime else (mtime, size, md5)
             st = os.stat(dep)
         if current_state and current_state[0] == st.st_mtime:
-            return None
+            fresh = self.hashes.fresh.get(dep)
+            if fresh is None or fresh == current_state[2]:
+                return None
         return st.st_mtime, st.st_size, self.hashes.md5(dep, st)
+
+    def check_modified(self, file_path: str, file_stat: os.stat_result, state: Any) -> bool:
+        """A source the plan hashed is compared by content: its mtime may be the one doit
+        recorded although its bytes changed (see :attr:`FileHashes.fresh`)."""
+        fresh = self.hashes.fresh.get(file_path)
+        if fresh is not None:
+            return bool(fresh != state[2])
+        return bool(super().check_modified(file_path, file_stat, state))
 
 
 _Checker.__name__ = _Checker.__qualname__ = "MD5Checker"

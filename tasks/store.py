@@ -151,6 +151,10 @@ class FileHashes:
         self._under = root + os.sep
         self._known: dict[str, int] = {}  # name -> its slot in `_notes`
         self._notes = bytearray()  # the NOTE records, one after the other
+        self.fresh: dict[str, str] = {}
+        """Sources the plan hashed this build (name -> MD5): their content, not their mtime,
+        tells doit whether they changed (a same-size write in the clock tick of the last
+        build's read keeps the mtime; see :func:`docgraph.engine._recorded_mtime`)."""
         self.parts: dict[str, bytes] = {}
         """Key parts the shared cache computed this build: absolute path -> size, mtime_ns and
         the SHA-256 of the file's part of a key, packed (see :mod:`docgraph.actions.cached`);
