@@ -236,9 +236,9 @@ class Model:
         `summary_of` maps every analysed source (text and binary) to its summary file and
         `ledger_of` every folder with analysed files of its own to its ledger (their summaries'
         hashes), `folders` every folder of the tree: only the ledgers whose stat data changed
-        are read, and only the summaries whose hash differs from the one folded in.  `code` is the fingerprint of the model's code: when it differs
-        from the one that built the database, everything is rebuilt from the summaries (and
-        every digest compared); `root_name` names the project when nothing in it does (the
+        are read, and only the summaries whose hash differs from the one folded in.  `code` is
+        the fingerprint of the model's code: when it differs from the one that built the
+        database, everything is rebuilt from the summaries (and every digest compared); `root_name` names the project when nothing in it does (the
         entry digest).  `ensure` looks for digests missing on disk (deleted by hand): the
         runner says when it found them all.
         """

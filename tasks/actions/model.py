@@ -48,6 +48,11 @@ def _ledgers(tree: list[TreeRow], ctx: ActionContext) -> dict[str, str]:
     return {folder: ctx.paths.ledger(folder) for folder in sorted(own)}
 
 
+def _folders(tree: list[TreeRow]) -> set[str]:
+    """Every folder of the listing, those holding only folders included (the digests')."""
+    return set(folders_of(row.rel for row in tree))
+
+
 def update_model(ctx: ActionContext) -> Result:
     """Fold changed summaries into the model and rewrite the digests whose content changed."""
     tree = _listing(ctx)
@@ -59,9 +64,8 @@ def update_model(ctx: ActionContext) -> Result:
     conn = open_model(ctx.paths.model)
     try:
         model = Model(conn, ctx.paths.state)
-        written = model.update(tree, summary_of, _ledgers(tree, ctx), set(folders_of(row.rel for row in tree)),
-                               ctx.config.analysis.include_roots,
-                               code, _root_name(ctx),
+        written = model.update(tree, summary_of, _ledgers(tree, ctx), _folders(tree),
+                               ctx.config.analysis.include_roots, code, _root_name(ctx),
                                # doit looked at every digest before the runner started this task
                                ensure=not targets_present("model"))
     finally:
@@ -92,8 +96,7 @@ def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str,
     conn = open_model(database)
     try:
         tree = _listing(ctx)
-        Model(conn, ctx.paths.state).adopt(_ledgers(tree, ctx), set(folders_of(row.rel for row in tree)),
-                                           _root_name(ctx))
+        Model(conn, ctx.paths.state).adopt(_ledgers(tree, ctx), _folders(tree), _root_name(ctx))
     finally:
         conn.close()
     return {"state": len(written)}
