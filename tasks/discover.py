@@ -434,8 +434,8 @@ class Scanner:
         out.folders.append(record)
         return True
 
-    def revisit(self, walked: Iterable[Walked], known: Known,
-                files_of: Mapping[str, list[str]]) -> SourceTree | None:
+    def revisit(self, walked: Iterable[Walked], known: Known, files_of: Mapping[str, list[str]],
+                named: Iterable[str] | None = None, untracked: Iterable[str] = ()) -> SourceTree | None:
         """The tree, from what the last walk saw (`walked`; `files_of`: the names of the
         documented files of each of its folders, `known`: their stat data and kinds): a folder
         whose stat data are the same is not listed again, only its files are stat'ed (an edit
@@ -445,7 +445,12 @@ class Scanner:
 
         A no-op build at 48,000 sources spent 0.2 s listing folders and 1 s matching every
         name against the ignore rules and building its entry (measured under load): the rules
-        decide the same for the same names, so only the stat calls remain."""
+        decide the same for the same names, so only the stat calls remain.
+
+        `named` (git's view, :mod:`docgraph.journal`): the paths that may differ from the last
+        walk, `untracked` the folders git does not track; then only the folders holding one
+        (or, for a path in a new folder, its nearest folder walked last time) and those folders
+        are looked at, and every other folder keeps its entries as recorded, without a stat."""
         self.trusted_before = time.time_ns() - RACY_NS
         folders: list[Walked] = []
         for record in walked:
@@ -461,6 +466,7 @@ class Scanner:
         if not any(f.rel == "" for f in folders):
             return None
         listed = {f.rel for f in folders}
+        suspect = None if named is None else self._suspects(listed, named, untracked)
         children: dict[str, list[str]] = {}
         for rel in listed:
             if rel:
@@ -475,6 +481,15 @@ class Scanner:
                 gone.add(folder)  # removed, or below a folder that was
                 continue
             prefix = folder + "/" if folder else ""
+            if record.tag == FOLDER and suspect is not None and folder not in suspect:
+                entries = out.entries
+                for name in files_of.get(folder, ()):
+                    rel = prefix + name
+                    old = known(rel)
+                    assert old is not None
+                    entries.append(Entry(rel, old[2], old[0], old[1]))
+                out.folders.append(record)
+                continue
             if record.tag == FOLDER:
                 kept = self._unchanged(folder, record, files_of.get(folder, ()), known, out, differing)
                 if kept is None:
@@ -506,6 +521,36 @@ class Scanner:
         return dataclasses.replace(tree, differing=frozenset(differing))
 
 
+    def relist(self, folder: str) -> str:
+        """The digest of folder's listing now (:func:`listing_digest`), without its subfolders'."""
+        out = _Walk()
+        prefix = folder + "/" if folder else ""
+        self._list(prefix, self._stack(prefix), lambda rel: None, out, lambda rel: False, first=True)
+        return listing_digest(folder, out.entries, out.subfolders, out.findings)
+
+    def _suspects(self, listed: set[str], named: Iterable[str], untracked: Iterable[str]) -> set[str]:
+        """The folders to look at for paths that may have changed (see :meth:`revisit`)."""
+        suspect: set[str] = set()
+        skipped = tuple(rel + "/" for rel in self.skip_rel)
+
+        def mark(folder: str) -> None:
+            while folder not in suspect:
+                suspect.add(folder)
+                if folder in listed or not folder:
+                    return
+                folder = folder.rpartition("/")[0]
+
+        for rel in named:
+            if not rel.startswith(skipped):
+                mark(rel.rpartition("/")[0])
+        for rel in untracked:
+            if rel not in self.skip_rel and not rel.startswith(skipped):
+                mark(rel)
+                below = rel + "/"
+                suspect.update(f for f in listed if f.startswith(below))
+        return suspect
+
+
 @dataclass
 class _Walk:
     """What a walk collects."""
@@ -517,6 +562,18 @@ class _Walk:
     """Every folder seen in a listing (walked or not)."""
 
 
+def listing_digest(folder: str, entries: Iterable[Entry], subfolders: Iterable[str],
+                   findings: Iterable[Finding]) -> str:
+    """What a listing of `folder` found (its entries, subfolders and findings, not theirs), as
+    one hash: a folder listed by every walk is compared by it (see :mod:`docgraph.journal`)."""
+    digest = hashlib.md5(folder.encode("utf-8", "surrogatepass"))
+    rows = sorted([f"e\0{e.rel}\0{e.kind}\0{e.size}\0{e.mtime_ns}\0{e.target}" for e in entries]
+                  + [f"d\0{rel}" for rel in subfolders]
+                  + [f"f\0{f.path}\0{f.line}\0{f.message}" for f in findings])
+    digest.update("\0\0".join(rows).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = (),
               walked: tuple[Walked, ...] | None = None) -> SourceTree:
     """A SourceTree from entries in any order."""
@@ -526,17 +583,18 @@ def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = (),
 
 
 def discover(config: Config, previous: Previous = None,
-             last: tuple[Iterable[Walked], Mapping[str, list[str]]] | None = None) -> SourceTree:
+             last: tuple[Iterable[Walked], Mapping[str, list[str]]] | None = None,
+             named: Iterable[str] | None = None, untracked: Iterable[str] = ()) -> SourceTree:
     """Walk ROOT and return the documented paths.
 
     `previous` (the last build's entries, or a lookup of them) lets unchanged files keep their
     text/binary kind without reading them again; `last` (what the last walk saw, and the
     names of the documented files by folder) lets folders that did not change go unlisted
-    (:meth:`Scanner.revisit`).
+    (:meth:`Scanner.revisit`); `named` and `untracked` (git's view) let them go unstat'ed.
     """
     scanner = Scanner(config)
     if last is not None and previous is not None:
-        tree = scanner.revisit(last[0], _known(previous), last[1])
+        tree = scanner.revisit(last[0], _known(previous), last[1], named, untracked)
         if tree is not None:
             return tree
         scanner = Scanner(config)

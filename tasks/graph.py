@@ -334,6 +334,13 @@ class Graph:
             "manifest.json": dump({"code": code[steps["manifest"]]}),
         }
 
+    def settings_digest(self) -> str:
+        """Hash of the settings and the tool, without the listing (see :mod:`docgraph.journal`)."""
+        digest = hashlib.sha1(self._tool.encode())
+        for name, text in sorted(self._small.items()):
+            digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
     def fingerprint(self) -> str:
         """Hash of everything but the sources' content: settings, tool, listing (hashed from
         the entries, in an encoding with one separator no name holds, not from its JSON)."""

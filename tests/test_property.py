@@ -150,3 +150,60 @@ def test_incremental_equals_clean(batches: list[list[tuple[str, str, str, str]]]
         assert sorted(incremental) == sorted(fresh)
         assert [p for p in fresh if incremental[p] != fresh[p]] == []
         assert broken_links(work / "repo-docs") == []
+
+
+git_step = st.one_of(
+    st.tuples(st.just("git_commit"), st.just(""), st.just(""), st.just("")),
+    st.tuples(st.just("git_restore"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), st.just("")),
+    st.tuples(st.just("git_reset_back"), st.just(""), st.just(""), st.just("")),
+    st.tuples(st.just("backdate"), st.just(""), st.just(""), st.just("")),
+    st.tuples(st.just("page_delete"), st.sampled_from(FOLDERS), st.sampled_from(NAMES), st.just("")),
+)
+
+
+def apply_git(root: Path, step: tuple[str, str, str, str]) -> None:
+    """A step in a git work tree: a git command, a touch of the whole tree, or `apply`'s edits."""
+    from .test_journal import backdate, commit_all, git
+
+    action, a, b, _c = step
+    if action == "git_commit":
+        commit_all(root)
+    elif action == "git_restore":  # a file back to HEAD's content: git then names it no more
+        for suffix in (".py", ".md", ".png", ".h", ".go", ".rs"):
+            if git(root, "ls-files", f"{a}/{b}{suffix}"):
+                git(root, "checkout", "-q", "HEAD", "--", f"{a}/{b}{suffix}")
+    elif action == "git_reset_back":  # HEAD moves back a commit, the tracked files with it
+        if git(root, "rev-list", "--count", "HEAD").strip() != "1":
+            git(root, "reset", "-q", "--hard", "HEAD~1")
+    elif action == "backdate":  # nothing modified within the racy window: git's view decides
+        backdate(root)
+    elif action == "page_delete":  # a generated page deleted by hand (its folder changes)
+        for suffix in (".py", ".md", ".h", ".go", ".rs"):
+            (root / "repo-docs" / a / f"{b}{suffix}_docs.md").unlink(missing_ok=True)
+    else:
+        apply(root, step)
+
+
+@given(st.lists(st.lists(st.one_of(edit, git_step), min_size=1, max_size=3), min_size=1, max_size=4),
+       st.booleans())
+def test_incremental_equals_clean_in_a_git_tree(batches: list[list[tuple[str, str, str, str]]],
+                                                pages_tracked: bool) -> None:
+    """The same property where builds ask git what changed (docgraph.journal): edits, commits,
+    files restored to HEAD, HEAD moved back, the tree touched, pages deleted."""
+    from .test_journal import backdate, git_sample
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = git_sample(Path(tmp) / "work", pages_tracked)
+        build(work)
+        backdate(work)
+        build(work)
+        for batch in batches:
+            for step in batch:
+                apply_git(work, step)
+            build(work)
+        clean = Path(tmp) / "clean" / work.name
+        shutil.copytree(work, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph", ".git"))
+        build(clean)
+        incremental, fresh = snapshot(work / "repo-docs"), snapshot(clean / "repo-docs")
+        assert sorted(incremental) == sorted(fresh)
+        assert [p for p in fresh if incremental[p] != fresh[p]] == []

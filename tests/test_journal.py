@@ -1,0 +1,233 @@
+"""Builds of a git work tree, which ask `git status` what changed (docgraph.journal).
+
+Each case edits a committed sample repository in some way git sees (edits, new and deleted
+files, untracked folders, commits, checkouts, a file restored to HEAD's content, pages deleted or
+edited) and checks that the incremental build writes exactly what a clean build of the final tree
+writes, and that a build with nothing changed decides so without walking the tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from docgraph import engine, journal
+from docgraph.config import load
+
+from .conftest import build, make_sample, snapshot
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+       "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1",
+       "HOME": "/nonexistent"}
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, env=ENV, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def git_sample(dest: Path, pages_tracked: bool = False) -> Path:
+    """The sample repository as a git work tree with everything committed (the pages too when
+    `pages_tracked`; the state folder never)."""
+    root = make_sample(dest)
+    git(root, "init", "-q", "-b", "main")
+    ignored = ".docgraph/\n" + ("" if pages_tracked else "repo-docs/\n")
+    (root / ".git" / "info" / "exclude").write_text(ignored, encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "sample")
+    backdate(root)
+    return root
+
+
+def backdate(root: Path, seconds: int = 60) -> None:
+    """Files and folders as if checked out a minute ago: a file modified within 2 s of a build
+    is hashed again by the next one (its mtime may hide a second write), which a test that
+    builds at once would otherwise always meet."""
+    when = time.time() - seconds
+    for path in [root, *root.rglob("*")]:
+        if ".git" not in path.relative_to(root).parts:
+            os.utime(path, (when, when), follow_symlinks=False)
+
+
+def commit_all(root: Path, message: str = "change") -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def clean_build(work: Path, tmp: Path) -> dict[str, bytes]:
+    clean = tmp / "clean" / work.name
+    shutil.copytree(work, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph", ".git"))
+    build(clean)
+    return snapshot(clean / "repo-docs")
+
+
+def assert_same(work: Path, tmp: Path) -> None:
+    incremental, fresh = snapshot(work / "repo-docs"), clean_build(work, tmp)
+    assert sorted(incremental) == sorted(fresh)
+    assert [p for p in fresh if incremental[p] != fresh[p]] == []
+
+
+def test_usable_only_where_git_and_docgraph_agree(tmp_path: Path) -> None:
+    root = git_sample(tmp_path / "repo")
+    assert journal.usable(str(root), gitignore=True)
+    assert not journal.usable(str(root), gitignore=False)  # docgraph would document what git ignores
+    assert not journal.usable(str(root / "src"), gitignore=True)  # .gitignore files above ROOT
+    (root / ".gitmodules").write_text("", encoding="utf-8")
+    assert not journal.usable(str(root), gitignore=True)
+
+
+def test_status_names_what_differs_from_head(tmp_path: Path) -> None:
+    root = git_sample(tmp_path / "repo")
+    (root / "README.md").write_text("# Changed\n", encoding="utf-8")
+    (root / "src" / "new file.py").write_text("x = 1\n", encoding="utf-8")
+    (root / "fresh" / "deep").mkdir(parents=True)
+    (root / "fresh" / "deep" / "a.py").write_text("y = 2\n", encoding="utf-8")
+    gone = next(p for p in sorted((root / "src").rglob("*.py")) if p.name != "new file.py")
+    gone.unlink()
+    status = journal.status(str(root))
+    assert status is not None
+    assert status.head == git(root, "rev-parse", "HEAD").strip()
+    assert status.files == {"README.md", "src/new file.py", gone.relative_to(root).as_posix()}
+    assert status.folders == {"fresh"}
+
+
+def test_noop_is_decided_without_a_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)  # the first build's own pages were new to git: named once, then settled
+    assert (root / ".docgraph" / journal.JOURNAL).exists()
+
+    def no_walk(*args: object, **kwargs: object) -> None:
+        raise AssertionError("walked the tree")
+
+    monkeypatch.setattr(engine, "discover", no_walk)
+    assert build(root)["mode"] == "no-op"
+
+
+def test_noop_without_git_still_walks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_sample(tmp_path / "plain")
+    build(root)
+    walks = []
+    real = engine.discover
+    monkeypatch.setattr(engine, "discover", lambda *a, **k: walks.append(1) or real(*a, **k))
+    assert build(root)["mode"] == "no-op"
+    assert walks and not (root / ".docgraph" / journal.JOURNAL).exists()
+
+
+def _edit_body(root: Path) -> None:
+    path = root / "src" / "geometry" / "shapes.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\ndef added_by_test():\n    return 2\n",
+                    encoding="utf-8")
+
+
+def _new_untracked_folder(root: Path) -> None:
+    (root / "plugins" / "deep").mkdir(parents=True)
+    (root / "plugins" / "deep" / "extra.py").write_text('"""Extra."""\n\ndef extra():\n    pass\n',
+                                                        encoding="utf-8")
+
+
+def _delete_tracked(root: Path) -> None:
+    (root / "src" / "geometry" / "shapes.py").unlink()
+
+
+def _commit_then_move_head(root: Path) -> None:
+    _edit_body(root)
+    commit_all(root, "one")
+    _new_untracked_folder(root)
+    commit_all(root, "two")
+    git(root, "checkout", "-q", "HEAD~1")  # the folder of commit two vanishes
+
+
+def _restore_to_head(root: Path) -> None:
+    git(root, "checkout", "-q", "--", "src/geometry/shapes.py")
+
+
+def _delete_page(root: Path) -> None:
+    page = next(p for p in sorted((root / "repo-docs").rglob("*_docs.md")))
+    page.unlink()
+
+
+def _new_gitignore(root: Path) -> None:
+    (root / "src" / ".gitignore").write_text("geometry/\n", encoding="utf-8")
+
+
+CASES: dict[str, tuple[Callable[[Path], None], ...]] = {
+    "body edit": (_edit_body,),
+    "new untracked folder": (_new_untracked_folder,),
+    "tracked file deleted": (_delete_tracked,),
+    "commits and a checkout": (_commit_then_move_head,),
+    "edited, built, restored to HEAD": (_edit_body, _restore_to_head),
+    "page deleted by hand": (_delete_page,),
+    "new .gitignore": (_new_gitignore,),
+    "edit, commit, new folder, delete": (_edit_body, commit_all, _new_untracked_folder, _delete_tracked),
+}
+
+
+@pytest.mark.parametrize("steps", CASES.values(), ids=CASES.keys())
+def test_incremental_equals_clean_in_a_git_tree(tmp_path: Path, steps: tuple[Callable[[Path], None], ...]) -> None:
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)
+    for step in steps:
+        step(root)
+        build(root)
+    assert_same(root, tmp_path)
+    assert build(root)["mode"] == "no-op"
+
+
+def test_committed_page_edited_in_place_is_restored(tmp_path: Path) -> None:
+    root = git_sample(tmp_path / "repo", pages_tracked=True)
+    build(root)
+    commit_all(root, "pages")
+    build(root)
+    page = next(p for p in sorted((root / "repo-docs").rglob("*_docs.md")))
+    written = page.read_bytes()
+    with open(page, "r+b") as handle:  # in place: the folder's stat data stay as they were
+        handle.write(b"X")
+    assert git(root, "status", "--porcelain")
+    report = build(root)
+    assert report["mode"] == "incremental"
+    assert page.read_bytes() == written
+
+
+def test_source_modified_after_git_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file edited between `git status` and discovery's stat is built, and stays named for the
+    next build: restored to HEAD's content (git then calls it clean, and nothing else makes its
+    folder one to look at), it is built again."""
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)
+    io = root / "src" / "geometry" / "io.py"
+    io.write_text(io.read_text(encoding="utf-8") + "\n\ndef committed():\n    pass\n", encoding="utf-8")
+    commit_all(root, "io")  # HEAD moves: git names io.py by the diff, its folder is looked at
+    real = journal.status
+
+    def status_then_edit(where: str) -> journal.Status | None:
+        seen = real(where)
+        _edit_body(root)  # shapes.py, beside io.py, after git looked
+        return seen
+
+    monkeypatch.setattr(journal, "status", status_then_edit)
+    assert build(root)["sources_analyzed"] == ["src/geometry/io.py", "src/geometry/shapes.py"]
+    monkeypatch.setattr(journal, "status", real)
+    _restore_to_head(root)
+    assert not git(root, "status", "--porcelain")
+    assert build(root)["sources_analyzed"] == ["src/geometry/shapes.py"]
+    assert_same(root, tmp_path)
+
+
+def test_journal_of_another_stamp_is_not_used(tmp_path: Path) -> None:
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    config = load(str(root))
+    assert journal.load(config.state) is not None
+    os.utime(os.path.join(config.state, "stamp.marshal"))  # (as a watch session's stamp would)
+    assert journal.load(config.state) is None
