@@ -91,7 +91,7 @@ class Plan:
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
-def stale_pages(stamp: Stamp, config: Config, folders: Container[str] | None = None,
+def stale_pages(stamp: Stamp, config: Config, folders: Iterable[str] | None = None,
                 named: Iterable[str] = ()) -> list[tuple[str, tuple[int, int] | None]]:
     """Generated pages whose stat data differ from the stamp's: (name, (size, mtime) or None);
     only those in `folders` and those `named`, when given (git's view, :mod:`docgraph.journal`).
@@ -102,11 +102,11 @@ def stale_pages(stamp: Stamp, config: Config, folders: Container[str] | None = N
     root = config.root + os.sep
     by_folder: dict[str, list[tuple[str, int, int]]] = {}
     if folders is None or folders:
-        for name, size, mtime in stamp.pages.stats():
+        pages = stamp.pages.stats() if folders is None else stamp.pages.in_folders(folders)
+        for name, size, mtime in pages:
             if name.startswith(out):  # state artefacts are checked when their task is a candidate
                 folder, _, base = name.rpartition("/")
-                if folders is None or folder in folders:
-                    by_folder.setdefault(folder, []).append((base, size, mtime))
+                by_folder.setdefault(folder, []).append((base, size, mtime))
     for name in named:
         record = stamp.pages.get(name) if name.startswith(out) else None
         if record is not None:

@@ -750,7 +750,7 @@ class Graph:
                 continue
             for page in recorded_pages(read_bytes(self.absolute(target))):
                 found.append(self.name(self.paths.page(page)))
-        return found
+        return list(dict.fromkeys(found))  # (the book's record also lists its first page)
 
     def producer(self, path: str) -> str:
         """The task whose static target is the file named `path` (empty when none is known)."""

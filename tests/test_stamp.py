@@ -106,3 +106,44 @@ def test_a_first_build_records_what_the_general_path_records(tmp_path, monkeypat
 
     for kind in ours:
         assert same(ours[kind]) == same(theirs[kind])
+
+
+name_part = st.text(st.characters(blacklist_characters="\0/", blacklist_categories=("Cs",)), min_size=1,
+                    max_size=4)
+table_names = st.lists(st.lists(name_part, min_size=1, max_size=3).map("/".join), unique=True, max_size=30)
+
+
+@given(table_names, st.lists(name_part, max_size=40), st.lists(st.integers(0, 29), max_size=5))
+@settings(max_examples=200)
+def test_lookups_and_folder_scans_agree_with_the_records(names: list[str], probes: list[str],
+                                                         changed: list[int]) -> None:
+    """Names found in the names column (a few lookups) or by the index (many), and the records of
+    some folders found by one scan of the column, are what the records hold, changes included."""
+    rows = [(name, [i, i * 7, "", "t"]) for i, name in enumerate(names)]
+    table = Records.of(rows)
+    expected = dict(rows)
+    for i in changed:
+        if i < len(names):
+            table.put(names[i], [99, 99, "", "t"] if i % 2 else None)
+            expected[names[i]] = [99, 99, "", "t"] if i % 2 else None  # type: ignore[assignment]
+    for probe in [*names, *probes, *names]:  # past FIND_LIMIT: the index answers the rest
+        assert table.get(probe) == expected.get(probe)
+    folders = {name.rpartition("/")[0] for name in names[::2]} | {"", "x"}
+    fresh = Records.of(rows)
+    for name, value in table._changes.items():
+        fresh.put(name, value)
+    found = sorted(fresh.in_folders(folders))
+    assert found == sorted((n, v[0], v[1]) for n, v in expected.items()
+                           if v is not None and n.rpartition("/")[0] in folders and "/" in n)
+
+
+def test_a_first_build_records_each_page_once(sample) -> None:  # type: ignore[no-untyped-def]
+    """The book's page is its target and the first part its record lists: recorded once (a
+    name recorded twice kept a stale first record behind the index's last one)."""
+    from .conftest import build
+
+    build(sample)
+    stamp = Stamp.load(str(sample / ".docgraph"))
+    assert stamp is not None
+    for table in (stamp.sources, stamp.pages, stamp.state, stamp.folders):
+        assert len(table.names()) == len(set(table.names()))
