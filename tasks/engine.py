@@ -52,7 +52,7 @@ from .discover import (
 from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .report import Collector, Progress, Report, load_findings, write_report
-from .stamp import STAMP, Stamp, TableBuilder
+from .stamp import Stamp, TableBuilder
 from .store import (
     BUILDING,
     FileHashes,
@@ -933,10 +933,7 @@ class Engine:
                 if e.kind in (FILE, BINARY) and shard_of(e.rel, count) == number - 1}
         self._run(graph, {"settings"}, collector)
         self._run(graph, mine, collector)
-        try:
-            os.remove(os.path.join(self.config.state, STAMP))
-        except FileNotFoundError:
-            pass
+        Stamp.remove(self.config.state)
         report = self._report(f"shard {number}/{count}", collector, graph, tree, started,
                               total=len(mine) + 1)
         write_report(self.config.state, report)

@@ -141,8 +141,8 @@ def tracked(root: str) -> set[str] | None:
 class Record:
     """What the last build left for the next one (see the module's docstring)."""
 
-    stamp: tuple[int, int, int]
-    """The stamp file's size, mtime and inode when this was written: a record of another
+    stamp: tuple[int, ...]
+    """The stamp files' sizes, mtimes and inodes when this was written: a record of another
     stamp (watch mode's, a build without git) is not used."""
     settings: str
     """The settings' and code's digest (:meth:`docgraph.graph.Graph.settings_digest`)."""
@@ -174,14 +174,21 @@ class Record:
         os.replace(tmp, path)
 
 
-def stamp_id(state: str) -> tuple[int, int, int] | None:
-    from .stamp import STAMP
+def stamp_id(state: str) -> tuple[int, ...] | None:
+    """The stat data of the stamp's files (its base and its delta), None without a stamp."""
+    from .stamp import DELTA, STAMP
 
-    try:
-        st = os.stat(os.path.join(state, STAMP))
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    found: list[int] = []
+    for name in (STAMP, DELTA):
+        try:
+            st = os.stat(os.path.join(state, name))
+        except OSError:
+            if name == STAMP:
+                return None
+            found.extend((-1, -1, -1))
+            continue
+        found.extend((st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(found)
 
 
 def load(state: str) -> Record | None:

@@ -32,7 +32,7 @@ from .engine import Session, doit_config, open_session, sigterm_as_interrupt
 from .errors import DocgraphError
 from .graph import KIND, KINDS, MODEL, RENDER, RENDER_GROUP, SETTINGS, Graph, Spec
 from .report import Collector, Report, load_findings, reporter_for, write_report
-from .stamp import STAMP, Stamp
+from .stamp import Stamp
 from .store import (
     BUILDING,
     Lock,
@@ -128,7 +128,7 @@ class DoitProject:
                     sys.stdout.write(f"{name} - would remove {os.path.relpath(path)}\n")
             return
         removed = [path for path in doomed if remove(path)]
-        remove(os.path.join(self.config.state, STAMP))
+        Stamp.remove(self.config.state)
         prune_empty_dirs([p for p in removed if p.startswith(self.config.output + os.sep)],
                          self.config.output)
         prune_empty_dirs([p for p in removed if p.startswith(self.config.state + os.sep)],
@@ -166,7 +166,7 @@ class DoitProject:
             self.session = open_session(self.config, self.stamp, self.tree, graph=self.graph)
             self.session.names(SETTINGS)  # created eagerly: its outputs may widen the plan
         else:
-            remove(os.path.join(self.config.state, STAMP))
+            Stamp.remove(self.config.state)
 
     def finish(self) -> None:
         """`doit run` ends: the stamp (a whole build that succeeded), the report, the lock."""

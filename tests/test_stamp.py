@@ -147,3 +147,43 @@ def test_a_first_build_records_each_page_once(sample) -> None:  # type: ignore[n
     assert stamp is not None
     for table in (stamp.sources, stamp.pages, stamp.state, stamp.folders):
         assert len(table.names()) == len(set(table.names()))
+
+
+def _records(stamp: Stamp) -> dict[str, dict[str, object]]:
+    return {name: {n: getattr(stamp, name).get(n) for n in getattr(stamp, name).current()}
+            for name in ("sources", "pages", "state", "folders")}
+
+
+def test_an_edit_writes_a_delta_that_loads_as_the_whole_stamp(sample, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """After a first build the stamp is written whole; an edit writes only the changed records
+    beside it, and loading base + delta gives what a stamp written whole holds."""
+    import os
+
+    from docgraph.stamp import DELTA, STAMP
+
+    from .conftest import build
+
+    state = sample / ".docgraph"
+    build(sample)
+    base = os.stat(state / STAMP)
+    assert not (state / DELTA).exists()
+    shapes = sample / "src" / "geometry" / "shapes.py"
+    shapes.write_text(shapes.read_text(encoding="utf-8") + "\n\ndef grown():\n    pass\n", encoding="utf-8")
+    (sample / "src" / "geometry" / "new_module.py").write_text("def fresh():\n    pass\n", encoding="utf-8")
+    build(sample)
+    assert (state / DELTA).exists()
+    assert (os.stat(state / STAMP).st_mtime_ns, os.stat(state / STAMP).st_ino) == (base.st_mtime_ns, base.st_ino)
+    loaded = Stamp.load(str(state))
+    assert loaded is not None and loaded.sources.get("src/geometry/new_module.py") is not None
+    loaded._base = None  # written whole into another folder, and read back
+    (tmp_path / "whole").mkdir()
+    loaded.save(str(tmp_path / "whole"))
+    whole = Stamp.load(str(tmp_path / "whole"))
+    assert whole is not None and not (tmp_path / "whole" / DELTA).exists()
+    again = Stamp.load(str(state))
+    assert again is not None
+    assert _records(whole) == _records(again)
+    assert (whole.fingerprint, whole.tasks) == (again.fingerprint, again.tasks)
+    os.utime(state / STAMP)  # a base written after the delta (by another tool): the delta is not its
+    stale = Stamp.load(str(state))
+    assert stale is not None and stale.sources.get("src/geometry/new_module.py") is None
