@@ -159,22 +159,6 @@ class Records:
         tags, tag_ids = self._tag_columns()
         return stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
 
-    def lookup(self) -> Callable[[str], tuple[int, int, str] | None]:
-        """:meth:`peek` as a function with the columns bound (discovery calls it 48,000 times)."""
-        if self._changes:
-            return self.peek
-        if self._index is None:
-            self._position("")
-        find = self._index.get  # type: ignore[union-attr]
-        stats = self._stat_column()
-        tags, tag_ids = self._tag_columns()
-
-        def peek(name: str) -> tuple[int, int, str] | None:
-            i = find(name)
-            return None if i is None else (stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]])
-
-        return peek
-
     def differing(self, entries: Iterable[Entry]) -> list[Entry]:
         """The entries whose size, mtime or kind differ from their record (or have none): a
         tight loop over the columns, for the 48,000 sources a build compares."""
@@ -212,6 +196,18 @@ class Records:
         for name, value in changes.items():
             if value is not None:
                 yield name, value[0], value[1]
+
+    def rows(self) -> Iterator[tuple[str, int, int, str]]:
+        """(name, size, mtime_ns, tag) of every record, in one pass over the columns."""
+        stats = self._stat_column()
+        tags, tag_ids = self._tag_columns()
+        changes = self._changes
+        for i, name in enumerate(self.names()):
+            if not changes or name not in changes:
+                yield name, stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
+        for name, value in changes.items():
+            if value is not None:
+                yield name, value[0], value[1], value[3]
 
     def current(self) -> Iterator[str]:
         """The names of the records now (without making a set of them, as :meth:`keys` does)."""
@@ -378,8 +374,8 @@ class Stamp:
         self._base: tuple[tuple[int, int, int], tuple[Columns | None, ...]] | None = None
         """The base file this stamp was loaded from and its tables' columns (see `save`)."""
 
-    def walked(self) -> tuple[list[Walked], dict[str, list[str]]] | None:
-        """What the last walk saw, and the names of the sources of each folder (for
+    def walked(self) -> tuple[list[Walked], dict[str, list[Entry]]] | None:
+        """What the last walk saw, and the sources of each folder as recorded (for
         :meth:`docgraph.discover.Scanner.revisit`); None when not known."""
         if not len(self.folders):
             return None
@@ -389,10 +385,9 @@ class Stamp:
             record = table.get(name)
             assert record is not None
             walked.append(Walked(name, record[0], record[1], record[3], record[2]))
-        files: dict[str, list[str]] = {}
-        for rel in self.sources.current():
-            folder, _, name = rel.rpartition("/")
-            files.setdefault(folder, []).append(name)
+        files: dict[str, list[Entry]] = {}
+        for rel, size, mtime, kind in self.sources.rows():
+            files.setdefault(rel.rpartition("/")[0], []).append(Entry.recorded(rel, kind, size, mtime))
         return walked, files
 
     def set_walked(self, walked: Iterable[Walked] | None) -> bool:
@@ -521,5 +516,6 @@ class Stamp:
 
     def known(self) -> Callable[[str], tuple[int, int, str] | None]:
         """A lookup of (size, mtime_ns, kind) of each source as the last build saw it (for
-        discovery, which asks it once per file)."""
-        return self.sources.lookup()
+        discovery, which asks it of the files whose stat data changed, and of every file of a
+        folder it lists: a few names are found without indexing 48,000)."""
+        return self.sources.peek

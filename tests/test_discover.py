@@ -136,6 +136,14 @@ def test_revisit_equals_a_full_walk(rounds: list[list[tuple]]) -> None:
             assert _plain(revisited) == _plain(full)
             assert revisited.walked == full.walked
             assert revisited.differing == _differing(full, known)
+            # told which paths changed (as git names them: docgraph.journal), only their folders
+            # are looked at, and the tree is the same
+            named = _differing(full, known) | ({rel for folder in files_of.values() for rel in
+                                                (e.rel for e in folder)} - {e.rel for e in full.entries})
+            told = Scanner(config).revisit(walked, known, files_of, named)
+            assert told is not None
+            assert _plain(told) == _plain(full)
+            assert told.differing == _differing(full, known)
             tree = revisited
     finally:
         shutil.rmtree(root)

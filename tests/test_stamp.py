@@ -34,7 +34,7 @@ def test_records_survive_encoding_after_any_changes(steps: list[list[tuple[str, 
         assert table.keys() == set(expected)
         assert {n: table.get(n) for n in expected} == expected
         assert sorted(table.stats()) == sorted((n, v[0], v[1]) for n, v in expected.items())
-        known = table.lookup()  # what discovery asks of a freshly loaded table
+        known = table.peek  # what discovery asks of a freshly loaded table
         assert {n: known(n) for n in expected} == {n: (v[0], v[1], v[3]) for n, v in expected.items()}
         # a tag no record uses any more is not kept
         assert table.encode()[4].count("\0") == len({v[3] for v in expected.values()})

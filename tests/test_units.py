@@ -466,3 +466,11 @@ def test_the_nearest_of_many_candidates_is_the_one_ranking_finds(files: list[tup
         with mock.patch.object(xref, "NEAREST_SCAN", 1):
             indexed = resolver._nearest(importer, candidates)
         assert indexed == ranked, (importer, candidates)
+
+
+def test_a_recorded_entry_is_an_entry() -> None:
+    from docgraph.discover import Entry
+
+    made, recorded = Entry("a/b.py", "file", 3, 4), Entry.recorded("a/b.py", "file", 3, 4)
+    assert made == recorded and hash(made) == hash(recorded) and repr(made) == repr(recorded)
+    assert Entry.recorded("a/b.py", "file", 3, 5) != made
