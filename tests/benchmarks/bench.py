@@ -14,6 +14,11 @@ Baselines measured in the same invocation, so figures from other machines compar
 `state` builds a fresh copy with `-j 2` and prints the size of its state folder beside its
 pages (`state_size.py`).
 
+`--git` makes the tree of the no-op and edit scenarios a git repository with everything committed
+(docgraph's folders in `.git/info/exclude`, git's default settings), so that builds ask `git
+status` what changed (`docgraph.journal`); `git-status` then times git's own look, the floor of
+such a no-op, as `walk-stat` times a bare walk and stat of the sources.
+
 Every full build (and every plain-doit first build) gets a folder of its own, and nothing is
 deleted until the benchmark ends.  On ext4 without a journal, as here, creating files costs more
 for a few minutes after tens of thousands were deleted (the inode allocator skips recently
@@ -192,11 +197,16 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
         if not (target / ".docgraph").exists():
             fresh_copy(root, target)
             (target / "dodo.py").write_text("from docgraph.dodo import *  # noqa: F403\n")
+            if GIT:
+                commit_tree(target)
             run(docgraph(target, "-j", "2"))
         victim = pick_file(target)
         original = victim.read_bytes()
         if name == "walk-stat":  # the floor of a no-op: a bare walk and stat of the sources
             results.append(run([sys.executable, "-c", WALK, str(target)])[:2])
+        elif name == "git-status":  # the floor of a no-op in a git work tree: git's own look
+            results.append(run(["git", "status", "--porcelain=v2", "--untracked-files=normal"],
+                               cwd=target)[:2])
         elif name == "noop":
             run(docgraph(target))
             results.append(run(docgraph(target))[:2])
@@ -232,6 +242,21 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
             moved.write_bytes(moved.read_bytes() + b"\n# changed in the clone\n")
             results.append(run(docgraph(clone))[:2])
     return results
+
+
+GIT = False
+"""--git: the steady-state scenarios run in a git work tree (docgraph then asks `git status`)."""
+
+
+def commit_tree(root: Path) -> None:
+    """Make ROOT a git repository with everything committed, docgraph's folders excluded (as a
+    repository that builds its docs in CI would keep them), with git's default settings."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True, env=env)
+    (root / ".git" / "info" / "exclude").write_text(".docgraph/\nrepo-docs/\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "-m", "corpus"], cwd=root, check=True, env=env)
 
 
 def doit_baseline(root: Path, work: Path, runs: int) -> dict[str, list[tuple[float, int]]]:
@@ -299,7 +324,11 @@ def main() -> None:
                         default="full-j1,full-j2,noop,doit-user-noop,edit-body,doit-user-edit-body,"
                                 "edit-identifier,fresh-clone,memory-j2")
     parser.add_argument("--baselines", default="doit,ctags")
+    parser.add_argument("--git", action="store_true",
+                        help="run the no-op and edit scenarios in a git work tree, everything committed")
     args = parser.parse_args()
+    global GIT
+    GIT = args.git
     root = Path(args.root).resolve() if args.root else corpus(Path(args.dest), args.corpus)
     # pip compiles a package's bytecode when it installs it, and an editable install writes it on
     # first import, unless PYTHONDONTWRITEBYTECODE is set (as on the machine these figures come
@@ -339,13 +368,15 @@ def main() -> None:
     full_ref = statistics.median(v[0] for v in results["doit-full"]) if "doit-full" in results else None
     noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
     print(f"\n{root.name if args.root else args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
-          f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}\n")
+          f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+          f"{'; a git work tree' if GIT else ''}\n")
     if results:
         print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
         print("|---|---|---|---|---|---|")
     for name, values in results.items():
         reference = noop_ref if name in ("noop", "edit-body", "edit-identifier", "fresh-clone",
-                                         "doit-user-noop", "doit-user-edit-body", "walk-stat") \
+                                         "doit-user-noop", "doit-user-edit-body", "walk-stat",
+                                         "git-status") \
             else full_ref
         print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
     if memory_line:
