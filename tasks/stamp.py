@@ -89,40 +89,43 @@ class Records:
         if self._index is None:
             if self._finds < FIND_LIMIT and name:  # a few names: found in the names column
                 self._finds += 1
-                if self._padded is None:
-                    text = self._columns[0] if self._columns else ""
-                    self._padded = _SEP + text + _SEP if text else ""
-                at = self._padded.rfind(_SEP + name + _SEP)  # the last, as the index has it
-                return None if at < 0 else self._padded.count(_SEP, 0, at)
+                padded = self._padded_names()
+                at = padded.rfind(_SEP + name + _SEP)  # the last, as the index has it
+                return None if at < 0 else padded.count(_SEP, 0, at)
             self._index = {n: i for i, n in enumerate(self.names())}
-            self._padded = None
         return self._index.get(name)
 
     def in_folders(self, folders: Iterable[str]) -> list[tuple[str, int, int]]:
-        """(name, size, mtime_ns) of the records directly inside any of `folders`: one scan of
-        the names column (a build that checks the pages of a few output folders would otherwise
-        split 106,000 names)."""
-        wanted = sorted({f for f in folders if f})  # (a name with no folder is no page's)
+        """(name, size, mtime_ns) of the records directly inside any of `folders`: a search of
+        the names column per folder (a build that checks the pages of a few output folders
+        would otherwise split 106,000 names)."""
+        wanted = {f for f in folders if f}  # (a name with no folder is no page's)
         if not wanted:
             return []
-        text = self._columns[0] if self._columns else ""
-        pattern = re.compile("(?:^|\0)((?:" + "|".join(re.escape(f + "/") for f in wanted)
-                             + ")[^\0/]*)(?=\0|$)")
+        padded = self._padded_names()
+        starts = sorted(match.start() for folder in wanted for match in
+                        re.finditer(re.escape(_SEP + folder + "/") + "[^\0/]*(?=\0)", padded))
         stats = self._stat_column()
         changes = self._changes
         found = []
         at, i = 0, 0
-        for match in pattern.finditer(text):
-            i += text.count(_SEP, at, match.start(1))
-            at = match.start(1)
-            name = match.group(1)
+        for start in starts:
+            i += padded.count(_SEP, at, start)  # separators before it: its position
+            at = start
+            name = padded[start + 1:padded.index(_SEP, start + 1)]
             if not changes or name not in changes:
                 found.append((name, stats[2 * i], stats[2 * i + 1]))
-        inside = set(wanted)
         for name, value in changes.items():
-            if value is not None and name.rpartition("/")[0] in inside:
+            if value is not None and name.rpartition("/")[0] in wanted:
                 found.append((name, value[0], value[1]))
         return found
+
+    def _padded_names(self) -> str:
+        """The names column between separators (a name is found as NUL + name + NUL)."""
+        if self._padded is None:
+            text = self._columns[0] if self._columns else ""
+            self._padded = _SEP + text + _SEP if text else ""
+        return self._padded
 
     def _tag_columns(self) -> tuple[list[str], array[int]]:
         if self._tags is None or self._tag_ids is None:
