@@ -106,11 +106,13 @@ class Config:
     """Where the settings came from (`built-in defaults` or a file path), for messages."""
     cache: CacheSettings = field(default_factory=CacheSettings)
     """Shared cache."""
+    git_status: bool = True
+    """In a git work tree, ask `git status` what changed (docgraph.journal)."""
 
 
 _SECTIONS = {"analysis": AnalysisSettings, "pages": PageSettings, "watch": WatchSettings,
              "cache": CacheSettings}
-_TOP = {"output", "state", "gitignore", "include", "exclude", "secrets", *_SECTIONS}
+_TOP = {"output", "state", "gitignore", "git_status", "include", "exclude", "secrets", *_SECTIONS}
 
 
 def default_text() -> str:
@@ -262,4 +264,5 @@ def load(root: str, config_file: str | None = None, output: str | None = None,
         watch=sections["watch"],
         origin=origin,
         cache=sections["cache"],
+        git_status=bool(_expect(data["git_status"], bool, "git_status", origin)),
     )

@@ -836,7 +836,7 @@ class Engine:
             start_fork_server(config.cache.url)
         status = record = look = None
         if tree is None and changed is None and graph is None and not self.keep_stamp \
-                and self.shard is None and journal.usable(config.root, config.gitignore):
+                and self.shard is None and config.git_status and journal.usable(config.root, config.gitignore):
             status = journal.status(config.root)  # before anything is stat'ed (see journal)
         if status is not None and stamp is not None:
             record = journal.load(config.state)

@@ -231,3 +231,19 @@ def test_journal_of_another_stamp_is_not_used(tmp_path: Path) -> None:
     assert journal.load(config.state) is not None
     os.utime(os.path.join(config.state, "stamp.marshal"))  # (as a watch session's stamp would)
     assert journal.load(config.state) is None
+
+
+def test_git_status_off_stats_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`git_status: false` in a git work tree: no journal, every page stat'ed, so a page of an
+    ignored folder overwritten in place is found by a no-op again."""
+    root = git_sample(tmp_path / "repo")
+    config = root / "docgraph.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "git_status: false\n", encoding="utf-8")
+    build(root)
+    assert not (root / ".docgraph" / journal.JOURNAL).exists()
+    page = next(p for p in sorted((root / "repo-docs").rglob("*_docs.md")))
+    written = page.read_bytes()
+    with open(page, "r+b") as handle:
+        handle.write(b"X")
+    build(root)
+    assert page.read_bytes() == written

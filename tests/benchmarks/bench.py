@@ -14,10 +14,10 @@ Baselines measured in the same invocation, so figures from other machines compar
 `state` builds a fresh copy with `-j 2` and prints the size of its state folder beside its
 pages (`state_size.py`).
 
-`--git` makes the tree of the no-op and edit scenarios a git repository with everything committed
-(docgraph's folders in `.git/info/exclude`, git's default settings), so that builds ask `git
-status` what changed (`docgraph.journal`); `git-status` then times git's own look, the floor of
-such a no-op, as `walk-stat` times a bare walk and stat of the sources.
+The corpora are git repositories with one commit (`make-corpus.sh`), so builds of their copies
+ask `git status` what changed (`docgraph.journal`); `git-status` times git's own look, the floor
+of such a no-op, as `walk-stat` times a bare walk and stat of the sources.  `--no-git` removes
+`.git` from the copy of the no-op and edit scenarios: builds then walk and stat the tree.
 
 Every full build (and every plain-doit first build) gets a folder of its own, and nothing is
 deleted until the benchmark ends.  On ext4 without a journal, as here, creating files costs more
@@ -197,8 +197,8 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
         if not (target / ".docgraph").exists():
             fresh_copy(root, target)
             (target / "dodo.py").write_text("from docgraph.dodo import *  # noqa: F403\n")
-            if GIT:
-                commit_tree(target)
+            if NO_GIT:
+                shutil.rmtree(target / ".git", ignore_errors=True)
             run(docgraph(target, "-j", "2"))
         victim = pick_file(target)
         original = victim.read_bytes()
@@ -244,19 +244,9 @@ def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, 
     return results
 
 
-GIT = False
-"""--git: the steady-state scenarios run in a git work tree (docgraph then asks `git status`)."""
-
-
-def commit_tree(root: Path) -> None:
-    """Make ROOT a git repository with everything committed, docgraph's folders excluded (as a
-    repository that builds its docs in CI would keep them), with git's default settings."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True, env=env)
-    (root / ".git" / "info" / "exclude").write_text(".docgraph/\nrepo-docs/\n")
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
-    subprocess.run(["git", "commit", "-q", "-m", "corpus"], cwd=root, check=True, env=env)
+NO_GIT = False
+"""--no-git: the steady-state scenarios run in a copy without `.git` (the corpora are git
+repositories with one commit, and a build of a git work tree asks `git status` what changed)."""
 
 
 def doit_baseline(root: Path, work: Path, runs: int) -> dict[str, list[tuple[float, int]]]:
@@ -324,11 +314,11 @@ def main() -> None:
                         default="full-j1,full-j2,noop,doit-user-noop,edit-body,doit-user-edit-body,"
                                 "edit-identifier,fresh-clone,memory-j2")
     parser.add_argument("--baselines", default="doit,ctags")
-    parser.add_argument("--git", action="store_true",
-                        help="run the no-op and edit scenarios in a git work tree, everything committed")
+    parser.add_argument("--no-git", action="store_true",
+                        help="run the no-op and edit scenarios in a copy without .git")
     args = parser.parse_args()
-    global GIT
-    GIT = args.git
+    global NO_GIT
+    NO_GIT = args.no_git
     root = Path(args.root).resolve() if args.root else corpus(Path(args.dest), args.corpus)
     # pip compiles a package's bytecode when it installs it, and an editable install writes it on
     # first import, unless PYTHONDONTWRITEBYTECODE is set (as on the machine these figures come
@@ -369,7 +359,7 @@ def main() -> None:
     noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
     print(f"\n{root.name if args.root else args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
           f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
-          f"{'; a git work tree' if GIT else ''}\n")
+          f"{'; .git removed' if NO_GIT else '; a git work tree'}\n")
     if results:
         print("| scenario | median s | min s | max s | peak RSS MB | ratio to plain doit |")
         print("|---|---|---|---|---|---|")
