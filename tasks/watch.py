@@ -110,6 +110,9 @@ class Debouncer:
         return paths, first
 
 
+GIT_SETTLE_S = 30.0
+"""How long a batch waits for a git command that holds the index's lock (see `_git_busy`)."""
+
 OVERFLOW = "\0overflow"
 """Queued instead of paths when the kernel dropped events: the next batch rescans the tree."""
 
@@ -221,6 +224,7 @@ class Watcher:
         self.entries: dict[str, Entry] = {}
         self.debouncer = Debouncer(config.watch.quiet_ms / 1000, config.watch.max_wait_ms / 1000)
         self._index: dict[str, int] = {}  # position of each path in the last build's tree
+        self._git_lock: str | None = None  # the index's lock file ("" when ROOT is no git tree)
         self._skip = tuple(p + os.sep for p in (config.output, config.state, os.path.join(config.root, ".git")))
 
     # ---------------------------------------------------------------- events
@@ -405,6 +409,26 @@ class Watcher:
         stamp = Stamp.load(self.config.state)
         return stamp.known() if stamp else None
 
+    def _git_busy(self) -> bool:
+        """Whether a git command holds the index's lock (a checkout, merge, rebase or stash
+        writing the work tree): measured on torch4x, a 4,000-file checkout paused long enough
+        for a rebuild to start while git still wrote files, which then ran again."""
+        if self._git_lock is None:
+            self._git_lock = ""
+            dot_git = os.path.join(self.config.root, ".git")
+            if os.path.isdir(dot_git):
+                self._git_lock = os.path.join(dot_git, "index.lock")
+            elif os.path.isfile(dot_git):  # a worktree or submodule: `gitdir: <path>`
+                try:
+                    with open(dot_git, encoding="utf-8") as handle:
+                        line = handle.readline().strip()
+                except (OSError, UnicodeDecodeError):
+                    line = ""
+                if line.startswith("gitdir:"):
+                    gitdir = os.path.join(self.config.root, line[len("gitdir:"):].strip())
+                    self._git_lock = os.path.join(gitdir, "index.lock")
+        return bool(self._git_lock) and os.path.exists(self._git_lock)
+
     def _loop(self) -> None:
         idle_flush = False
         while not self.stop.is_set():
@@ -419,6 +443,9 @@ class Watcher:
                 if idle_flush and self.debouncer.wait(time.monotonic()) is None:
                     self.engine.flush()  # quiet: persist the stamp
                     idle_flush = False
+                continue
+            if self._git_busy() and time.monotonic() - self.debouncer.first < GIT_SETTLE_S:
+                self.stop.wait(0.05)  # git is writing the tree: its pauses are not the end
                 continue
             rels, first = self.debouncer.take()
             if OVERFLOW in rels:

@@ -365,3 +365,24 @@ def test_a_saved_files_own_pages_come_first_and_the_rest_follows_exactly(tmp_pat
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
     build(clean)
     assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
+
+
+def test_a_batch_waits_while_git_holds_the_index_lock(tmp_path: Path) -> None:
+    """A checkout pauses while it writes the tree; its lock, not a quiet spell, marks its end:
+    the files written before and after a pause longer than the quiet time are one rebuild."""
+    root = make_sample(tmp_path / "repo")
+    (root / ".git").mkdir()
+    build(root)
+    watching = Running(root)
+    try:
+        lock = root / ".git" / "index.lock"
+        lock.write_text("")
+        (root / "src/geometry/first.py").write_text("def first():\n    pass\n")
+        assert watching.quiet(1.0)  # far past watch.quiet_ms, the lock held: no rebuild yet
+        (root / "src/geometry/second.py").write_text("def second():\n    pass\n")
+        lock.unlink()
+        _report, rels = watching.next()
+        assert {"src/geometry/first.py", "src/geometry/second.py"} <= rels
+        assert watching.quiet(1.0)
+    finally:
+        watching.close()
