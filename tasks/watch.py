@@ -111,7 +111,8 @@ class Debouncer:
 
 
 GIT_SETTLE_S = 30.0
-"""How long a batch waits for a git command that holds the index's lock (see `_git_busy`)."""
+"""How long a batch waits for a git command that holds the index's lock (see `_git_busy`); a
+lock older than this is taken for one a crashed git left behind."""
 
 OVERFLOW = "\0overflow"
 """Queued instead of paths when the kernel dropped events: the next batch rescans the tree."""
@@ -427,7 +428,12 @@ class Watcher:
                 if line.startswith("gitdir:"):
                     gitdir = os.path.join(self.config.root, line[len("gitdir:"):].strip())
                     self._git_lock = os.path.join(gitdir, "index.lock")
-        return bool(self._git_lock) and os.path.exists(self._git_lock)
+        if not self._git_lock:
+            return False
+        try:  # a lock older than the wait is a crashed git's, left behind: not waited for
+            return time.time() - os.stat(self._git_lock).st_mtime < GIT_SETTLE_S
+        except OSError:
+            return False
 
     def _loop(self) -> None:
         idle_flush = False

@@ -386,3 +386,22 @@ def test_a_batch_waits_while_git_holds_the_index_lock(tmp_path: Path) -> None:
         assert watching.quiet(1.0)
     finally:
         watching.close()
+
+
+def test_a_lock_left_by_a_crashed_git_is_not_waited_for(tmp_path: Path) -> None:
+    root = make_sample(tmp_path / "repo")
+    (root / ".git").mkdir()
+    lock = root / ".git" / "index.lock"
+    lock.write_text("")
+    old = time.time() - 120
+    os.utime(lock, (old, old))
+    build(root)
+    watching = Running(root)
+    try:
+        started = time.monotonic()
+        (root / "src/geometry/first.py").write_text("def first():\n    pass\n")
+        _report, rels = watching.next()
+        assert "src/geometry/first.py" in rels
+        assert time.monotonic() - started < 10
+    finally:
+        watching.close()
