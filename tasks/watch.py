@@ -436,7 +436,7 @@ class Watcher:
             return False
 
     def _loop(self) -> None:
-        idle_flush = False
+        idle_flush = git_was_busy = False
         while not self.stop.is_set():
             wait = self.debouncer.wait(time.monotonic())
             try:
@@ -452,6 +452,11 @@ class Watcher:
                 continue
             if self._git_busy() and time.monotonic() - self.debouncer.first < GIT_SETTLE_S:
                 self.stop.wait(0.05)  # git is writing the tree: its pauses are not the end
+                git_was_busy = True
+                continue
+            if git_was_busy:  # the lock is gone: the events of git's last writes may still be
+                git_was_busy = False  # on their way, so the batch waits for quiet once more
+                self.debouncer.last = time.monotonic()
                 continue
             rels, first = self.debouncer.take()
             if OVERFLOW in rels:
