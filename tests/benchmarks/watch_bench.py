@@ -33,6 +33,18 @@ from bench import corpus, fresh_copy
 REPO = Path(__file__).resolve().parents[2]
 
 
+def settle(lines: list[tuple[float, str]], quiet: float = 5.0, limit: float = 300.0) -> None:
+    """Wait until the watcher printed nothing for `quiet` seconds: its rebuilds are done.  (Taking
+    the first line after the edits as their end once let the edits' own rebuild, queued behind
+    the busy series, run into the first checkout and count as its rebuild.)"""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        last = lines[-1][0] if lines else 0.0
+        if time.monotonic() - last >= quiet:
+            return
+        time.sleep(0.2)
+
+
 def memory(pid: int) -> dict[str, int]:
     values = {}
     with open(f"/proc/{pid}/status") as handle:
@@ -103,7 +115,7 @@ def main() -> None:
                 time.sleep(0.002)
             else:
                 (latencies if idle else busy).append((time.monotonic() - started) * 1000)
-        time.sleep(1.5)
+        settle(lines)  # the busy series' rebuilds finished: the lines below are the checkouts'
         # a branch touching `--checkout` files
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
         subprocess.run(git + ["checkout", "-q", "-b", "bench-other"], cwd=root, check=True)
@@ -113,11 +125,11 @@ def main() -> None:
             with path.open("a") as handle:
                 handle.write("\n// touched on the benchmark branch\n")
         subprocess.run(git + ["commit", "-qam", f"touch {len(touched)} files"], cwd=root, check=True)
-        # the watcher rebuilds the 1,000 edits first: let it finish before the checkouts
+        # the watcher rebuilds the edited files first: let it finish before the checkouts
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not any(" changed (" in l for _, l in lines[before_edits:]):
             time.sleep(0.1)
-        time.sleep(3)
+        settle(lines)
         rebuilds = []
         for branch in (home, "bench-other"):
             count = len(lines)
@@ -125,9 +137,10 @@ def main() -> None:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline and not any(" changed (" in l for _, l in lines[count:]):
                 time.sleep(0.1)
-            time.sleep(10)  # any second rebuild of the same checkout would show up by now
+            settle(lines, 10.0)  # any second rebuild of the same checkout would show up by now
             rebuilds.append(sum(1 for _, line in lines[count:] if " changed (" in line))
-            print(next((l for _, l in lines[count:] if " changed (" in l), ""), file=sys.stderr)
+            for _, line in lines[count:]:
+                print(line[:300], file=sys.stderr)
         mem = memory(proc.pid)
         proc.terminate()
         proc.wait(60)
