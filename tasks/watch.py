@@ -73,8 +73,7 @@ class Debouncer:
 
     A batch of `burst` paths or more is a checkout or a generator, not an editor: it waits for
     quiet up to ten times the ceiling, so a checkout of thousands of files that takes longer than
-    the ceiling to write is still one rebuild (measured on torch4x: a 4,000-file checkout took two
-    rebuilds with the plain ceiling)."""
+    the ceiling to write is still one rebuild."""
 
     quiet: float
     ceiling: float
@@ -412,8 +411,8 @@ class Watcher:
 
     def _git_busy(self) -> bool:
         """Whether a git command holds the index's lock (a checkout, merge, rebase or stash
-        writing the work tree): measured on torch4x, a 4,000-file checkout paused long enough
-        for a rebuild to start while git still wrote files, which then ran again."""
+        writing the work tree): a pause in its writes longer than the quiet time must not
+        start a rebuild that git's next writes then run again."""
         if self._git_lock is None:
             self._git_lock = ""
             dot_git = os.path.join(self.config.root, ".git")
