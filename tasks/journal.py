@@ -26,8 +26,8 @@ Generated pages are git's business only when they are committed: then an edited 
 by `git status`.  Otherwise the journal records the stat data of each output folder; a page
 deleted, renamed or replaced (as editors save) changes its folder, whose pages are then stat'ed.
 A page edited in place, in a folder git ignores, is found by `docgraph check` and by the next
-build of its source, not by a no-op (measured reason: stat'ing 106,000 pages took 0.5 s of a
-1.2 s no-op on torch4x).
+build of its source, not by a no-op (measured reason, README: a bare `find -printf` over
+torch4x's 106,000 pages took 0.6 s, against a whole no-op of 1.42 s).
 """
 
 from __future__ import annotations
