@@ -341,14 +341,14 @@ def _tag_id(tag: str, tags: list[str], tag_of: dict[str, int]) -> int:
     return found
 
 
-def _file_id(fd: int, close: bool = False) -> tuple[int, int, int]:
-    """Size, mtime and inode of an open file: which base a delta was written over."""
+def _base_token(state: str) -> str | None:
+    """The token in the header of the base stamp file (None when it cannot be read)."""
     try:
-        st = os.fstat(fd)
-    finally:
-        if close:
-            os.close(fd)
-    return st.st_size, st.st_mtime_ns, st.st_ino
+        with open(os.path.join(state, STAMP), "rb") as handle:
+            head = marshal.load(handle)
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return head.get("token") if isinstance(head, dict) else None
 
 
 _TABLES = ("sources", "pages", "state", "folders")
@@ -374,7 +374,7 @@ class Stamp:
         self.folders = folders if folders is not None else Records()
         """What the walk saw (:class:`docgraph.discover.Walked`): name -> [size, mtime_ns,
         digest, tag]; empty when the sources were not walked whole (watch mode)."""
-        self._base: tuple[tuple[int, int, int], tuple[Columns | None, ...]] | None = None
+        self._base: tuple[str, tuple[Columns | None, ...]] | None = None
         """The base file this stamp was loaded from and its tables' columns (see `save`)."""
 
     def walked(self) -> tuple[list[Walked], dict[str, list[Entry]]] | None:
@@ -423,7 +423,6 @@ class Stamp:
         is of that base (see :meth:`save`)."""
         try:
             with open(os.path.join(state, STAMP), "rb") as handle:
-                base = _file_id(handle.fileno())
                 head = marshal.load(handle)
                 if not isinstance(head, dict) or head.get("version") != STAMP_VERSION:
                     return None
@@ -434,13 +433,17 @@ class Stamp:
         except (ValueError, EOFError, TypeError, KeyError, IndexError):
             log.warning("build stamp in %s is damaged; checking every task once", state)
             return None
+        base = str(head.get("token", ""))
         stamp._base = (base, tuple(getattr(stamp, name)._columns for name in _TABLES))
         try:
             with open(os.path.join(state, DELTA), "rb") as handle:
                 delta = marshal.load(handle)
             if not isinstance(delta, dict) or delta.get("version") != STAMP_VERSION \
-                    or tuple(delta["base"]) != base:
-                return stamp  # a delta of another base (written before the base was): unused
+                    or delta["base"] != base or not base:
+                # the delta of another base (a build killed between writing a base and removing
+                # the old delta): the base alone is older than the last build, so no stamp
+                log.info("build stamp delta in %s is not of its base; checking every task once", state)
+                return None
             stamp.fingerprint, stamp.tasks = delta["fingerprint"], delta["tasks"]
             for name in _TABLES:
                 kind, value = delta["tables"][name]
@@ -476,7 +479,7 @@ class Stamp:
         tmp = os.path.join(state, f".{STAMP}{TMP_MARK}{os.getpid()}")  # a killed build's: removed
         with open(tmp, "wb") as handle:
             marshal.dump({"version": STAMP_VERSION, "fingerprint": self.fingerprint,
-                          "tasks": self.tasks}, handle)
+                          "tasks": self.tasks, "token": os.urandom(8).hex()}, handle)
             for name in _TABLES:
                 marshal.dump(getattr(self, name).encode(), handle)
         os.replace(tmp, path)
@@ -492,10 +495,7 @@ class Stamp:
         if self._base is None:
             return False
         base, columns = self._base
-        try:
-            if _file_id(os.open(os.path.join(state, STAMP), os.O_RDONLY), close=True) != base:
-                return False
-        except OSError:
+        if not base or _base_token(state) != base:
             return False
         tables: dict[str, tuple[str, Any]] = {}
         count = 0

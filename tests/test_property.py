@@ -186,6 +186,10 @@ def apply_git(root: Path, step: tuple[str, str, str, str]) -> None:
 
 @given(st.lists(st.lists(st.one_of(edit, git_step), min_size=1, max_size=3), min_size=1, max_size=4),
        st.booleans())
+# the touch of the whole tree changed the base stamp's mtime, which named the base of the delta
+# then: the delta was dropped and the base alone, older than the last build, was used
+@example([[("git_commit", "", "", ""), ("config", "", "", "")],
+          [("git_reset_back", "", "", ""), ("backdate", "", "", "")]], False)
 def test_incremental_equals_clean_in_a_git_tree(batches: list[list[tuple[str, str, str, str]]],
                                                 pages_tracked: bool) -> None:
     """The same property where builds ask git what changed (docgraph.journal): edits, commits,

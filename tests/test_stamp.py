@@ -184,6 +184,10 @@ def test_an_edit_writes_a_delta_that_loads_as_the_whole_stamp(sample, tmp_path) 
     assert again is not None
     assert _records(whole) == _records(again)
     assert (whole.fingerprint, whole.tasks) == (again.fingerprint, again.tasks)
-    os.utime(state / STAMP)  # a base written after the delta (by another tool): the delta is not its
-    stale = Stamp.load(str(state))
-    assert stale is not None and stale.sources.get("src/geometry/new_module.py") is None
+    os.utime(state / STAMP)  # a copy or a cache restore of the state folder: the same base
+    touched = Stamp.load(str(state))
+    assert touched is not None and touched.sources.get("src/geometry/new_module.py") is not None
+    delta = marshal.loads((state / DELTA).read_bytes())
+    delta["base"] = "another"  # a build killed between a new base and the old delta's removal
+    (state / DELTA).write_bytes(marshal.dumps(delta))
+    assert Stamp.load(str(state)) is None  # the base alone is older than the last build
