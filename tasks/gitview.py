@@ -108,15 +108,14 @@ def note_quiet(config: Config, look: journal.Look, racy: list[str], changed_out:
         return
     out = record.out
     if changed_out:
-        again = {f: (size, mtime) for f, size, mtime in
-                     journal.out_folders(changed_out, config.root)}
+        again = {f: (size, mtime) for f, size, mtime in journal.out_folders(changed_out, config.root)}
         out = tuple((f, *again.get(f, (size, mtime))) for f, size, mtime in out)
     dataclasses.replace(record, head=now.head, dirty=dirty, dirty_folders=folders,
                         out=out).save(config.state)
 
 
 def save(session: Session, status: journal.Status, old: journal.Record | None,
-                  collector: Collector, stamp: Stamp) -> None:
+         collector: Collector, stamp: Stamp) -> None:
     """After a build whose stamp (`stamp`) was written: what git named when it started, for
     the next build (see :mod:`docgraph.journal`)."""
     config, tree = session.config, session.tree

@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .discover import RACY_NS
 from .store import TMP_MARK
 
 JOURNAL = "journal.marshal"
@@ -214,7 +215,7 @@ def forget(state: str) -> None:
 
 def out_folders(folders: Iterable[str], root: str) -> tuple[tuple[str, int, int], ...]:
     """Stat data of the folders of generated files (named as the stamp names pages)."""
-    trusted = time.time_ns() - RACY_WINDOW
+    trusted = time.time_ns() - RACY_NS
     found = []
     for folder in folders:
         try:
@@ -239,10 +240,6 @@ def changed_folders(record: Record, root: str) -> list[str]:
         if (st.st_size, st.st_mtime_ns) != (size, mtime):
             changed.append(folder)
     return changed
-
-
-RACY_WINDOW = 2_000_000_000
-"""As discovery's: a change within this many ns of a recorded mtime may keep that mtime."""
 
 
 @dataclass(frozen=True)
