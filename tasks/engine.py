@@ -19,6 +19,7 @@ property tests compare this path with clean builds after random edit sequences.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import itertools
@@ -28,7 +29,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -472,6 +473,31 @@ class Session:
                 (pages if name.startswith(prefix) else state).add(name, value)
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector off while a build makes objects by the ten thousand that form no
+    cycles (the stamp's records, discovery's entries, the plan, doit's task records, the new
+    stamp): each full collection would scan every one made so far.  Measured on torch4x, the
+    plan of a one-file edit with the collector on: the entries of the recorded tree 115 ms
+    and the listing's hash 65 ms, against 65-76 and 21-31 ms without."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A build planned (see :meth:`Engine._plan_build`)."""
+
+    session: Session
+    status: journal.Status | None
+    record: journal.Record | None
+
+
 TRIM_AFTER = 1000
 """A stage of at least this many tasks hands the memory it freed back (:func:`_give_back_memory`);
 after a small one (an edit, watch mode's rebuilds) there is little to give and the trim's walk of
@@ -625,14 +651,9 @@ class Engine:
         cwd = os.getcwd()
         os.chdir(self.config.root)
         try:
-            collecting = gc.isenabled()
-            gc.disable()  # 37,000 new records and tuples would trigger full collections of the graph
-            try:
+            with collector_paused():  # 37,000 new records and tuples
                 tasks = [to_task(s) for s in specs]
                 jobs = {s.name: (s.action, s.args) for s in specs}
-            finally:
-                if collecting:
-                    gc.enable()
             runner.run(tasks, jobs, weight)
         finally:
             os.chdir(cwd)
@@ -678,6 +699,16 @@ class Engine:
 
     def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None,
                       graph: Graph | None) -> tuple[Report, bool]:
+        with collector_paused():  # (see collector_paused)
+            found = self._plan_build(started, tree, changed, graph)
+        if isinstance(found, tuple):
+            return found
+        return self._run_build(started, found)
+
+    def _plan_build(self, started: float, tree: SourceTree | None, changed: set[str] | None,
+                    graph: Graph | None) -> tuple[Report, bool] | _Planned:
+        """The stamp, git's view, discovery and the plan; a no-op decided from git's view is
+        reported here."""
         config = self.config
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
         if self.keep_stamp:
@@ -704,6 +735,12 @@ class Engine:
                 write_report(config.state, report)
                 return report, True
         session = open_session(config, stamp, tree, changed, graph=graph, look=look)
+        return _Planned(session, status, record)
+
+    def _run_build(self, started: float, planned: _Planned) -> tuple[Report, bool]:
+        config = self.config
+        session, status, record = planned.session, planned.status, planned.record
+        stamp = session.stamp
         self.graph = session.graph
         self._hashes = session.hashes
         graph, tree, the_plan = session.graph, session.tree, session.plan
@@ -715,11 +752,12 @@ class Engine:
         if the_plan.noop:
             report = self._report("no-op", collector, graph, tree, started,
                                   total=stamp.tasks if stamp is not None and stamp.tasks else None)
-            refreshed = session.refreshed_stamp()
-            if refreshed is not None:
-                self._store(refreshed)
-            if status is not None and stamp is not None:
-                gitview.save(session, status, record, Collector(), refreshed or stamp)
+            with collector_paused():
+                refreshed = session.refreshed_stamp()
+                if refreshed is not None:
+                    self._store(refreshed)
+                if status is not None and stamp is not None:
+                    gitview.save(session, status, record, Collector(), refreshed or stamp)
             write_report(config.state, report)
             return report, True
         for stage in range(MANIFEST + 1):
@@ -745,19 +783,14 @@ class Engine:
         report = self._report(mode, collector, graph, tree, started, total=session.task_count())
         finishing = time.monotonic()
         if not report.failed and not collector.changed:  # a raced task: the stamp must not vouch
-            # the stamp's records form no cycles: with the collector on, its full-generation
-            # passes over hundreds of thousands of new lists grow faster than the tree
-            gc.disable()
-            try:
+            with collector_paused():  # (its full passes over the new records grow faster than the tree)
                 stamp = session.new_stamp()
                 session.hashes.forget()  # in the stamp now: not held while it is encoded
                 if not self.keep_stamp:  # (watch mode's next build starts from this graph)
                     graph.release()
                 self._store(stamp)
-            finally:
-                gc.enable()
-            if status is not None and not self.keep_stamp:
-                gitview.save(session, status, record, collector, stamp)
+                if status is not None and not self.keep_stamp:
+                    gitview.save(session, status, record, collector, stamp)
         else:
             journal.forget(config.state)
         write_report(config.state, report)

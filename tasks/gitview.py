@@ -108,8 +108,8 @@ def note_quiet(config: Config, look: journal.Look, racy: list[str], changed_out:
         return
     out = record.out
     if changed_out:
-        again = {f: (size, mtime) for f, size, mtime in journal.out_folders(changed_out, config.root)}
-        out = tuple((f, *again.get(f, (size, mtime))) for f, size, mtime in out)
+        again = {found[0]: found for found in journal.out_folders(changed_out, config.root)}
+        out = tuple(again.get(found[0], found) for found in out)
     dataclasses.replace(record, head=now.head, dirty=dirty, dirty_folders=folders,
                         out=out).save(config.state)
 
@@ -142,7 +142,7 @@ def save(session: Session, status: journal.Status, old: journal.Record | None,
             return
         untracked = tuple(e.rel for e in tree.entries if e.rel not in known)
     if old is not None and "manifest" not in collector.executed:
-        folders = [f for f, _size, _mtime in old.out]
+        folders = [found[0] for found in old.out]
     else:
         folders = sorted({n.rpartition("/")[0] for n, _s, _m in stamp.pages.stats() if n.startswith(prefix)})
     journal.Record(

@@ -247,3 +247,38 @@ def test_git_status_off_stats_everything(tmp_path: Path, monkeypatch: pytest.Mon
         handle.write(b"X")
     build(root)
     assert page.read_bytes() == written
+
+
+def test_page_deleted_in_the_tick_of_the_last_build(tmp_path: Path) -> None:
+    """A page deleted within the file system's clock tick of the build that wrote its folder
+    leaves the folder's stat data as the journal recorded them: the folder's listing, recorded
+    because its mtime was too recent to vouch for, shows the deletion."""
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)
+    _edit_body(root)
+    build(root)  # rewrites the pages of src/geometry: their folder is racy now
+    record = journal.load(str(root / ".docgraph"))
+    assert record is not None
+    racy = {folder: (size, mtime) for folder, size, mtime, listing in record.out if listing}
+    folder = "repo-docs/src/geometry"
+    assert folder in racy
+    page = root / folder / "shapes.py_docs.md"
+    page.unlink()
+    os.utime(root / folder, ns=(racy[folder][1], racy[folder][1]))  # the same tick
+    assert journal.changed_folders(record, str(root)) == [folder]
+    assert build(root)["mode"] != "no-op"
+    assert page.exists()
+    assert_same(root, tmp_path)
+
+
+def test_racy_output_folder_with_the_same_listing_is_unchanged(tmp_path: Path) -> None:
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)
+    _edit_body(root)
+    build(root)
+    record = journal.load(str(root / ".docgraph"))
+    assert record is not None
+    assert any(listing for _folder, _size, _mtime, listing in record.out)
+    assert journal.changed_folders(record, str(root)) == []
