@@ -12,7 +12,7 @@ negations work), `.git/info/exclude`, then the config's `exclude`, `include` and
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import errno
 import hashlib
 import json
@@ -92,27 +92,150 @@ class Walked:
     """RULES: the MD5 of the settings that decide what is documented (:meth:`Scanner.rules`)."""
 
 
-@dataclass(frozen=True)
 class SourceTree:
-    """The result of discovery."""
+    """The result of discovery.
 
-    entries: tuple[Entry, ...]
-    """Every documented path, sorted by `rel`."""
-    folders: tuple[str, ...]
-    """Every folder that holds an entry, and their ancestors; `""` is ROOT.  Sorted."""
-    findings: tuple[Finding, ...]
-    """Folders that could not be read."""
-    walked: tuple[Walked, ...] | None = None
-    """The folders the walk listed and the ignore files it applied, as it saw them (what the
-    next build's :meth:`Scanner.revisit` compares with); None when the tree was not walked
-    whole (watch mode's)."""
-    differing: frozenset[str] | None = None
-    """The entries whose stat data or kind differ from the last build's, when a
-    :meth:`Scanner.revisit` found them (None: not known, compare every entry)."""
+    A tree revisited with git's view whose listing is the last build's (no path came, went or
+    changed kind: only files' content changed) holds just the entries it stat'ed (`stated`);
+    the others are the stamp's records, made into entries only when something asks for every
+    entry (`unfold`).  An edit at 48,000 sources then makes a few entries instead of 48,000,
+    and the listing's hash is the stamp's (`listing`)."""
+
+    def __init__(self, entries: tuple[Entry, ...] | None, folders: tuple[str, ...] | None,
+                 findings: tuple[Finding, ...], walked: tuple[Walked, ...] | None = None,
+                 differing: frozenset[str] | None = None, *, stated: tuple[Entry, ...] | None = None,
+                 listing: str | None = None, unfold: Callable[[], Iterable[Entry]] | None = None,
+                 recorded: Callable[[str], str | None] | None = None, count: int = 0):
+        if entries is None and (unfold is None or recorded is None or stated is None):
+            raise ValueError("a tree without its entries needs the means to make them")
+        self._entries = entries
+        self._folders = folders
+        self.findings = findings
+        """Folders that could not be read."""
+        self.walked = walked
+        """The folders the walk listed and the ignore files it applied, as it saw them (what the
+        next build's :meth:`Scanner.revisit` compares with); None when the tree was not walked
+        whole (watch mode's)."""
+        self.differing = differing
+        """The entries whose stat data or kind differ from the last build's, when a
+        :meth:`Scanner.revisit` found them (None: not known, compare every entry)."""
+        self._stated = stated
+        self._listing = listing
+        self._unfold = unfold
+        self._recorded = recorded
+        self._count = count
+        self._by_rel: dict[str, Entry] | None = None
+        self._stated_by_rel: dict[str, Entry] | None = None
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every documented path, sorted by `rel`."""
+        if self._entries is None:
+            assert self._unfold is not None
+            self._entries = tuple(sorted(self._unfold(), key=lambda e: e.rel))
+        return self._entries
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """Every folder that holds an entry, and their ancestors; `""` is ROOT.  Sorted."""
+        if self._folders is None:
+            self._folders = folders_of(e.rel for e in self.entries)
+        return self._folders
+
+    @property
+    def stated(self) -> tuple[Entry, ...]:
+        """The entries whose stat data this discovery took (every entry, unless the listing
+        is the last build's: see the class)."""
+        return self.entries if self._stated is None else self._stated
+
+    @property
+    def partial(self) -> bool:
+        """Whether discovery stat'ed only the `stated` entries (the others are as the stamp
+        recorded them), made into every entry or not."""
+        return self._stated is not None
+
+    def __len__(self) -> int:
+        return self._count if self._entries is None else len(self._entries)
+
+    def entry(self, rel: str) -> Entry | None:
+        """The entry of one path, if documented."""
+        if self._entries is None:
+            if self._stated_by_rel is None:
+                self._stated_by_rel = {e.rel: e for e in self.stated}
+            found = self._stated_by_rel.get(rel)
+            if found is not None or self._recorded is None or self._recorded(rel) is None:
+                return found
+        return self.by_rel().get(rel)
+
+    def kind(self, rel: str) -> str | None:
+        """The kind of one documented path; None when it is not one (an unstated path's is
+        its record's, without making every entry)."""
+        if self._entries is None:
+            if self._stated_by_rel is None:
+                self._stated_by_rel = {e.rel: e for e in self.stated}
+            found = self._stated_by_rel.get(rel)
+            assert self._recorded is not None
+            return found.kind if found is not None else self._recorded(rel)
+        entry = self.by_rel().get(rel)
+        return None if entry is None else entry.kind
+
+    def listing(self) -> str:
+        """The hash of the listing (each entry's path, kind, size but a text file's, link
+        target): what the graph's fingerprint holds of the tree."""
+        if self._listing is None:
+            digest = hashlib.sha1(b"tree.json\0")
+            digest.update("\0".join(f"{e.rel}\0{e.kind}\0{e.size if e.kind != FILE else 0}\0{e.target}"
+                                     for e in self.entries).encode("utf-8", "surrogatepass"))
+            self._listing = digest.hexdigest()
+        return self._listing
 
     def by_rel(self) -> dict[str, Entry]:
         """Entries keyed by relative path."""
-        return {e.rel: e for e in self.entries}
+        if self._by_rel is None:
+            self._by_rel = {e.rel: e for e in self.entries}
+        return self._by_rel
+
+    def with_differing(self, differing: frozenset[str]) -> SourceTree:
+        """The same tree, with the entries a revisit found differing."""
+        other = copy.copy(self)
+        other.differing = differing
+        return other
+
+
+FOLDERS_LOOKED_UP = 16
+"""Folders whose recorded files a revisit finds by searching the stamp's names: past this many,
+it splits them all once."""
+
+
+class RecordedFiles:
+    """The stamp's sources, by folder (what :meth:`Scanner.revisit` keeps for folders it does
+    not list again), made into entries folder by folder as asked, or all at once."""
+
+    def __init__(self, by_folder: Callable[[str], list[Entry]], everything: Callable[[], dict[str, list[Entry]]],
+                 kind: Callable[[str], str | None], count: int, listing: str | None):
+        self._by_folder = by_folder
+        self._everything = everything
+        self._all: dict[str, list[Entry]] | None = None
+        self._asked = 0
+        self.kind = kind
+        """The recorded kind of one source (None: not recorded)."""
+        self.count = count
+        """How many sources are recorded."""
+        self.listing = listing
+        """The hash of the recorded listing (:meth:`SourceTree.listing`), when known."""
+
+    def get(self, folder: str, default: Iterable[Entry] = ()) -> Iterable[Entry]:
+        """The recorded files directly in `folder`."""
+        if self._all is None and self._asked < FOLDERS_LOOKED_UP:
+            self._asked += 1
+            return self._by_folder(folder) or default
+        return self.everything().get(folder, default)
+
+    def everything(self) -> dict[str, list[Entry]]:
+        """Every recorded file, by folder."""
+        if self._all is None:
+            self._all = self._everything()
+        return self._all
 
 
 class _Matcher:
@@ -442,7 +565,7 @@ class Scanner:
         out.folders.append(record)
         return True
 
-    def revisit(self, walked: Iterable[Walked], known: Known, files_of: Mapping[str, list[Entry]],
+    def revisit(self, walked: Iterable[Walked], known: Known, files_of: Mapping[str, list[Entry]] | RecordedFiles,
                 named: Iterable[str] | None = None, untracked: Iterable[str] = ()) -> SourceTree | None:
         """The tree, from what the last walk saw (`walked`; `files_of`: the documented files of
         each of its folders as recorded, `known`: a lookup of the same): a folder
@@ -482,6 +605,8 @@ class Scanner:
         out = _Walk()
         differing: list[str] = []
         gone: set[str] = set()
+        untouched: list[str] = []  # folders left as recorded, without a stat
+        relisted = False
         root = self.root + os.sep
         for record in sorted(folders, key=lambda f: f.rel):
             folder = record.rel
@@ -490,7 +615,7 @@ class Scanner:
                 continue
             prefix = folder + "/" if folder else ""
             if record.tag == FOLDER and suspect is not None and folder not in suspect:
-                out.entries.extend(files_of.get(folder, ()))
+                untouched.append(folder)
                 out.folders.append(record)
                 continue
             if record.tag == FOLDER:
@@ -499,6 +624,7 @@ class Scanner:
                     return None
                 if kept:
                     continue
+            relisted = True
             # listed again, without its subfolders: each has its own record, or is new
             if os.path.exists(os.path.join(root, prefix, ".gitignore")) \
                     and prefix + ".gitignore" not in self.applied:
@@ -520,8 +646,40 @@ class Scanner:
                 if old is None or old[0] != entry.size or old[1] != entry.mtime_ns or old[2] != entry.kind:
                     differing.append(entry.rel)
         out.folders = [f for f in out.folders if f.rel not in gone]
-        tree = make_tree(out.entries, out.findings, self._walked(out.folders))
-        return dataclasses.replace(tree, differing=frozenset(differing))
+        walked_now = self._walked(out.folders)
+        recorded = files_of if isinstance(files_of, RecordedFiles) else None
+        if recorded is not None and untouched and not relisted and not gone \
+                and self._same_kinds(differing, out.entries, known):
+            stated = tuple(out.entries)
+            every = recorded.everything
+
+            def unfold() -> list[Entry]:
+                files = every()
+                return [*(e for folder in untouched for e in files.get(folder, ())), *stated]
+
+            return SourceTree(None, None, tuple(sorted(out.findings, key=lambda f: (f.path, f.line, f.message))),
+                              walked_now, frozenset(differing), stated=stated, listing=recorded.listing,
+                              unfold=unfold, recorded=recorded.kind, count=recorded.count)
+        if untouched:
+            files = recorded.everything() if recorded is not None and len(untouched) > FOLDERS_LOOKED_UP \
+                else files_of
+            for folder in untouched:
+                out.entries.extend(files.get(folder, ()))
+        return make_tree(out.entries, out.findings, walked_now).with_differing(frozenset(differing))
+
+    @staticmethod
+    def _same_kinds(differing: list[str], entries: list[Entry], known: Known) -> bool:
+        """Whether the entries that differ from their records kept their kind and, but for
+        text files, their size: then the listing is the recorded one."""
+        if not differing:
+            return True
+        wanted = set(differing)
+        for entry in entries:
+            if entry.rel in wanted:
+                old = known(entry.rel)
+                if old is None or old[2] != entry.kind or (entry.kind != FILE and old[0] != entry.size):
+                    return False
+        return True
 
 
     def relist(self, folder: str) -> str:
@@ -586,7 +744,7 @@ def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = (),
 
 
 def discover(config: Config, previous: Previous = None,
-             last: tuple[Iterable[Walked], Mapping[str, list[Entry]]] | None = None,
+             last: tuple[Iterable[Walked], Mapping[str, list[Entry]] | RecordedFiles] | None = None,
              named: Iterable[str] | None = None, untracked: Iterable[str] = ()) -> SourceTree:
     """Walk ROOT and return the documented paths.
 

@@ -39,6 +39,7 @@ from .discover import (
     BINARY,
     FILE,
     RACY_NS,
+    Entry,
     SourceTree,
     discover,
     make_tree,
@@ -149,7 +150,10 @@ def plan(stamp: Stamp | None, tree: SourceTree, graph: Graph, changed: set[str] 
     root = graph.config.root
     if changed is None and tree.differing is not None:
         changed = set(tree.differing)  # what the revisit of the tree found (same as a comparison)
-    entries = tree.entries if changed is None else [e for e in tree.entries if e.rel in changed]
+    if changed is None:
+        entries: Iterable[Entry] = tree.entries
+    else:
+        entries = [e for e in (tree.entry(rel) for rel in sorted(changed)) if e is not None]
     for entry in stamp.sources.differing(e for e in entries if e.kind in (FILE, BINARY)):
         old = stamp.sources.get(entry.rel)
         if old is not None and old[3] == entry.kind and old[0] == entry.size:
@@ -329,10 +333,10 @@ class Session:
         if not (the_plan.source_md5 or the_plan.refreshed or moved):
             return None
         trusted = _trusted_before()
-        for entry in self.tree.entries:
-            if entry.rel in the_plan.source_md5:
-                stamp.sources.put(entry.rel, [entry.size, _recorded_mtime(entry.mtime_ns, trusted),
-                                              the_plan.source_md5[entry.rel], entry.kind])
+        for rel, md5 in the_plan.source_md5.items():
+            entry = self.tree.entry(rel)
+            if entry is not None:
+                stamp.sources.put(rel, [entry.size, _recorded_mtime(entry.mtime_ns, trusted), md5, entry.kind])
         for path, (size, mtime) in the_plan.refreshed.items():
             old = stamp.output(path, self.page_prefix)
             if old is not None:
@@ -347,12 +351,15 @@ class Session:
         fingerprint = graph.fingerprint()
         tasks = self.task_count()
         new = stamp.copy(fingerprint, tasks) if stamp is not None else Stamp(fingerprint, tasks)
+        new.listing = tree.listing()
         new.set_walked(tree.walked)
         prefix = self.page_prefix
         root = self.config.root
         sources = new.sources
-        analysed = [e for e in tree.entries if e.kind in (FILE, BINARY)]
-        present = {e.rel for e in analysed}
+        # a tree of the recorded listing made only the entries it stat'ed: the others are as
+        # the stamp recorded them, and none is gone
+        analysed = [e for e in tree.stated if e.kind in (FILE, BINARY)]
+        present = None if tree.partial else {e.rel for e in analysed}
         # the entries as the last build saw them need no new record (without a stamp, every
         # entry is recorded, straight into columns: see TableBuilder)
         listing = TableBuilder() if stamp is None else None
@@ -371,7 +378,7 @@ class Session:
                 listing.add(entry.rel, seen)
         if listing is not None:
             new.sources = sources = listing.records()
-        if len(present) != len(sources):
+        if present is not None and len(present) != len(sources):
             for gone in sources.keys() - present:
                 sources.put(gone, None)
         if stamp is None and (self._recorded is not None or len(loaded) == self.task_count()):
@@ -744,7 +751,7 @@ class Engine:
         self.graph = session.graph
         self._hashes = session.hashes
         graph, tree, the_plan = session.graph, session.tree, session.plan
-        log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree.entries),
+        log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree),
                  len(the_plan.candidates), time.monotonic() - started)
         collector = Collector(progress=self.progress)
         if self.shard is not None:

@@ -127,7 +127,7 @@ def save(session: Session, status: journal.Status, old: journal.Record | None,
     threshold = status.started - RACY_NS
     prefix = session.page_prefix
     dirty = set(status.files)
-    dirty.update(e.rel for e in tree.entries if e.mtime_ns >= threshold)
+    dirty.update(e.rel for e in tree.stated if e.mtime_ns >= threshold)  # (the others are as recorded)
     dirty.update(prefix + page for page in collector.pages)
     listing_same = old is not None and session.stamp is not None \
         and session.stamp.fingerprint == stamp.fingerprint
@@ -161,7 +161,7 @@ def rescan_digests(tree: SourceTree) -> tuple[tuple[str, str], ...]:
     if not rescan:
         return ()
     entries: dict[str, list[Entry]] = defaultdict(list)
-    for entry in tree.entries:
+    for entry in tree.stated:  # (a folder listed anew was stat'ed)
         parent = entry.rel.rpartition("/")[0]
         if parent in rescan:
             entries[parent].append(entry)

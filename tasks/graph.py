@@ -238,7 +238,6 @@ class Graph:
         self._dropped = 0  # specs taken out of `_specs` by `drop`
         self._cache: dict[str, Spec] = {}
         self._producers: dict[str, str] | None = None
-        self._kinds = {e.rel: e.kind for e in tree.entries}
         self._keys: dict[str, tuple[str, str]] | None = None
         self._parts: list[tuple[str, list[str]]] | None = None
         self._part_of: dict[str, str] | None = None
@@ -342,16 +341,14 @@ class Graph:
         return digest.hexdigest()
 
     def fingerprint(self) -> str:
-        """Hash of everything but the sources' content: settings, tool, listing (hashed from
-        the entries, in an encoding with one separator no name holds, not from its JSON)."""
+        """Hash of everything but the sources' content: settings, tool, listing (its hash,
+        :meth:`docgraph.discover.SourceTree.listing`: the stamp's when the listing is the last
+        build's)."""
         if self._fingerprint is None:
             digest = hashlib.sha1(self._tool.encode())
             for name, text in sorted(self._small.items()):
                 digest.update(name.encode() + b"\0" + text.encode("utf-8", "surrogatepass"))
-            digest.update(b"tree.json\0")
-            digest.update("\0".join(f"{rel}\0{kind}\0{size}\0{target}"
-                                     for rel, kind, size, target in self._listing())
-                          .encode("utf-8", "surrogatepass"))
+            digest.update(self.tree.listing().encode())
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
@@ -494,7 +491,7 @@ class Graph:
             out = [render, self.setting_file("tree.json")]  # which files a part holds
             for rel in files:
                 out.append(n(paths.summary(rel)))
-                if self._kinds.get(rel) == FILE:
+                if self.tree.kind(rel) == FILE:
                     out.append(self.xref_file(rel))
             return tuple(out)
 
@@ -638,9 +635,9 @@ class Graph:
 
     def _has_key(self, kind: str, key: str) -> bool:
         if kind == "analyze":
-            return self._kinds.get(key) in (FILE, BINARY)
+            return self.tree.kind(key) in (FILE, BINARY)
         if kind in ("page", "kw"):
-            return self._kinds.get(key) == FILE
+            return self.tree.kind(key) == FILE
         if kind in ("folder", "sub"):
             return ("" if key == "." else key) in self._folder_set()
         if kind == "ledger":
@@ -655,7 +652,7 @@ class Graph:
     def _state_keys(self) -> dict[str, tuple[str, str]]:
         """State artefact stem -> ("file" | "folder", path)."""
         if self._keys is None:
-            keys = {layout.key(rel): ("file", rel) for rel in self._kinds}
+            keys = {layout.key(e.rel): ("file", e.rel) for e in self.tree.entries}
             keys.update({layout.key(f): ("folder", f) for f in self.tree.folders})
             self._keys = keys
         return self._keys
@@ -697,7 +694,7 @@ class Graph:
             return []
         what, path = owner
         if kind == "facts" and what == "file":
-            return [task_name("page", path), task_name("kw", path)] if self._kinds.get(path) == FILE else []
+            return [task_name("page", path), task_name("kw", path)] if self.tree.kind(path) == FILE else []
         if kind in ("summary", "xref") and what == "file":
             folder = path.rpartition("/")[0]
             found = [task_name("ledger", folder or ".")] if kind == "summary" else [task_name("page", path)]

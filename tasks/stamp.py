@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .discover import Entry, Walked
+from .discover import Entry, RecordedFiles, Walked
 from .store import TMP_MARK
 
 log = logging.getLogger("docgraph")
@@ -30,7 +30,7 @@ DELTA = "stamp-delta.marshal"
 DELTA_LIMIT = 20_000
 """Changed records past which the base is written anew: loading a delta makes a dict entry of
 each, which a no-op build pays for."""
-STAMP_VERSION = 12
+STAMP_VERSION = 13
 _SEP = "\0"  # no path and no task name holds a NUL
 _NO_MD5 = bytes(16)  # an all-zero MD5 stands for "not known"
 
@@ -99,25 +99,34 @@ class Records:
         """(name, size, mtime_ns) of the records directly inside any of `folders`: a search of
         the names column per folder (a build that checks the pages of a few output folders
         would otherwise split 106,000 names)."""
-        wanted = {f for f in folders if f}  # (a name with no folder is no page's)
+        # (a name with no folder is no page's)
+        return [(name, size, mtime) for name, size, mtime, _tag in self.rows_in(f for f in folders if f)]
+
+    def rows_in(self, folders: Iterable[str]) -> list[tuple[str, int, int, str]]:
+        """(name, size, mtime_ns, tag) of the records directly inside any of `folders` (`""`:
+        the names without a folder), found by one search of the names column."""
+        wanted = set(folders)
         if not wanted:
             return []
         padded = self._padded_names()
-        starts = sorted(match.start() for folder in wanted for match in
-                        re.finditer(re.escape(_SEP + folder + "/") + "[^\0/]*(?=\0)", padded))
+        pattern = "|".join(re.escape(folder + "/" if folder else "") for folder in sorted(wanted, key=len, reverse=True))
+        starts = [match.start() for match in re.finditer(f"\0(?:{pattern})[^\0/]*(?=\0)", padded)]
         stats = self._stat_column()
         changes = self._changes
+        tags, tag_ids = self._tag_columns() if starts else ([], array("I"))
         found = []
         at, i = 0, 0
         for start in starts:
             i += padded.count(_SEP, at, start)  # separators before it: its position
             at = start
             name = padded[start + 1:padded.index(_SEP, start + 1)]
+            if name.rpartition("/")[0] not in wanted:
+                continue  # (a longer folder's name matched by a shorter one's prefix)
             if not changes or name not in changes:
-                found.append((name, stats[2 * i], stats[2 * i + 1]))
+                found.append((name, stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]))
         for name, value in changes.items():
             if value is not None and name.rpartition("/")[0] in wanted:
-                found.append((name, value[0], value[1]))
+                found.append((name, value[0], value[1], value[3]))
         return found
 
     def _padded_names(self) -> str:
@@ -230,6 +239,13 @@ class Records:
             else:
                 found.add(name)
         return found
+
+    def count(self) -> int:
+        """The number of records, without splitting the names column when nothing changed."""
+        if not self._changes:
+            text = self._columns[0] if self._columns else ""
+            return text.count(_SEP) + 1 if text else 0
+        return len(self)
 
     def __len__(self) -> int:
         if not self._changes:
@@ -365,9 +381,11 @@ class Stamp:
 
     def __init__(self, fingerprint: str = "", tasks: int = 0, sources: Records | None = None,
                  pages: Records | None = None, state: Records | None = None,
-                 folders: Records | None = None):
+                 folders: Records | None = None, listing: str = ""):
         self.fingerprint = fingerprint
         self.tasks = tasks  # number of tasks of the graph (same fingerprint, same graph)
+        self.listing = listing
+        """The hash of the sources' listing (:meth:`docgraph.discover.SourceTree.listing`)."""
         self.sources = sources if sources is not None else Records()
         self.pages = pages if pages is not None else Records()
         self.state = state if state is not None else Records()
@@ -377,9 +395,10 @@ class Stamp:
         self._base: tuple[str, tuple[Columns | None, ...]] | None = None
         """The base file this stamp was loaded from and its tables' columns (see `save`)."""
 
-    def walked(self) -> tuple[list[Walked], dict[str, list[Entry]]] | None:
+    def walked(self) -> tuple[list[Walked], RecordedFiles] | None:
         """What the last walk saw, and the sources of each folder as recorded (for
-        :meth:`docgraph.discover.Scanner.revisit`); None when not known."""
+        :meth:`docgraph.discover.Scanner.revisit`, which asks for a few folders' or for all);
+        None when not known."""
         if not len(self.folders):
             return None
         table = self.folders
@@ -388,10 +407,22 @@ class Stamp:
             record = table.get(name)
             assert record is not None
             walked.append(Walked(name, record[0], record[1], record[3], record[2]))
-        files: dict[str, list[Entry]] = {}
-        for rel, size, mtime, kind in self.sources.rows():
-            files.setdefault(rel.rpartition("/")[0], []).append(Entry.recorded(rel, kind, size, mtime))
-        return walked, files
+        sources = self.sources
+
+        def by_folder(folder: str) -> list[Entry]:
+            return [Entry.recorded(rel, kind, size, mtime) for rel, size, mtime, kind in sources.rows_in((folder,))]
+
+        def everything() -> dict[str, list[Entry]]:
+            files: dict[str, list[Entry]] = {}
+            for rel, size, mtime, kind in sources.rows():
+                files.setdefault(rel.rpartition("/")[0], []).append(Entry.recorded(rel, kind, size, mtime))
+            return files
+
+        def kind(rel: str) -> str | None:
+            found = sources.peek(rel)
+            return None if found is None else found[2]
+
+        return walked, RecordedFiles(by_folder, everything, kind, sources.count(), self.listing or None)
 
     def set_walked(self, walked: Iterable[Walked] | None) -> bool:
         """Record what this build's walk saw (None: forget, the next build walks); whether
@@ -413,7 +444,7 @@ class Stamp:
     def copy(self, fingerprint: str, tasks: int) -> Stamp:
         """A stamp to update: the same records (over the same base)."""
         other = Stamp(fingerprint, tasks, self.sources.copy(), self.pages.copy(), self.state.copy(),
-                      self.folders.copy())
+                      self.folders.copy(), self.listing)
         other._base = self._base
         return other
 
@@ -427,7 +458,9 @@ class Stamp:
                 if not isinstance(head, dict) or head.get("version") != STAMP_VERSION:
                     return None
                 tables = [Records(marshal.load(handle)) for _ in _TABLES]
-                stamp = cls(head["fingerprint"], head["tasks"], *tables)
+                sources, pages, state_table, folders = tables
+                stamp = cls(head["fingerprint"], head["tasks"], sources, pages, state_table, folders,
+                            str(head["listing"]))
         except OSError:
             return None
         except (ValueError, EOFError, TypeError, KeyError, IndexError):
@@ -444,7 +477,7 @@ class Stamp:
                 # the old delta): the base alone is older than the last build, so no stamp
                 log.info("build stamp delta in %s is not of its base; checking every task once", state)
                 return None
-            stamp.fingerprint, stamp.tasks = delta["fingerprint"], delta["tasks"]
+            stamp.fingerprint, stamp.tasks, stamp.listing = delta["fingerprint"], delta["tasks"], delta["listing"]
             for name in _TABLES:
                 kind, value = delta["tables"][name]
                 table = Records(value) if kind == "whole" else getattr(stamp, name).copy()
@@ -479,7 +512,7 @@ class Stamp:
         tmp = os.path.join(state, f".{STAMP}{TMP_MARK}{os.getpid()}")  # a killed build's: removed
         with open(tmp, "wb") as handle:
             marshal.dump({"version": STAMP_VERSION, "fingerprint": self.fingerprint,
-                          "tasks": self.tasks, "token": os.urandom(8).hex()}, handle)
+                          "tasks": self.tasks, "listing": self.listing, "token": os.urandom(8).hex()}, handle)
             for name in _TABLES:
                 marshal.dump(getattr(self, name).encode(), handle)
         os.replace(tmp, path)
@@ -513,7 +546,7 @@ class Stamp:
         tmp = os.path.join(state, f".{DELTA}{TMP_MARK}{os.getpid()}")
         with open(tmp, "wb") as handle:
             marshal.dump({"version": STAMP_VERSION, "base": base, "fingerprint": self.fingerprint,
-                          "tasks": self.tasks, "tables": tables}, handle)
+                          "tasks": self.tasks, "listing": self.listing, "tables": tables}, handle)
         os.replace(tmp, path)
         return True
 

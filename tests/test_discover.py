@@ -85,6 +85,7 @@ def _as_stamp(tree: SourceTree) -> tuple[list, dict[str, list[str]], object]:
     stamp.sources = Records.of([(e.rel, [e.size, e.mtime_ns, "", e.kind]) for e in tree.entries
                                 if e.kind in ("file", "binary")])
     stamp.set_walked(tree.walked)
+    stamp.listing = tree.listing()
     loaded = Stamp.load.__func__  # a round trip through the stored form, as a build does  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as state:
         stamp.save(state)
@@ -138,12 +139,20 @@ def test_revisit_equals_a_full_walk(rounds: list[list[tuple]]) -> None:
             assert revisited.differing == _differing(full, known)
             # told which paths changed (as git names them: docgraph.journal), only their folders
             # are looked at, and the tree is the same
-            named = _differing(full, known) | ({rel for folder in files_of.values() for rel in
+            named = _differing(full, known) | ({rel for folder in files_of.everything().values() for rel in
                                                 (e.rel for e in folder)} - {e.rel for e in full.entries})
+            walked, files_of, known = _as_stamp(tree)  # (a build's own lookups)
             told = Scanner(config).revisit(walked, known, files_of, named)
             assert told is not None
-            assert _plain(told) == _plain(full)
+            event(f"told: {'recorded listing' if told.partial else 'entries made'}")
+            # a tree of the recorded listing answers as the walked one, its listing's hash too
+            assert told.listing() == full.listing()
             assert told.differing == _differing(full, known)
+            assert {e.rel for e in told.stated} >= told.differing
+            for rel in [*(e.rel for e in full.entries), *named, "a/none.py"]:
+                assert told.kind(rel) == full.kind(rel)
+                assert told.entry(rel) == full.entry(rel)
+            assert _plain(told) == _plain(full)
             tree = revisited
     finally:
         shutil.rmtree(root)

@@ -191,3 +191,20 @@ def test_an_edit_writes_a_delta_that_loads_as_the_whole_stamp(sample, tmp_path) 
     delta["base"] = "another"  # a build killed between a new base and the old delta's removal
     (state / DELTA).write_bytes(marshal.dumps(delta))
     assert Stamp.load(str(state)) is None  # the base alone is older than the last build
+
+
+@given(table_names, st.lists(st.integers(0, 29), max_size=5))
+@settings(max_examples=200)
+def test_rows_of_folders_agree_with_the_records(names: list[str], changed: list[int]) -> None:
+    """The records directly in some folders (the root's `""` included), tags too, found by one
+    search of the names column, are those the table holds, changes included."""
+    rows = [(name, [i, i * 7, "", f"t{i % 3}"]) for i, name in enumerate(names)]
+    table = Records.of(rows)
+    expected = dict(rows)
+    for i in changed:
+        if i < len(names):
+            table.put(names[i], [99, 99, "", "new"] if i % 2 else None)
+            expected[names[i]] = [99, 99, "", "new"] if i % 2 else None  # type: ignore[assignment]
+    folders = {name.rpartition("/")[0] for name in names[1::2]} | {""}
+    assert sorted(table.rows_in(folders)) == sorted(
+        (n, v[0], v[1], v[3]) for n, v in expected.items() if v is not None and n.rpartition("/")[0] in folders)
