@@ -29,13 +29,14 @@ import hashlib
 import json
 import marshal
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import layout
 from .config import Config
-from .context import ActionContext, Paths
+from .context import PACKED, ActionContext, Paths
 from .discover import BINARY, FILE, SourceTree
 from .facts import to_plain
 from .fingerprint import fingerprints
@@ -239,6 +240,7 @@ class Graph:
         self._cache: dict[str, Spec] = {}
         self._producers: dict[str, str] | None = None
         self._keys: dict[str, tuple[str, str]] | None = None
+        self._keys_partial = False
         self._parts: list[tuple[str, list[str]]] | None = None
         self._part_of: dict[str, str] | None = None
         self._setting_names: dict[str, str] = {}
@@ -400,18 +402,24 @@ class Graph:
                     (self.name(self.paths.ledger(folder)),))
 
     def _model_spec(self) -> Spec:
-        text = [e.rel for e in self.tree.entries if e.kind == FILE]
-        folders = self.tree.folders
+        # each path's key hashed once, for the digests' names and for `_state_keys`, which
+        # finds the readers of the digests the model wrote (it would hash them all again)
+        text = [(layout.key(e.rel), e.rel) for e in self.tree.entries if e.kind == FILE]
+        folders = [(layout.key(f), f) for f in self.tree.folders]
+        if self._keys is None:
+            self._keys = {**{k: ("file", r) for k, r in text}, **{k: ("folder", f) for k, f in folders}}
+            self._keys_partial = True
+        xref, folder, subtree = (self._state(kind) + "/" for kind in ("xref", "folders", "subtree"))
         # a folder holding only folders has no ledger: nothing would ever write it when such
         # a folder appears above new files in an incremental build
         own = self._children()
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      self.setting_file("root.json"),
-                     *(self.name(self.paths.ledger(f)) for f in folders if f in own)),
-                    (*(self.xref_file(r) for r in text),
-                     *(self.name(self.paths.folder_digest(f)) for f in folders),
-                     *(self.name(self.paths.subtree_digest(f)) for f in folders),
+                     *(self.name(self.paths.ledger(f)) for _k, f in folders if f in own)),
+                    (*(sys.intern(xref + k + PACKED) for k, _r in text),  # (interned, as `name` does)
+                     *(sys.intern(folder + k + PACKED) for k, _f in folders),
+                     *(sys.intern(subtree + k + PACKED) for k, _f in folders),
                      *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json")),
                      # the database itself: the keyword indices read it, so one deleted by hand
                      # is a missing output, made again before they run
@@ -649,9 +657,11 @@ class Graph:
             self._folders = set(self.tree.folders)
         return self._folders
 
-    def _state_keys(self) -> dict[str, tuple[str, str]]:
-        """State artefact stem -> ("file" | "folder", path)."""
-        if self._keys is None:
+    def _state_keys(self, complete: bool = False) -> dict[str, tuple[str, str]]:
+        """State artefact stem -> ("file" | "folder", path): those of the model's digests (text
+        files and folders) when the model's spec made them, every path's when `complete`."""
+        if self._keys is None or (complete and self._keys_partial):
+            self._keys_partial = False
             keys = {layout.key(e.rel): ("file", e.rel) for e in self.tree.entries}
             keys.update({layout.key(f): ("folder", f) for f in self.tree.folders})
             self._keys = keys
@@ -690,6 +700,8 @@ class Graph:
             owner = ("file", key)
         else:
             owner = self._state_keys().get(stem)
+            if owner is None and self._keys_partial:
+                owner = self._state_keys(complete=True).get(stem)
         if owner is None:
             return []
         what, path = owner

@@ -282,3 +282,27 @@ def test_racy_output_folder_with_the_same_listing_is_unchanged(tmp_path: Path) -
     assert record is not None
     assert any(listing for _folder, _size, _mtime, listing in record.out)
     assert journal.changed_folders(record, str(root)) == []
+
+
+def test_an_edit_makes_entries_only_for_what_it_stated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit that leaves the listing as it was (no path came or went) builds without making
+    an entry of every recorded source: the stamp's records stand for the folders git did not
+    name, and its listing's hash for the listing."""
+    from docgraph import discover
+
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)
+    path = root / "src" / "geometry" / "shapes.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+
+    def every(self: object) -> None:
+        raise AssertionError("made every recorded entry")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(discover.RecordedFiles, "everything", every)
+        done = build(root)
+    assert done["mode"] == "incremental"
+    assert done["sources_analyzed"] == ["src/geometry/shapes.py"]
+    assert_same(root, tmp_path)
+    assert build(root)["mode"] == "no-op"

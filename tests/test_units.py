@@ -474,3 +474,25 @@ def test_a_recorded_entry_is_an_entry() -> None:
     made, recorded = Entry("a/b.py", "file", 3, 4), Entry.recorded("a/b.py", "file", 3, 4)
     assert made == recorded and hash(made) == hash(recorded) and repr(made) == repr(recorded)
     assert Entry.recorded("a/b.py", "file", 3, 5) != made
+
+
+def test_model_targets_and_their_readers_follow_the_layout(sample: Path) -> None:
+    """The model's digests are named as each path's state file is, and the reader of each is
+    found from its name, whether or not the model's spec was made first (which keys only the
+    text files and folders)."""
+    from docgraph.graph import Graph
+
+    config = load(str(sample))
+    tree = discover(config)
+    graph = Graph(config, tree)
+    model = graph.spec("model")
+    assert model is not None
+    text = [e.rel for e in tree.entries if e.kind == "file"]
+    expected = [graph.xref_file(r) for r in text] \
+        + [graph.name(graph.paths.folder_digest(f)) for f in tree.folders] \
+        + [graph.name(graph.paths.subtree_digest(f)) for f in tree.folders]
+    assert list(model.targets[:len(expected)]) == expected
+    other = Graph(config, tree)  # no model spec: every path keyed
+    binary = next(e.rel for e in tree.entries if e.kind == "binary")
+    for name in [*expected, graph.name(graph.paths.summary(binary)), graph.name(graph.paths.ledger("src/geometry"))]:
+        assert graph.consumers_of(name, "model") == other.consumers_of(name, "model") != []
