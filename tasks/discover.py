@@ -566,7 +566,7 @@ class Scanner:
         return True
 
     def revisit(self, walked: Iterable[Walked], known: Known, files_of: Mapping[str, list[Entry]] | RecordedFiles,
-                named: Iterable[str] | None = None, untracked: Iterable[str] = ()) -> SourceTree | None:
+                named: Iterable[str] | None = None) -> SourceTree | None:
         """The tree, from what the last walk saw (`walked`; `files_of`: the documented files of
         each of its folders as recorded, `known`: a lookup of the same): a folder
         whose stat data are the same is not listed again, only its files are stat'ed (an edit
@@ -579,9 +579,10 @@ class Scanner:
         decide the same for the same names, so only the stat calls remain.
 
         `named` (git's view, :mod:`docgraph.journal`): the paths that may differ from the last
-        walk, `untracked` the folders git does not track; then only the folders holding one
-        (or, for a path in a new folder, its nearest folder walked last time) and those folders
-        are looked at, and every other folder keeps its entries as recorded, without a stat."""
+        walk; then only the folders holding one (or, for a path in a new folder, its nearest
+        folder walked last time) have their files stat'ed, every other folder only itself (a
+        new file, which git is not asked of, changes its folder) and, unchanged, keeps its
+        entries as recorded."""
         self.trusted_before = time.time_ns() - RACY_NS
         folders: list[Walked] = []
         for record in walked:
@@ -597,7 +598,7 @@ class Scanner:
         if not any(f.rel == "" for f in folders):
             return None
         listed = {f.rel for f in folders}
-        suspect = None if named is None else self._suspects(listed, named, untracked)
+        suspect = None if named is None else self._suspects(listed, named)
         children: dict[str, list[str]] = {}
         for rel in listed:
             if rel:
@@ -614,7 +615,8 @@ class Scanner:
                 gone.add(folder)  # removed, or below a folder that was
                 continue
             prefix = folder + "/" if folder else ""
-            if record.tag == FOLDER and suspect is not None and folder not in suspect:
+            if record.tag == FOLDER and suspect is not None and folder not in suspect \
+                    and not folder_moved(self.root, folder, record.size, record.mtime_ns):
                 untouched.append(folder)
                 out.folders.append(record)
                 continue
@@ -689,7 +691,7 @@ class Scanner:
         self._list(prefix, self._stack(prefix), lambda rel: None, out, lambda rel: False, first=True)
         return listing_digest(folder, out.entries, out.subfolders, out.findings)
 
-    def _suspects(self, listed: set[str], named: Iterable[str], untracked: Iterable[str]) -> set[str]:
+    def _suspects(self, listed: set[str], named: Iterable[str]) -> set[str]:
         """The folders to look at for paths that may have changed (see :meth:`revisit`)."""
         suspect: set[str] = set()
         skipped = tuple(rel + "/" for rel in self.skip_rel)
@@ -704,11 +706,6 @@ class Scanner:
         for rel in named:
             if not rel.startswith(skipped):
                 mark(rel.rpartition("/")[0])
-        for rel in untracked:
-            if rel not in self.skip_rel and not rel.startswith(skipped):
-                mark(rel)
-                below = rel + "/"
-                suspect.update(f for f in listed if f.startswith(below))
         return suspect
 
 
@@ -721,6 +718,16 @@ class _Walk:
     folders: list[Walked] = field(default_factory=list)
     subfolders: list[str] = field(default_factory=list)
     """Every folder seen in a listing (walked or not)."""
+
+
+def folder_moved(root: str, rel: str, size: int, mtime_ns: int) -> bool:
+    """Whether a folder's stat data differ from those recorded (an entry came, went or was
+    renamed in it; or it is gone, or no longer a folder)."""
+    try:
+        st = os.lstat(os.path.join(root, rel) if rel else root)
+    except OSError:
+        return True
+    return not statmod.S_ISDIR(st.st_mode) or (st.st_size, st.st_mtime_ns) != (size, mtime_ns)
 
 
 def listing_digest(folder: str, entries: Iterable[Entry], subfolders: Iterable[str],
@@ -745,17 +752,17 @@ def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = (),
 
 def discover(config: Config, previous: Previous = None,
              last: tuple[Iterable[Walked], Mapping[str, list[Entry]] | RecordedFiles] | None = None,
-             named: Iterable[str] | None = None, untracked: Iterable[str] = ()) -> SourceTree:
+             named: Iterable[str] | None = None) -> SourceTree:
     """Walk ROOT and return the documented paths.
 
     `previous` (the last build's entries, or a lookup of them) lets unchanged files keep their
     text/binary kind without reading them again; `last` (what the last walk saw, and the
     names of the documented files by folder) lets folders that did not change go unlisted
-    (:meth:`Scanner.revisit`); `named` and `untracked` (git's view) let them go unstat'ed.
+    (:meth:`Scanner.revisit`); `named` (git's view) lets their files go unstat'ed.
     """
     scanner = Scanner(config)
     if last is not None and previous is not None:
-        tree = scanner.revisit(last[0], _known(previous), last[1], named, untracked)
+        tree = scanner.revisit(last[0], _known(previous), last[1], named)
         if tree is not None:
             return tree
         scanner = Scanner(config)

@@ -543,7 +543,7 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
         assert look.record is not None and stamp is not None
         changed_out = journal.changed_folders(look.record, config.root)
         stale = stale_pages(stamp, config, set(changed_out), look.files)
-        tree = discover(config, stamp.known(), stamp.walked(), look.files, look.folders)
+        tree = discover(config, stamp.known(), stamp.walked(), look.files)
     if tree is None and stamp is not None and changed is None and not full:
         # the pages are stat'ed on a thread while the walk stats the sources: a stat releases
         # the GIL, so on two cores the two sets of system calls overlap

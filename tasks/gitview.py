@@ -23,6 +23,7 @@ from .discover import (
     Entry,
     Scanner,
     SourceTree,
+    folder_moved,
     listing_digest,
     make_tree,
 )
@@ -43,8 +44,9 @@ def settings_digest(config: Config) -> str:
 
 def quiet(look: journal.Look, stamp: Stamp, config: Config) -> tuple[list[str], list[str]] | None:
     """A no-op decided from git's view alone (:mod:`docgraph.journal`): every path git named,
-    now or at the last build, is as the stamp recorded it (or undocumented), no output folder
-    changed but for pages as recorded, and the settings are the same.  Returns the paths
+    now or at the last build, is as the stamp recorded it (or undocumented), no folder the
+    last walk listed changed (a new file would change its folder), no output folder changed
+    but for pages as recorded, and the settings are the same.  Returns the paths
     modified after git looked (to be named again next time) and the output folders that
     changed; None when a build has to look further."""
     from .engine import page_prefix, stale_pages
@@ -56,8 +58,9 @@ def quiet(look: journal.Look, stamp: Stamp, config: Config) -> tuple[list[str], 
             or not os.path.exists(os.path.join(config.state, "model.sqlite3")):
         return None
     scanner = Scanner(config)
-    if any(rel not in scanner.skip_rel for rel in look.folders):
-        return None  # an untracked folder: walked by the revisit
+    for rel, size, mtime, tag in stamp.folders.rows():  # a new file (git is not asked of those)
+        if tag == FOLDER and folder_moved(root, rel, size, mtime):
+            return None
     for rel, size, mtime in record.ignores:
         if (stat_data(os.path.join(root, rel)) or (-1, -1)) != (size, mtime):
             return None
@@ -102,16 +105,13 @@ def note_quiet(config: Config, look: journal.Look, racy: list[str], changed_out:
     record, now = look.record, look.status
     assert record is not None
     dirty = tuple(sorted(now.files | set(racy)))
-    folders = tuple(sorted(now.folders))
-    if (now.head, dirty, folders) == (record.head, record.dirty, record.dirty_folders) \
-            and not changed_out:
+    if (now.head, dirty) == (record.head, record.dirty) and not changed_out:
         return
     out = record.out
     if changed_out:
         again = {found[0]: found for found in journal.out_folders(changed_out, config.root)}
         out = tuple(again.get(found[0], found) for found in out)
-    dataclasses.replace(record, head=now.head, dirty=dirty, dirty_folders=folders,
-                        out=out).save(config.state)
+    dataclasses.replace(record, head=now.head, dirty=dirty, out=out).save(config.state)
 
 
 def save(session: Session, status: journal.Status, old: journal.Record | None,
@@ -147,7 +147,7 @@ def save(session: Session, status: journal.Status, old: journal.Record | None,
         folders = sorted({n.rpartition("/")[0] for n, _s, _m in stamp.pages.stats() if n.startswith(prefix)})
     journal.Record(
         stamp=stamp_id, settings=settings_digest(config), head=status.head,
-        dirty=tuple(sorted(dirty)), dirty_folders=tuple(sorted(status.folders)), untracked=untracked,
+        dirty=tuple(sorted(dirty)), untracked=untracked,
         ignores=tuple((w.rel, w.size, w.mtime_ns) for w in tree.walked if w.tag == IGNORE),
         out=journal.out_folders(folders, config.root), rescan=rescan_digests(tree),
         findings=tuple((f.path, f.line, f.message) for f in tree.findings),

@@ -95,8 +95,12 @@ def test_status_names_what_differs_from_head(tmp_path: Path) -> None:
     status = journal.status(str(root))
     assert status is not None
     assert status.head == git(root, "rev-parse", "HEAD").strip()
+    # untracked files are not asked of git: their folders show them (see journal.status)
+    assert status.files == {"README.md", gone.relative_to(root).as_posix()}
+    git(root, "add", "src/new file.py")
+    status = journal.status(str(root))
+    assert status is not None
     assert status.files == {"README.md", "src/new file.py", gone.relative_to(root).as_posix()}
-    assert status.folders == {"fresh"}
 
 
 def test_noop_is_decided_without_a_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,6 +138,16 @@ def _new_untracked_folder(root: Path) -> None:
                                                         encoding="utf-8")
 
 
+def _new_untracked_file(root: Path) -> None:
+    (root / "src" / "geometry" / "fresh.py").write_text('"""Fresh."""\n\ndef fresh():\n    pass\n',
+                                                       encoding="utf-8")
+
+
+def _edit_untracked_file(root: Path) -> None:
+    path = root / "src" / "geometry" / "fresh.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\ndef fresher():\n    pass\n", encoding="utf-8")
+
+
 def _delete_tracked(root: Path) -> None:
     (root / "src" / "geometry" / "shapes.py").unlink()
 
@@ -162,6 +176,10 @@ def _new_gitignore(root: Path) -> None:
 CASES: dict[str, tuple[Callable[[Path], None], ...]] = {
     "body edit": (_edit_body,),
     "new untracked folder": (_new_untracked_folder,),
+    "new untracked file, then edited": (_new_untracked_file, _edit_untracked_file),
+    "new untracked file in a new folder of a new folder, then edited": (
+        _new_untracked_folder, lambda root: (root / "plugins" / "deep" / "extra.py").write_text(
+            '"""Extra, edited."""\n\ndef extra2():\n    pass\n', encoding="utf-8")),
     "tracked file deleted": (_delete_tracked,),
     "commits and a checkout": (_commit_then_move_head,),
     "edited, built, restored to HEAD": (_edit_body, _restore_to_head),
