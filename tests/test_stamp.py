@@ -183,7 +183,8 @@ def test_an_edit_writes_a_delta_that_loads_as_the_whole_stamp(sample, tmp_path) 
     again = Stamp.load(str(state))
     assert again is not None
     assert _records(whole) == _records(again)
-    assert (whole.fingerprint, whole.tasks) == (again.fingerprint, again.tasks)
+    assert (whole.fingerprint, whole.tasks, whole.listing) == (again.fingerprint, again.tasks, again.listing) \
+        and whole.listing
     os.utime(state / STAMP)  # a copy or a cache restore of the state folder: the same base
     touched = Stamp.load(str(state))
     assert touched is not None and touched.sources.get("src/geometry/new_module.py") is not None
@@ -208,3 +209,30 @@ def test_rows_of_folders_agree_with_the_records(names: list[str], changed: list[
     folders = {name.rpartition("/")[0] for name in names[1::2]} | {""}
     assert sorted(table.rows_in(folders)) == sorted(
         (n, v[0], v[1], v[3]) for n, v in expected.items() if v is not None and n.rpartition("/")[0] in folders)
+
+
+def test_a_large_delta_is_written_as_a_new_base(sample, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Changes past a share of the base's records (and the floor) go into a new base, not into
+    a delta that every later build would load record by record."""
+    import os
+
+    from docgraph import stamp as stamp_module
+    from docgraph.stamp import DELTA, STAMP
+
+    from .conftest import build
+
+    state = sample / ".docgraph"
+    build(sample)
+    shapes = sample / "src" / "geometry" / "shapes.py"
+    shapes.write_text(shapes.read_text(encoding="utf-8") + "\n\ndef grown():\n    pass\n", encoding="utf-8")
+    build(sample)
+    assert (state / DELTA).exists()  # a few records: a delta
+    base = os.stat(state / STAMP)
+    monkeypatch.setattr(stamp_module, "DELTA_FLOOR", 0)
+    monkeypatch.setattr(stamp_module, "DELTA_SHARE", 0.0001)
+    shapes.write_text(shapes.read_text(encoding="utf-8") + "\n\ndef grown_again():\n    pass\n", encoding="utf-8")
+    build(sample)
+    assert not (state / DELTA).exists()
+    assert os.stat(state / STAMP).st_ino != base.st_ino
+    loaded = Stamp.load(str(state))
+    assert loaded is not None and loaded.sources.get("src/geometry/shapes.py") is not None
