@@ -56,12 +56,20 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path) -> None:
     stamp.sources.put("a.py", [1, 2, "", "file"])
     stamp.save(str(tmp_path))
     assert Stamp.load(str(tmp_path)).sources.get("a.py") == [1, 2, "", "file"]
-    with open(tmp_path / "stamp.marshal", "rb") as handle:  # a header, then the tables
-        head, sources, *others = [marshal.load(handle) for _ in range(5)]
+    import io
+
+    from docgraph.stamp import _MAGIC, _parts, _put
+
+    data = (tmp_path / "stamp.marshal").read_bytes()  # a magic line, a header, then the tables
+    assert data.startswith(_MAGIC)
+    head, sources, *others = [marshal.loads(part) for part in _parts(memoryview(data)[len(_MAGIC):], 5)]
 
     def store(columns: tuple) -> None:
-        (tmp_path / "stamp.marshal").write_bytes(
-            b"".join(marshal.dumps(part) for part in (head, columns, *others)))
+        out = io.BytesIO()
+        out.write(_MAGIC)
+        for part in (head, columns, *others):
+            _put(out, marshal.dumps(part))
+        (tmp_path / "stamp.marshal").write_bytes(out.getvalue())
 
     names, stats, md5s, ids, tags = sources
     store((names, stats[:8], md5s, ids, tags))
@@ -236,3 +244,26 @@ def test_a_large_delta_is_written_as_a_new_base(sample, monkeypatch) -> None:  #
     assert os.stat(state / STAMP).st_ino != base.st_ino
     loaded = Stamp.load(str(state))
     assert loaded is not None and loaded.sources.get("src/geometry/shapes.py") is not None
+
+
+def test_a_stamp_of_another_format_or_cut_short_is_no_stamp(sample, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A base file of the format before (one marshalled object after another) is another
+    version's, read as no stamp without a warning; one cut short is damaged, with one."""
+    import logging
+
+    from docgraph.stamp import STAMP
+
+    from .conftest import build
+
+    state = sample / ".docgraph"
+    build(sample)
+    whole = (state / STAMP).read_bytes()
+    assert Stamp.load(str(state)) is not None
+    (state / STAMP).write_bytes(marshal.dumps({"version": 13}) + marshal.dumps(("", b"", b"", b"", "")))
+    with caplog.at_level(logging.WARNING, logger="docgraph"):
+        assert Stamp.load(str(state)) is None
+    assert not caplog.records
+    (state / STAMP).write_bytes(whole[:len(whole) // 2])
+    with caplog.at_level(logging.WARNING, logger="docgraph"):
+        assert Stamp.load(str(state)) is None
+    assert any("damaged" in r.getMessage() for r in caplog.records)
