@@ -105,7 +105,8 @@ class SourceTree:
                  findings: tuple[Finding, ...], walked: tuple[Walked, ...] | None = None,
                  differing: frozenset[str] | None = None, *, stated: tuple[Entry, ...] | None = None,
                  listing: str | None = None, unfold: Callable[[], Iterable[Entry]] | None = None,
-                 recorded: Callable[[str], str | None] | None = None, count: int = 0):
+                 recorded: Callable[[str], str | None] | None = None, count: int = 0,
+                 in_folder: Callable[[str], Iterable[Entry]] | None = None):
         if entries is None and (unfold is None or recorded is None or stated is None):
             raise ValueError("a tree without its entries needs the means to make them")
         self._entries = entries
@@ -126,6 +127,8 @@ class SourceTree:
         self._count = count
         self._by_rel: dict[str, Entry] | None = None
         self._stated_by_rel: dict[str, Entry] | None = None
+        self._in_folder = in_folder
+        self._groups: dict[str, list[Entry]] | None = None
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -166,6 +169,19 @@ class SourceTree:
             if found is not None or self._recorded is None or self._recorded(rel) is None:
                 return found
         return self.by_rel().get(rel)
+
+    def files_in(self, folder: str) -> list[Entry]:
+        """The entries directly in `folder`, sorted (a folder of a tree of the recorded listing
+        is either stated whole, being one a revisit looked into, or as recorded)."""
+        if self._entries is None and self._in_folder is not None:
+            stated = [e for e in self.stated if e.rel.rpartition("/")[0] == folder]
+            return sorted(stated or self._in_folder(folder), key=lambda e: e.rel)
+        if self._groups is None:
+            groups: dict[str, list[Entry]] = {}
+            for entry in self.entries:
+                groups.setdefault(entry.rel.rpartition("/")[0], []).append(entry)
+            self._groups = groups
+        return self._groups.get(folder, [])
 
     def kind(self, rel: str) -> str | None:
         """The kind of one documented path; None when it is not one (an unstated path's is
@@ -661,7 +677,8 @@ class Scanner:
 
             return SourceTree(None, None, tuple(sorted(out.findings, key=lambda f: (f.path, f.line, f.message))),
                               walked_now, frozenset(differing), stated=stated, listing=recorded.listing,
-                              unfold=unfold, recorded=recorded.kind, count=recorded.count)
+                              unfold=unfold, recorded=recorded.kind, count=recorded.count,
+                              in_folder=recorded.get)
         if untouched:
             files = recorded.everything() if recorded is not None and len(untouched) > FOLDERS_LOOKED_UP \
                 else files_of

@@ -149,6 +149,8 @@ def test_revisit_equals_a_full_walk(rounds: list[list[tuple]]) -> None:
             assert told.listing() == full.listing()
             assert told.differing == _differing(full, known)
             assert {e.rel for e in told.stated} >= told.differing
+            for folder in {*full.folders, "a/none"}:  # (before `entry` makes every entry)
+                assert told.files_in(folder) == full.files_in(folder)
             for rel in [*(e.rel for e in full.entries), *named, "a/none.py"]:
                 assert told.kind(rel) == full.kind(rel)
                 assert told.entry(rel) == full.entry(rel)

@@ -496,3 +496,21 @@ def test_model_targets_and_their_readers_follow_the_layout(sample: Path) -> None
     binary = next(e.rel for e in tree.entries if e.kind == "binary")
     for name in [*expected, graph.name(graph.paths.summary(binary)), graph.name(graph.paths.ledger("src/geometry"))]:
         assert graph.consumers_of(name, "model") == other.consumers_of(name, "model") != []
+
+
+def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:
+    """The map part of a file found by searching the parts' lists (the first few asked) is the
+    one the map of every file names."""
+    from docgraph.graph import PART_SEARCHES, Graph
+
+    (sample / "docgraph.yaml").write_text("pages:\n  map_part_files: 3\n", encoding="utf-8")
+    config = load(str(sample))
+    tree = discover(config)
+    graph = Graph(config, tree)
+    assert len(graph.map_parts) > 2
+    rels = [e.rel for e in tree.entries if e.kind in ("file", "binary")] + ["no/such.py"]
+    searched = [graph._map_part_of(rel) for rel in rels[:PART_SEARCHES]]
+    mapped = [graph._map_part_of(rel) for rel in rels]
+    assert graph._part_of is not None  # past the searches: the map
+    assert searched == mapped[:PART_SEARCHES]
+    assert len(set(mapped)) > 2 and mapped[-1] == "map:docgraph.json"
