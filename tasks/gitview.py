@@ -58,9 +58,6 @@ def quiet(look: journal.Look, stamp: Stamp, config: Config) -> tuple[list[str], 
             or not os.path.exists(os.path.join(config.state, "model.sqlite3")):
         return None
     scanner = Scanner(config)
-    for rel, size, mtime, tag in stamp.folders.rows():  # a new file (git is not asked of those)
-        if tag == FOLDER and folder_moved(root, rel, size, mtime):
-            return None
     for rel, size, mtime in record.ignores:
         if (stat_data(os.path.join(root, rel)) or (-1, -1)) != (size, mtime):
             return None
@@ -93,6 +90,10 @@ def quiet(look: journal.Look, stamp: Stamp, config: Config) -> tuple[list[str], 
             if st is not None and scanner.entry(rel) is not None:
                 return None  # a new documented file
         elif now != (old[0], old[1]):
+            return None
+    # after the named paths (an edit is found there first): a new file, which git is not asked of
+    for rel, size, mtime, tag in stamp.folders.rows():
+        if tag == FOLDER and folder_moved(root, rel, size, mtime):
             return None
     changed_out = journal.changed_folders(record, root)
     if changed_out and stale_pages(stamp, config, set(changed_out)):

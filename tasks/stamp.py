@@ -182,6 +182,10 @@ class Records:
     def differing(self, entries: Iterable[Entry]) -> list[Entry]:
         """The entries whose size, mtime or kind differ from their record (or have none): a
         tight loop over the columns, for the 48,000 sources a build compares."""
+        entries = list(entries)
+        if self._index is None and len(entries) <= FIND_LIMIT - self._finds:  # a few: found in the column
+            return [e for e in entries if (found := self.peek(e.rel)) is None
+                    or (found[0], found[1], found[2]) != (e.size, e.mtime_ns, e.kind)]
         if self._index is None:
             self._position("")
         index = self._index
@@ -228,6 +232,20 @@ class Records:
         for name, value in changes.items():
             if value is not None:
                 yield name, value[0], value[1], value[3]
+
+    def records(self) -> Iterator[tuple[str, int, int, str, str]]:
+        """(name, size, mtime_ns, md5, tag) of every record, in one pass over the columns."""
+        stats = self._stat_column()
+        tags, tag_ids = self._tag_columns()
+        md5s = self._columns[2] if self._columns else b""
+        changes = self._changes
+        for i, name in enumerate(self.names()):
+            if not changes or name not in changes:
+                md5 = md5s[16 * i:16 * i + 16]
+                yield name, stats[2 * i], stats[2 * i + 1], "" if md5 == _NO_MD5 else md5.hex(), tags[tag_ids[i]]
+        for name, value in changes.items():
+            if value is not None:
+                yield name, value[0], value[1], value[2], value[3]
 
     def current(self) -> Iterator[str]:
         """The names of the records now (without making a set of them, as :meth:`keys` does)."""
@@ -428,14 +446,12 @@ class Stamp:
         """What the last walk saw, and the sources of each folder as recorded (for
         :meth:`docgraph.discover.Scanner.revisit`, which asks for a few folders' or for all);
         None when not known."""
-        if not len(self.folders):
+        if not self.folders.count():
             return None
+        # one pass over the columns (the digests too), not a lookup of each of 2,500 names
         table = self.folders
-        walked = []
-        for name in sorted(table.keys()):
-            record = table.get(name)
-            assert record is not None
-            walked.append(Walked(name, record[0], record[1], record[3], record[2]))
+        walked = sorted((Walked(name, size, mtime, tag, digest)
+                         for name, size, mtime, digest, tag in table.records()), key=lambda w: w.rel)
         sources = self.sources
 
         def by_folder(folder: str) -> list[Entry]:

@@ -267,3 +267,23 @@ def test_a_stamp_of_another_format_or_cut_short_is_no_stamp(sample, caplog) -> N
     with caplog.at_level(logging.WARNING, logger="docgraph"):
         assert Stamp.load(str(state)) is None
     assert any("damaged" in r.getMessage() for r in caplog.records)
+
+
+@given(table_names, st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3), st.sampled_from(["t0", "t1"])),
+                             max_size=40))
+@settings(max_examples=150)
+def test_differing_entries_found_alike_by_search_or_index(names: list[str], probes: list[tuple[int, int, str]]) -> None:
+    """The entries whose stat data or kind differ from their record: a few are looked up in the
+    names column, many through the index; both give the same."""
+    from docgraph.discover import Entry
+
+    rows = [(name, [i, i * 7, "", f"t{i % 2}"]) for i, name in enumerate(names)]
+    entries = [Entry(names[i % len(names)] if names and i < 35 else f"new/{i}", kind, i % 4 if size else i, 7 * i)
+               for i, size, kind in probes]
+    few = Records.of(rows)
+    many = Records.of(rows)
+    for name in names * 2:  # past FIND_LIMIT: the index
+        many.get(name)
+    for start in range(0, len(entries), 5):
+        chunk = entries[start:start + 5]
+        assert few.differing(chunk) == many.differing(chunk)
