@@ -160,12 +160,15 @@ class SourceTree:
     def __len__(self) -> int:
         return self._count if self._entries is None else len(self._entries)
 
+    def _stated_entry(self, rel: str) -> Entry | None:
+        if self._stated_by_rel is None:
+            self._stated_by_rel = {e.rel: e for e in self.stated}
+        return self._stated_by_rel.get(rel)
+
     def entry(self, rel: str) -> Entry | None:
-        """The entry of one path, if documented."""
+        """The entry of one path, if documented (an unstated one's makes every entry)."""
         if self._entries is None:
-            if self._stated_by_rel is None:
-                self._stated_by_rel = {e.rel: e for e in self.stated}
-            found = self._stated_by_rel.get(rel)
+            found = self._stated_entry(rel)
             if found is not None or self._recorded is None or self._recorded(rel) is None:
                 return found
         return self.by_rel().get(rel)
@@ -187,9 +190,7 @@ class SourceTree:
         """The kind of one documented path; None when it is not one (an unstated path's is
         its record's, without making every entry)."""
         if self._entries is None:
-            if self._stated_by_rel is None:
-                self._stated_by_rel = {e.rel: e for e in self.stated}
-            found = self._stated_by_rel.get(rel)
+            found = self._stated_entry(rel)
             assert self._recorded is not None
             return found.kind if found is not None else self._recorded(rel)
         entry = self.by_rel().get(rel)
