@@ -610,7 +610,11 @@ class Model:
         for path in touched:
             if before.get(path, ())[:2] != after.get(path, ())[:2]:  # kind or is_test
                 slices.update(self._neighbours(path))
-            affected_folders.update(ancestors(path))
+            # a folder's digest shows its own files' rows and, of each subfolder, the counts of
+            # its entries (changed only when paths appear or go, below) and the description its
+            # README or __init__ gives: the file's folder and the one above it, not every
+            # ancestor (the root's digest reads every path of the tree)
+            affected_folders.update(ancestors(path)[:2])
         if appeared:
             affected_folders |= folders
         self.digests.write_xrefs([p for p in slices if p in listing and listing[p].kind == "file"])
