@@ -330,3 +330,19 @@ def test_a_same_size_edit_in_the_same_clock_tick_is_not_missed(sample: Path, tmp
     build(clean)
     assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
     assert build(sample)["tasks_executed"] == []
+
+
+def test_a_package_docstring_edit_updates_the_folder_above(sample: Path, tmp_path: Path) -> None:
+    """A folder's index shows each subfolder's description (its README's or `__init__`'s first
+    sentence): editing it updates the folder above, and nothing further up needs reading."""
+    build(sample)
+    init = sample / "src" / "geometry" / "__init__.py"
+    init.write_text(init.read_text(encoding="utf-8").replace(
+        "Geometry: shapes with areas", "Plane geometry: shapes with areas"), encoding="utf-8")
+    done = build(sample)
+    assert "src/index.md" in done["pages_written"]
+    assert "Plane geometry" in (sample / "repo-docs" / "src" / "index.md").read_text(encoding="utf-8")
+    clean = tmp_path / "clean" / sample.name
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
