@@ -121,6 +121,18 @@ name_part = st.text(st.characters(blacklist_characters="\0/", blacklist_categori
 table_names = st.lists(st.lists(name_part, min_size=1, max_size=3).map("/".join), unique=True, max_size=30)
 
 
+def _changed_table(rows: list, changed: list[int], tag: str) -> tuple[Records, dict]:
+    """A table of `rows` with the records at `changed` replaced (odd) or forgotten (even), and
+    the records it should then hold."""
+    table = Records.of(rows)
+    expected = dict(rows)
+    for i in changed:
+        if i < len(rows):
+            table.put(rows[i][0], [99, 99, "", tag] if i % 2 else None)
+            expected[rows[i][0]] = [99, 99, "", tag] if i % 2 else None
+    return table, expected
+
+
 @given(table_names, st.lists(name_part, max_size=40), st.lists(st.integers(0, 29), max_size=5))
 @settings(max_examples=200)
 def test_lookups_and_folder_scans_agree_with_the_records(names: list[str], probes: list[str],
@@ -128,12 +140,7 @@ def test_lookups_and_folder_scans_agree_with_the_records(names: list[str], probe
     """Names found in the names column (a few lookups) or by the index (many), and the records of
     some folders found by one scan of the column, are what the records hold, changes included."""
     rows = [(name, [i, i * 7, "", "t"]) for i, name in enumerate(names)]
-    table = Records.of(rows)
-    expected = dict(rows)
-    for i in changed:
-        if i < len(names):
-            table.put(names[i], [99, 99, "", "t"] if i % 2 else None)
-            expected[names[i]] = [99, 99, "", "t"] if i % 2 else None  # type: ignore[assignment]
+    table, expected = _changed_table(rows, changed, "t")
     for probe in [*names, *probes, *names]:  # past FIND_LIMIT: the index answers the rest
         assert table.get(probe) == expected.get(probe)
     folders = {name.rpartition("/")[0] for name in names[::2]} | {"", "x"}
@@ -208,12 +215,7 @@ def test_rows_of_folders_agree_with_the_records(names: list[str], changed: list[
     """The records directly in some folders (the root's `""` included), tags too, found by one
     search of the names column, are those the table holds, changes included."""
     rows = [(name, [i, i * 7, "", f"t{i % 3}"]) for i, name in enumerate(names)]
-    table = Records.of(rows)
-    expected = dict(rows)
-    for i in changed:
-        if i < len(names):
-            table.put(names[i], [99, 99, "", "new"] if i % 2 else None)
-            expected[names[i]] = [99, 99, "", "new"] if i % 2 else None  # type: ignore[assignment]
+    table, expected = _changed_table(rows, changed, "new")
     folders = {name.rpartition("/")[0] for name in names[1::2]} | {""}
     assert sorted(table.rows_in(folders)) == sorted(
         (n, v[0], v[1], v[3]) for n, v in expected.items() if v is not None and n.rpartition("/")[0] in folders)
