@@ -227,6 +227,9 @@ class Session:
         # a first build's output records, stage by stage (see `settle`), and the tasks recorded
         self._recorded: tuple[TableBuilder, TableBuilder] | None = None
         self._settled: set[str] = set()
+        self.changed_out: list[str] = []
+        """The output folders whose stat data differed from the journal's when the build began
+        (git's view, :mod:`docgraph.gitview`)."""
         for name in the_plan.candidates:
             spec = graph.spec(name)
             if spec is not None:
@@ -537,6 +540,7 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
     stamp (:mod:`docgraph.journal`); then only that is stat'ed."""
     stale: list[tuple[str, tuple[int, int] | None]] | None = None
     checker = None
+    changed_out: list[str] = []
     if look is not None and (tree is not None or stamp is None or changed is not None or full):
         look = None
     if look is not None:
@@ -565,7 +569,9 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
                     check_pages=changed is None, stale=stale)
     hashes = FileHashes(config.root)
     hashes.fresh = the_plan.source_md5
-    return Session(config, stamp, tree, graph, the_plan, hashes)
+    session = Session(config, stamp, tree, graph, the_plan, hashes)
+    session.changed_out = changed_out
+    return session
 
 
 def shard_of(rel: str, count: int) -> int:

@@ -142,15 +142,25 @@ def save(session: Session, status: journal.Status, old: journal.Record | None,
             journal.forget(state)
             return
         untracked = tuple(e.rel for e in tree.entries if e.rel not in known)
-    if old is not None and "manifest" not in collector.executed:
-        folders = [found[0] for found in old.out]
+    out: tuple[journal.OutFolder, ...]
+    if old is not None and "manifest" not in collector.executed:  # the same output folders
+        # stat'ed again: those this build wrote into or removed from, those that differed when
+        # it began, and those not vouched for; any other is as recorded, and a change to it
+        # since differs from the record as well
+        touched = {(prefix + page).rpartition("/")[0] for page in (*collector.pages, *collector.removed)}
+        again = touched | set(session.changed_out)
+        again.update(found[0] for found in old.out if found[3] or found[2] == -1)
+        fresh = {found[0]: found for found in journal.out_folders(
+            [found[0] for found in old.out if found[0] in again], config.root)}
+        out = tuple(fresh.get(found[0], found) for found in old.out)
     else:
-        folders = sorted({n.rpartition("/")[0] for n, _s, _m in stamp.pages.stats() if n.startswith(prefix)})
+        out = journal.out_folders(sorted({n.rpartition("/")[0] for n, _s, _m in stamp.pages.stats()
+                                          if n.startswith(prefix)}), config.root)
     journal.Record(
         stamp=stamp_id, settings=settings_digest(config), head=status.head,
         dirty=tuple(sorted(dirty)), untracked=untracked,
         ignores=tuple((w.rel, w.size, w.mtime_ns) for w in tree.walked if w.tag == IGNORE),
-        out=journal.out_folders(folders, config.root), rescan=rescan_digests(tree),
+        out=out, rescan=rescan_digests(tree),
         findings=tuple((f.path, f.line, f.message) for f in tree.findings),
     ).save(state)
 

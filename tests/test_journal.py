@@ -184,6 +184,7 @@ CASES: dict[str, tuple[Callable[[Path], None], ...]] = {
     "commits and a checkout": (_commit_then_move_head,),
     "edited, built, restored to HEAD": (_edit_body, _restore_to_head),
     "page deleted by hand": (_delete_page,),
+    "an edit, then a page of a folder it did not write deleted": (_edit_body, _delete_page),
     "new .gitignore": (_new_gitignore,),
     "edit, commit, new folder, delete": (_edit_body, commit_all, _new_untracked_folder, _delete_tracked),
 }
