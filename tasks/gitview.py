@@ -29,6 +29,7 @@ from .discover import (
 )
 from .facts import Finding
 from .graph import Graph
+from .outputs import page_prefix, stale_pages
 from .report import Collector
 from .stamp import Stamp
 from .store import stat_data
@@ -49,8 +50,6 @@ def quiet(look: journal.Look, stamp: Stamp, config: Config) -> tuple[list[str], 
     but for pages as recorded, and the settings are the same.  Returns the paths
     modified after git looked (to be named again next time) and the output folders that
     changed; None when a build has to look further."""
-    from .engine import page_prefix, stale_pages
-
     record = look.record
     assert record is not None
     root = config.root
