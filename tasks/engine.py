@@ -256,7 +256,7 @@ class Session:
                 keep.append(name)
                 continue
             for target in self._targets(name, spec.targets, touched):
-                old = stamp.output(target, prefix) if stamp is not None else None
+                old = stamp.output_stat(target, prefix) if stamp is not None else None
                 if old is not None:
                     path = graph.absolute(target)
                     now = stat_data(path)
@@ -378,7 +378,9 @@ class Session:
         for name in itertools.chain(owner, extra):
             if generated is not None and name not in generated:
                 continue
-            old = new.output(name, prefix)
+            # the outputs of tasks of this build are recorded with that task: their records'
+            # tags are not needed (nor split from the table's column of them)
+            old = new.output(name, prefix) if name not in owner else _untagged(new.output_stat(name, prefix))
             if old is None and generated is None:
                 continue  # not a generated file the manifest knows (a record written anew)
             if name not in owner:
@@ -397,7 +399,7 @@ class Session:
                 record(name, None)
                 continue
             if old is not None and (now == (old[0], old[1]) or the_plan.refreshed.get(name) == now):
-                record(name, [now[0], now[1], old[2], old[3]])
+                record(name, [now[0], now[1], old[2], task])
                 continue
             record(name, [now[0], now[1], self.hashes.md5(path), task])
         if building is not None:
@@ -436,6 +438,11 @@ class Session:
                         continue
                     value = [now[0], now[1], hashes.md5(path), task]
                 (pages if name.startswith(prefix) else state).add(name, value)
+
+
+def _untagged(found: tuple[int, int, str] | None) -> list[Any] | None:
+    """A record's stat data and hash as a record whose tag is not known ("")."""
+    return None if found is None else [found[0], found[1], found[2], ""]
 
 
 @contextlib.contextmanager

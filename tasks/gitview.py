@@ -80,7 +80,7 @@ def quiet(look: journal.Look, stamp: Stamp, config: Config) -> tuple[list[str], 
             racy.append(rel)
         now = None if st is None else (st.st_size, st.st_mtime_ns)
         if rel.startswith(prefix):
-            page = stamp.pages.get(rel)
+            page = stamp.pages.stat_of(rel)
             if page is not None and now != (page[0], page[1]):
                 return None
             continue

@@ -39,7 +39,7 @@ def stale_pages(stamp: Stamp, config: Config, folders: Iterable[str] | None = No
                 folder, _, base = name.rpartition("/")
                 by_folder.setdefault(folder, []).append((base, size, mtime))
     for name in named:
-        record = stamp.pages.get(name) if name.startswith(out) else None
+        record = stamp.pages.stat_of(name) if name.startswith(out) else None
         if record is not None:
             folder, _, base = name.rpartition("/")
             if (base, record[0], record[1]) not in by_folder.get(folder, ()):

@@ -325,3 +325,29 @@ def test_an_edit_makes_entries_only_for_what_it_stated(tmp_path: Path, monkeypat
     assert done["sources_analyzed"] == ["src/geometry/shapes.py"]
     assert_same(root, tmp_path)
     assert build(root)["mode"] == "no-op"
+
+
+def test_an_edit_does_not_split_the_task_names_of_the_outputs_records(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit compares and records its outputs by their stat data and hashes: the tables of
+    pages and state files keep their columns of task names unsplit (100,000 names on torch4x)."""
+    from docgraph import stamp as stamp_module
+
+    root = git_sample(tmp_path / "repo")
+    build(root)
+    build(root)
+    path = root / "src" / "geometry" / "shapes.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    split: list[int] = []
+    real = stamp_module.Records._tag_columns
+
+    def counted(self: stamp_module.Records) -> tuple[list[str], object]:
+        found = real(self)
+        split.append(len(found[0]))
+        return found  # type: ignore[return-value]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(stamp_module.Records, "_tag_columns", counted)
+        assert build(root)["mode"] == "incremental"
+    assert split and max(split) <= 4  # the sources' kinds, the walk's record tags
+    assert_same(root, tmp_path)

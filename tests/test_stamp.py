@@ -143,6 +143,8 @@ def test_lookups_and_folder_scans_agree_with_the_records(names: list[str], probe
     table, expected = _changed_table(rows, changed, "t")
     for probe in [*names, *probes, *names]:  # past FIND_LIMIT: the index answers the rest
         assert table.get(probe) == expected.get(probe)
+        found = expected.get(probe)
+        assert table.stat_of(probe) == (None if found is None else tuple(found[:3]))
     folders = {name.rpartition("/")[0] for name in names[::2]} | {"", "x"}
     fresh = Records.of(rows)
     for name, value in table._changes.items():
