@@ -161,38 +161,37 @@ class Records:
 
     # ---------------------------------------------------------------- the table
 
-    def get(self, name: str) -> Record | None:
+    def _locate(self, name: str) -> Record | int | None:
+        """One record: this build's change of it (a record, or None when forgotten), else its
+        row in the columns, or None."""
         if name in self._changes:
             return self._changes[name]
-        i = self._position(name)
-        return None if i is None else self._loaded(i)
+        return self._position(name)
+
+    def get(self, name: str) -> Record | None:
+        found = self._locate(name)
+        return found if not isinstance(found, int) else self._loaded(found)
 
     def stat_of(self, name: str) -> tuple[int, int, str] | None:
         """(size, mtime_ns, md5) of one record, without its tag: a table's tags are split into
         a list on first use (100,000 task names for torch4x's pages, 11 ms), which a lookup
         of a few records' stat data need not pay."""
-        if name in self._changes:
-            value = self._changes[name]
-            return None if value is None else (value[0], value[1], value[2])
-        i = self._position(name)
-        if i is None:
-            return None
+        found = self._locate(name)
+        if found is None or not isinstance(found, int):
+            return None if found is None else (found[0], found[1], found[2])
         assert self._columns is not None
         stats = self._stat_column()
-        md5 = self._columns[2][16 * i:16 * i + 16]
-        return stats[2 * i], stats[2 * i + 1], "" if md5 == _NO_MD5 else md5.hex()
+        md5 = self._columns[2][16 * found:16 * found + 16]
+        return stats[2 * found], stats[2 * found + 1], "" if md5 == _NO_MD5 else md5.hex()
 
     def peek(self, name: str) -> tuple[int, int, str] | None:
         """(size, mtime_ns, tag) of one record, without decoding its hash."""
-        if name in self._changes:
-            value = self._changes[name]
-            return None if value is None else (value[0], value[1], value[3])
-        i = self._position(name)
-        if i is None:
-            return None
+        found = self._locate(name)
+        if found is None or not isinstance(found, int):
+            return None if found is None else (found[0], found[1], found[3])
         stats = self._stat_column()
         tags, tag_ids = self._tag_columns()
-        return stats[2 * i], stats[2 * i + 1], tags[tag_ids[i]]
+        return stats[2 * found], stats[2 * found + 1], tags[tag_ids[found]]
 
     def differing(self, entries: Iterable[Entry]) -> list[Entry]:
         """The entries whose size, mtime or kind differ from their record (or have none): a
