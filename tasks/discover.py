@@ -680,11 +680,8 @@ class Scanner:
                               walked_now, frozenset(differing), stated=stated, listing=recorded.listing,
                               unfold=unfold, recorded=recorded.kind, count=recorded.count,
                               in_folder=recorded.get)
-        if untouched:
-            files = recorded.everything() if recorded is not None and len(untouched) > FOLDERS_LOOKED_UP \
-                else files_of
-            for folder in untouched:
-                out.entries.extend(files.get(folder, ()))
+        for folder in untouched:  # (a stamp's records split them all past a few folders)
+            out.entries.extend(files_of.get(folder, ()))
         return make_tree(out.entries, out.findings, walked_now).with_differing(frozenset(differing))
 
     @staticmethod

@@ -170,7 +170,7 @@ class Session:
     """
 
     def __init__(self, config: Config, stamp: Stamp | None, tree: SourceTree, graph: Graph,
-                 the_plan: Plan, hashes: FileHashes):
+                 the_plan: Plan, hashes: FileHashes, changed_out: Iterable[str] = ()):
         self.config, self.stamp, self.tree, self.graph = config, stamp, tree, graph
         self.plan = the_plan
         self.page_prefix = page_prefix(config)
@@ -182,7 +182,7 @@ class Session:
         # a first build's output records, stage by stage (see `settle`), and the tasks recorded
         self._recorded: tuple[TableBuilder, TableBuilder] | None = None
         self._settled: set[str] = set()
-        self.changed_out: list[str] = []
+        self.changed_out = tuple(changed_out)
         """The output folders whose stat data differed from the journal's when the build began
         (git's view, :mod:`docgraph.gitview`)."""
         for name in the_plan.candidates:
@@ -525,9 +525,7 @@ def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | 
                     check_pages=changed is None, stale=stale)
     hashes = FileHashes(config.root)
     hashes.fresh = the_plan.source_md5
-    session = Session(config, stamp, tree, graph, the_plan, hashes)
-    session.changed_out = changed_out
-    return session
+    return Session(config, stamp, tree, graph, the_plan, hashes, changed_out)
 
 
 def shard_of(rel: str, count: int) -> int:

@@ -107,10 +107,7 @@ def note_quiet(config: Config, look: journal.Look, racy: list[str], changed_out:
     dirty = tuple(sorted(now.files | set(racy)))
     if (now.head, dirty) == (record.head, record.dirty) and not changed_out:
         return
-    out = record.out
-    if changed_out:
-        again = {found[0]: found for found in journal.out_folders(changed_out, config.root)}
-        out = tuple(again.get(found[0], found) for found in out)
+    out = journal.restat(record.out, changed_out, config.root) if changed_out else record.out
     dataclasses.replace(record, head=now.head, dirty=dirty, out=out).save(config.state)
 
 
@@ -146,12 +143,10 @@ def save(session: Session, status: journal.Status, old: journal.Record | None,
         # stat'ed again: those this build wrote into or removed from, those that differed when
         # it began, and those not vouched for; any other is as recorded, and a change to it
         # since differs from the record as well
-        touched = {(prefix + page).rpartition("/")[0] for page in (*collector.pages, *collector.removed)}
-        again = touched | set(session.changed_out)
+        again = {(prefix + page).rpartition("/")[0] for page in (*collector.pages, *collector.removed)}
+        again.update(session.changed_out)
         again.update(found[0] for found in old.out if found[3] or found[2] == -1)
-        fresh = {found[0]: found for found in journal.out_folders(
-            [found[0] for found in old.out if found[0] in again], config.root)}
-        out = tuple(fresh.get(found[0], found) for found in old.out)
+        out = journal.restat(old.out, again, config.root)
     else:
         out = journal.out_folders(sorted({n.rpartition("/")[0] for n, _s, _m in stamp.pages.stats()
                                           if n.startswith(prefix)}), config.root)
@@ -186,5 +181,3 @@ def rescan_digests(tree: SourceTree) -> tuple[tuple[str, str], ...]:
             findings[parent].append(finding)
     return tuple((folder, listing_digest(folder, entries[folder], subfolders[folder], findings[folder]))
                  for folder in sorted(rescan))
-
-

@@ -226,7 +226,7 @@ def out_folders(folders: Iterable[str], root: str) -> tuple[OutFolder, ...]:
     trusted = time.time_ns() - RACY_NS
     found = []
     for folder in folders:
-        path = folder if folder.startswith(os.sep) else os.path.join(root, folder)
+        path = _out_path(folder, root)
         try:
             st = os.stat(path)
         except OSError:
@@ -235,6 +235,18 @@ def out_folders(folders: Iterable[str], root: str) -> tuple[OutFolder, ...]:
         found.append((folder, st.st_size, st.st_mtime_ns,
                       "" if st.st_mtime_ns < trusted else _listing(path)))
     return tuple(found)
+
+
+def restat(out: tuple[OutFolder, ...], folders: Iterable[str], root: str) -> tuple[OutFolder, ...]:
+    """The records `out` with those of `folders` taken again (the others stand: a change to
+    one since it was taken differs from it as well)."""
+    wanted = set(folders)
+    again = {found[0]: found for found in out_folders([f[0] for f in out if f[0] in wanted], root)}
+    return tuple(again.get(found[0], found) for found in out)
+
+
+def _out_path(folder: str, root: str) -> str:
+    return folder if folder.startswith(os.sep) else os.path.join(root, folder)
 
 
 def _listing(path: str) -> str:
@@ -264,7 +276,7 @@ def changed_folders(record: Record, root: str) -> list[str]:
     were too recent to vouch for and their listing differs."""
     changed = []
     for folder, size, mtime, listing in record.out:
-        path = folder if folder.startswith(os.sep) else os.path.join(root, folder)
+        path = _out_path(folder, root)
         try:
             st = os.stat(path)
         except OSError:

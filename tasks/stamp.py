@@ -574,9 +574,9 @@ class Stamp:
 
     def save(self, state: str) -> None:
         """Write the stamp: a magic line, a header, then each table's columns, one after the
-        other, each preceded by its length (so a load maps the file and decodes each in place;
-        marshal: the stamp is only a cache, and another Python version reads it as damaged, so the next
-        build checks every task).  A table is encoded and written before the next one is
+        other, each preceded by its length, so a load maps the file and decodes each in place
+        (marshal: the stamp is only a cache, and another Python version reads it as damaged, so
+        the next build checks every task).  A table is encoded and written before the next one is
         encoded: the whole stamp of a 48,000-file tree held at once, and its encoding, were
         the peak of the build's memory."""
         if self._save_delta(state):
