@@ -31,7 +31,9 @@ import os
 import re
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from . import layout
@@ -47,6 +49,7 @@ from .digests import (
     names_of,
     row_hash,
 )
+from .discover import folders_of
 from .facts import SummaryImport, pack, unpack_plain
 from .store import read_bytes
 from .xref import MANIFESTS, Edge, Resolver, swift_target
@@ -108,6 +111,33 @@ class TreeRow:
     """Size (links, secrets)."""
     target: str
     """Link target."""
+
+
+class Listing:
+    """The source listing the model receives (`tree.json`), parsed only when a step needs all
+    of it: when its bytes are those of the model's last run, an edit of file contents reads
+    only the ledgers, the summaries that changed and their rows (the listing of a 48,000-file
+    tree is 6 MB of JSON)."""
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        self.digest = hashlib.sha1(raw).hexdigest()
+
+    @cached_property
+    def rows(self) -> dict[str, TreeRow]:
+        """Path -> row, in path order."""
+        return {row[0]: TreeRow(*row) for row in json.loads(self.raw)["entries"]}
+
+    @cached_property
+    def folders(self) -> set[str]:
+        """Every folder of the listing, those holding only folders included (the digests')."""
+        return set(folders_of(self.rows))
+
+    @cached_property
+    def ledger_folders(self) -> list[str]:
+        """Every folder with analysed files of its own (the graph's ledgers), sorted."""
+        return sorted({rel.rpartition("/")[0] for rel, row in self.rows.items()
+                       if row.kind in ("file", "binary")})
 
 
 def open_model(path: str) -> sqlite3.Connection:
@@ -197,12 +227,14 @@ def _file_row(ident: int, rel: str, row: TreeRow, summary: dict[str, Any] | None
 
 
 def _ledger_stats(ledger_of: dict[str, str]) -> list[tuple[str, str]]:
-    """(folder, "mtime_ns:size") of every ledger on disk: what the model notes it has read."""
+    """(folder, "mtime_ns:size") of every ledger, "" for one missing: what the model notes it
+    has read."""
     found = []
     for folder, path in ledger_of.items():
         try:
             st = os.stat(path)
-        except FileNotFoundError:
+        except FileNotFoundError:  # noted too: the table lists every ledger folder
+            found.append((folder, ""))
             continue
         found.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
     return found
@@ -228,40 +260,108 @@ class Model:
 
     # ---------------------------------------------------------------- change detection
 
-    def update(self, tree: list[TreeRow], summary_of: dict[str, str], ledger_of: dict[str, str],
-               folders: set[str], include_roots: tuple[str, ...], code: str = "", root_name: str = "",
-               ensure: bool = True) -> list[str]:
+    def update(self, listing: Listing, summary_of: Callable[[str], str],
+               ledger_of: Callable[[str], str], include_roots: tuple[str, ...], code: str = "",
+               root_name: str = "", ensure: bool = True) -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
-        `summary_of` maps every analysed source (text and binary) to its summary file and
-        `ledger_of` every folder with analysed files of its own to its ledger (their summaries'
-        hashes), `folders` every folder of the tree: only the ledgers whose stat data changed
-        are read, and only the summaries whose hash differs from the one folded in.  `code` is
-        the fingerprint of the model's code: when it differs from the one that built the
-        database, everything is rebuilt from the summaries (and every digest compared); `root_name` names the project when nothing in it does (the
-        entry digest).  `ensure` looks for digests missing on disk (deleted by hand): the
-        runner says when it found them all.
+        `summary_of` names the summary file of an analysed source (text or binary), `ledger_of`
+        the ledger of a folder with analysed files of its own (their summaries' hashes): only
+        the ledgers whose stat data changed are read, and only the summaries whose hash differs
+        from the one folded in.  When the listing is the one of the last run (and nothing else
+        the whole depends on changed), only those are looked at (:meth:`_edited`); else every
+        path of the listing is compared with its row.  `code` is the fingerprint of the
+        model's code: when it differs from the one that built the database, everything is
+        rebuilt from the summaries (and every digest compared); `root_name` names the project
+        when nothing in it does (the entry digest).  `ensure` looks for digests missing on disk
+        (deleted by hand): the runner says when it found them all.
         """
         self.digests.root_name = root_name
         conn = self.conn
-        built_by = conn.execute("SELECT value FROM meta WHERE key='code'").fetchone()
-        if built_by is not None and built_by[0] != code:
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if "code" in meta and meta["code"] != code:
             log.info("docgraph's model code changed; rebuilding the model")
             conn.executescript("".join(f"DELETE FROM {t};" for t in _TABLES))
+            meta.pop("listing", None)
+        roots = json.dumps(list(include_roots))
+        roots_changed = meta.get("include_roots") != roots
+        # The database commits before the digests are written: a run killed in between (or in
+        # the middle of writing one) leaves digests the next run would take as current.  The
+        # mark, committed first and cleared last, makes the next run rewrite every digest whose
+        # content differs from the database instead.
+        interrupted = meta.get("digests") == "pending"
+        edited = None
+        if meta.get("listing") == listing.digest and not (interrupted or roots_changed):
+            edited = self._edited(summary_of, ledger_of)
+        conn.execute("INSERT OR REPLACE INTO meta VALUES('digests', 'pending')")
+        bulk = False
+        if edited is not None:
+            changed, rows, ledgers = edited
+            if changed:
+                self._incremental(listing, rows, changed, [], ledgers, include_roots, roots, False)
+            else:
+                self._note_ledgers(ledgers)
+        else:
+            bulk = self._compare(listing, summary_of, ledger_of, include_roots, roots, roots_changed)
+        if interrupted and not bulk:
+            log.info("the last model update was interrupted; checking every digest")
+            self._write_all(listing)
+        elif not bulk and meta.get("root_name") != root_name:  # the entry page's last-resort title
+            self.digests.write_entry(listing.folders)
+        if ensure:
+            self._ensure(listing)
+        conn.executemany("INSERT OR REPLACE INTO meta VALUES(?, ?)",
+                         [("code", code), ("root_name", root_name), ("listing", listing.digest)])
+        conn.execute("DELETE FROM meta WHERE key='digests'")
+        return sorted(self.digests.written)
+
+    def _edited(self, summary_of: Callable[[str], str], ledger_of: Callable[[str], str]
+                ) -> tuple[dict[str, tuple[dict[str, Any] | None, str, str]], dict[str, TreeRow],
+                           list[tuple[str, str]]] | None:
+        """With the listing of the last run: the changed summaries (parsed), the listing's rows
+        of their files (from the database: paths, kinds and links are as it recorded them) and
+        the ledgers' stat data, from the ledgers that changed alone; None when one names a file
+        the database has no row of (its analysis had failed), which the whole comparison
+        handles."""
+        conn = self.conn
+        read = dict(conn.execute("SELECT folder, stat FROM ledgers"))
+        ledgers = _ledger_stats({folder: ledger_of(folder) for folder in read})
+        changed: dict[str, tuple[dict[str, Any] | None, str, str]] = {}
+        rows: dict[str, TreeRow] = {}
+        for folder, stat in ledgers:
+            if read[folder] == stat:
+                continue
+            for rel, digest in json.loads(read_bytes(ledger_of(folder)) or b"[]"):
+                old = conn.execute("SELECT f.kind, f.hash FROM paths p JOIN files f ON f.id = p.id "
+                                   "WHERE p.path=?", (rel,)).fetchone()
+                if old is None:
+                    return None
+                if old[1] == digest:
+                    continue
+                data = read_bytes(summary_of(rel)) or _EMPTY  # (vanished while being read)
+                changed[rel] = (unpack_plain(data), "", hashlib.sha1(data).hexdigest())
+                rows[rel] = TreeRow(rel, old[0], 0, "")
+        return changed, rows, ledgers
+
+    def _compare(self, listing: Listing, summary_of: Callable[[str], str],
+                 ledger_of: Callable[[str], str], include_roots: tuple[str, ...], roots: str,
+                 roots_changed: bool) -> bool:
+        """Compare every path of the listing with its row and fold in what differs (in bulk when
+        the database is empty or most files changed: then True)."""
+        conn = self.conn
         rows = conn.execute("SELECT p.id, p.path, f.kind, f.stat, f.hash "
                             "FROM paths p LEFT JOIN files f ON f.id = p.id").fetchall()
         self.ids.load((ident, path) for ident, path, *_ in rows)
         stored = {path: (kind, stat, digest) for _, path, kind, stat, digest in rows if kind is not None}
-        listing = {row.rel: row for row in tree}
-        listed, ledgers = self._read_ledgers(ledger_of)
+        entries = listing.rows
+        listed, ledgers = self._read_ledgers({f: ledger_of(f) for f in listing.ledger_folders})
         # rel -> (summary bytes, stat, hash): parsed one at a time (all 12k parsed: 90 MB on torch)
         changed: dict[str, tuple[bytes | None, str, str]] = {}
         # an empty database is rebuilt in bulk, which reads each summary as it goes: read here,
         # every summary's bytes would be held at once (22 MB on a 48k-file tree)
-        for rel, row in listing.items() if stored else ():
+        for rel, row in entries.items() if stored else ():
             old = stored.get(rel)
-            summary_file = summary_of.get(rel)
-            if summary_file is None:  # links and secrets: the listing is all there is
+            if row.kind not in ("file", "binary"):  # links and secrets: the listing is all there is
                 stat = f"{row.kind}:{row.size}:{row.target}"
                 if old is None or old[1] != stat or old[0] != row.kind:
                     changed[rel] = (None, stat, "")
@@ -271,43 +371,24 @@ class Model:
                 continue  # its folder's ledger is as the model last read it
             if digest is not None and old is not None and old[2] == digest and old[0] == row.kind:
                 continue
-            data = read_bytes(summary_file)
+            data = read_bytes(summary_of(rel))
             if data is None and digest is None:
                 continue  # its analysis failed; the report says so
             data = data or _EMPTY  # vanished while being read
             changed[rel] = (data, "", hashlib.sha1(data).hexdigest())
-        removed = sorted(set(self.ids.of) - set(listing))
-        roots = json.dumps(list(include_roots))
-        meta = dict(conn.execute("SELECT key, value FROM meta"))
-        roots_changed = meta.get("include_roots") != roots
-        # The database commits before the digests are written: a run killed in between (or in
-        # the middle of writing one) leaves digests the next run would take as current.  The
-        # mark, committed first and cleared last, makes the next run rewrite every digest whose
-        # content differs from the database instead.
-        interrupted = meta.get("digests") == "pending"
-        conn.execute("INSERT OR REPLACE INTO meta VALUES('digests', 'pending')")
-        bulk = not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(listing))
-        if bulk:
+        removed = sorted(set(self.ids.every()) - set(entries))
+        if not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(entries)):
             self._bulk(listing, changed, summary_of, include_roots, roots, ledgers)
-            self._write_all(listing, folders)
-        elif changed or removed or roots_changed:
+            self._write_all(listing)
+            return True
+        if changed or removed or roots_changed:
             parsed = {rel: (unpack_plain(data) if data is not None else None, stat, digest)
                       for rel, (data, stat, digest) in changed.items()}
-            self._incremental(listing, parsed, removed, ledgers, include_roots, roots, roots_changed,
-                              folders)
+            self._incremental(listing, entries, parsed, removed, ledgers, include_roots, roots,
+                              roots_changed)
         else:
             self._note_ledgers(ledgers)
-        if interrupted and not bulk:
-            log.info("the last model update was interrupted; checking every digest")
-            self._write_all(listing, folders)
-        elif not bulk and meta.get("root_name") != root_name:  # the entry page's last-resort title
-            self.digests.write_entry(folders)
-        if ensure:
-            self._ensure(listing, folders)
-        conn.execute("INSERT OR REPLACE INTO meta VALUES('code', ?)", (code,))
-        conn.execute("INSERT OR REPLACE INTO meta VALUES('root_name', ?)", (root_name,))
-        conn.execute("DELETE FROM meta WHERE key='digests'")
-        return sorted(self.digests.written)
+        return False
 
     def _read_ledgers(self, ledger_of: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
         """The summary hashes of the files of every folder whose ledger changed since the model
@@ -339,48 +420,49 @@ class Model:
         self.digests.root_name = root_name
         self.digests.write_entry(folders)
 
-    def _write_all(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
+    def _write_all(self, listing: Listing) -> None:
         """Every digest, each written only where its content differs from the file's."""
-        d = self.digests
-        d.write_xrefs([r for r, row in listing.items() if row.kind == "file"])
+        d, folders = self.digests, listing.folders
+        d.write_xrefs([r for r, row in listing.rows.items() if row.kind == "file"])
         d.write_folders(folders)
         d.write_subtrees(folders)
-        d.write_globals(folders, listing)
+        d.write_globals(folders, listing.rows)
         d.write_entry(folders)
 
-    def _ensure(self, listing: dict[str, TreeRow], folders: set[str]) -> None:
+    def _ensure(self, listing: Listing) -> None:
         """Write any digest that is missing on disk (deleted by hand, or a fresh state folder)."""
-        d = self.digests
-        missing = [r for r, row in listing.items()
+        d, folders = self.digests, listing.folders
+        missing = [r for r, row in listing.rows.items()
                    if row.kind == "file" and not os.path.exists(d.xref_path(r))]
         d.write_xrefs(missing)
         d.write_folders(f for f in folders if not os.path.exists(d.folder_path(f)))
         d.write_subtrees(f for f in folders if not os.path.exists(d.subtree_path(f)))
         if any(not os.path.exists(os.path.join(self.state, n))
                for n in ("book.json", "stats.json", "findings.json")):
-            d.write_globals(folders, listing)
+            d.write_globals(folders, listing.rows)
         if not os.path.exists(os.path.join(self.state, ENTRY)):
             d.write_entry(folders)
 
     # ---------------------------------------------------------------- bulk
 
-    def _bulk(self, listing: dict[str, TreeRow], changed: dict[str, tuple[bytes | None, str, str]],
-              summary_of: dict[str, str], include_roots: tuple[str, ...], roots: str,
+    def _bulk(self, listing: Listing, changed: dict[str, tuple[bytes | None, str, str]],
+              summary_of: Callable[[str], str], include_roots: tuple[str, ...], roots: str,
               ledgers: list[tuple[str, str]]) -> None:
         """Every table from the summaries, :data:`BULK_BATCH` files' rows in memory at a time:
         all rows at once peaked at 550 MB on a 48k-file tree.  The subtree sums are read back
         from the tables once they are indexed, by the query the incremental path uses."""
         conn = self.conn
         manifests: dict[str, tuple[str, ...]] = {}  # what go.mod, composer.json files declare
-        for rel in listing:
-            if rel.rpartition("/")[2] in MANIFESTS and (rel in changed or rel in summary_of):
-                data = changed[rel][0] if rel in changed else read_bytes(summary_of[rel])
+        entries = listing.rows
+        for rel, row in entries.items():
+            if rel.rpartition("/")[2] in MANIFESTS and (rel in changed or row.kind in ("file", "binary")):
+                data = changed[rel][0] if rel in changed else read_bytes(summary_of(rel))
                 manifests[rel] = tuple(unpack_plain(data).get("exports", ()) if data else ())
-        resolver = Resolver([r for r, row in listing.items() if row.kind in ("file", "binary", "link")],
+        resolver = Resolver([r for r, row in entries.items() if row.kind in ("file", "binary", "link")],
                             include_roots, manifests)
         indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='index' "
                                "AND sql IS NOT NULL").fetchall()
-        paths = sorted(listing)
+        paths = sorted(entries)
         conn.execute("BEGIN")
         try:
             for table in _TABLES:
@@ -389,7 +471,7 @@ class Model:
                 conn.execute(f"DROP INDEX {name}")
             self.ids.assign(paths)
             for batch in chunks(paths, BULK_BATCH):
-                self._bulk_rows(batch, listing, changed, summary_of, resolver)
+                self._bulk_rows(batch, entries, changed, summary_of, resolver)
             conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
             self._note_ledgers(ledgers)
             for _name, sql in indexes:
@@ -401,10 +483,10 @@ class Model:
             raise
 
     def _bulk_rows(self, batch: list[str], listing: dict[str, TreeRow],
-                   changed: dict[str, tuple[bytes | None, str, str]], summary_of: dict[str, str],
+                   changed: dict[str, tuple[bytes | None, str, str]], summary_of: Callable[[str], str],
                    resolver: Resolver) -> None:
         """Insert the rows of the files of `batch` (their summaries parsed one at a time)."""
-        conn, ident = self.conn, self.ids.of
+        conn, ident = self.conn, self.ids.every()
         files: list[tuple[Any, ...]] = []
         symbols: list[tuple[Any, ...]] = []
         imports: list[tuple[Any, ...]] = []
@@ -415,10 +497,10 @@ class Model:
             row = listing[rel]
             if rel in changed:
                 data, stat, digest = changed[rel]
-            elif (summary_file := summary_of.get(rel)) is None:
+            elif row.kind not in ("file", "binary"):
                 data, stat, digest = None, f"{row.kind}:{row.size}:{row.target}", ""
             else:
-                data = read_bytes(summary_file)
+                data = read_bytes(summary_of(rel))
                 if data is None:
                     continue  # its analysis failed; the report says so
                 stat, digest = "", hashlib.sha1(data).hexdigest()
@@ -465,13 +547,13 @@ class Model:
     def _insert_edges(self, edges: list[Edge], externals: list[tuple[str, str, str]]) -> None:
         ids = self.ids
         ids.add({e.src for e in edges} | {e.dst for e in edges} | {x[0] for x in externals})
-        ident = ids.of
+        ident = ids.id
         self.conn.executemany("INSERT INTO edges VALUES(?,?,?,?)",
-                              ((ident[e.src], ident[e.dst], e.kind, SEP.join(e.names)) for e in edges))
+                              ((ident(e.src), ident(e.dst), e.kind, SEP.join(e.names)) for e in edges))
         self.conn.executemany("INSERT INTO refs VALUES(?,?,?)",
-                              ((ident[e.dst], name, ident[e.src]) for e in edges for name in e.names))
+                              ((ident(e.dst), name, ident(e.src)) for e in edges for name in e.names))
         self.conn.executemany("INSERT INTO externals VALUES(?,?,?)",
-                              ((ident[src], module, kind) for src, module, kind in externals))
+                              ((ident(src), module, kind) for src, module, kind in externals))
 
     # ---------------------------------------------------------------- incremental
 
@@ -511,40 +593,44 @@ class Model:
         for chunk in chunks(self.ids.ids(paths)):
             self.conn.execute(f"DELETE FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)
 
-    def _incremental(self, listing: dict[str, TreeRow],
+    def _incremental(self, listing: Listing, rows: dict[str, TreeRow],
                      changed: dict[str, tuple[dict[str, Any] | None, str, str]], removed: list[str],
                      ledgers: list[tuple[str, str]], include_roots: tuple[str, ...], roots: str,
-                     roots_changed: bool, folders: set[str]) -> None:
+                     roots_changed: bool) -> None:
+        """Replace the rows of the `changed` files (`rows`: their listing's rows) and delete
+        those of the `removed`; resolve again the files whose references can have changed;
+        rewrite the digests that can show a change."""
         conn = self.conn
         ids = self.ids
         path_of = ids.path
         touched = sorted(set(changed) | set(removed))
-        added = [rel for rel in changed if rel not in ids.of or not conn.execute(
-            "SELECT 1 FROM files WHERE id=?", (ids.of[rel],)).fetchone()]
+        added = [rel for rel in changed if (known := ids.get(rel)) is None or not conn.execute(
+            "SELECT 1 FROM files WHERE id=?", (known,)).fetchone()]
         appeared = added + removed
         before = self._facets(touched)
+        old_imports = self._imports_of(touched)
+        new_imports = {rel: _imports(summary) if summary is not None else []
+                       for rel, (summary, _stat, _digest) in changed.items()}
         conn.execute("BEGIN")
         try:
             # 1. files, imports and tails of the changed files (symbols stay old for now); the
             # tails of a file are those of its imports, deleted by key
-            old_tails = [(t, ids.of[path]) for path, found in self._imports_of(touched).items()
+            old_tails = [(t, ids.id(path)) for path, found in old_imports.items()
                          for t in set().union(*(tails(i) for i in found))]
             conn.executemany("DELETE FROM tails WHERE tail=? AND file=?", old_tails)
             for table in ("files", "imports"):
                 self._delete(table, "id" if table == "files" else "file", touched)
             ids.add(changed)
-            ident = ids.of
+            ident = ids.id
             for rel, (summary, stat, digest) in changed.items():
                 conn.execute(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})",
-                             _file_row(ident[rel], rel, listing[rel], summary, stat, digest))
-                if summary is not None:
-                    parsed = _imports(summary)
+                             _file_row(ident(rel), rel, rows[rel], summary, stat, digest))
+                if parsed := new_imports[rel]:
                     conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)",
-                                     [(ident[rel], i.module, i.kind, SEP.join(i.names), i.level, int(i.system))
+                                     [(ident(rel), i.module, i.kind, SEP.join(i.names), i.level, int(i.system))
                                       for i in parsed])
                     conn.executemany("INSERT INTO tails VALUES(?,?)",
-                                     [(t, ident[rel]) for t in set().union(*(tails(i) for i in parsed))]
-                                     if parsed else [])
+                                     [(t, ident(rel)) for t in set().union(*(tails(i) for i in parsed))])
             self._note_ledgers(ledgers)
             # 2. who must be resolved again
             def manifests() -> dict[str, tuple[str, ...]]:  # read only when Go or PHP resolves
@@ -553,17 +639,19 @@ class Model:
                     "WHERE p.path IN ('go.mod', 'composer.json') "
                     "OR p.path LIKE '%/go.mod' OR p.path LIKE '%/composer.json'")}
 
-            resolver = Resolver([r for r, row in listing.items()
-                                 if row.kind in ("file", "binary", "link")], include_roots, manifests)
             wholesale = roots_changed or any(
                 p.rpartition("/")[2] in ("__init__.py", "__init__.pyi") for p in appeared) or any(
                 p.rpartition("/")[2] in MANIFESTS for p in touched)  # module paths, PSR-4 roots
             if wholesale:  # every file with imports now, or with references before
                 sources = sorted({path_of(p) for p, in conn.execute(
                     "SELECT file FROM imports UNION SELECT src FROM edges UNION SELECT src FROM externals")}
-                    | {p for p in touched if p in listing})
+                    | set(changed))
             else:
-                named = {p for p in touched if p in listing}
+                # a file's references follow from its imports, its kind and the set of paths: a
+                # changed file whose imports and kind are as stored, when no path came or went,
+                # keeps its edges (an edit of a function resolves nothing)
+                named = {p for p in changed if appeared or new_imports[p] != old_imports.get(p, [])
+                         or before.get(p, ())[:1] != (rows[p].kind,)}
                 names = sorted(set().union(*(file_tails(p) for p in appeared))) if appeared else []
                 for chunk in chunks(names):
                     marks = ",".join("?" * len(chunk))
@@ -571,7 +659,9 @@ class Model:
                         f"SELECT DISTINCT file FROM tails WHERE tail IN ({marks})", chunk))
                 sources = sorted(named)
             old_edges = self._edges_of(sources + removed, "src") | self._edges_of(removed, "dst")
-            new_edges, externals = self._resolve(resolver, sources)
+            new_edges, externals = self._resolve(Resolver(
+                [r for r, row in listing.rows.items() if row.kind in ("file", "binary", "link")],
+                include_roots, manifests), sources) if sources else ([], [])
             diff = old_edges ^ set(new_edges)
             # 3. keyword rows before and after, for the rows whose content can change
             dirty = sorted(set(touched) | {e.dst for e in diff if e.names})
@@ -580,7 +670,7 @@ class Model:
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
                     conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)",
-                                     [(ident[rel], s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
+                                     [(ident(rel), s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
                                        s.get("qualname", "")) for s in summary.get("symbols", ())])
             resolved = sorted(set(sources) | set(removed))
             for table in ("edges", "refs", "externals"):
@@ -602,7 +692,7 @@ class Model:
             raise
         # 4. digests that can show something that changed
         after = self._facets(touched)
-        slices = {p for p in touched if p in listing}
+        slices = set(changed)
         affected_folders: set[str] = set()
         for edge in diff:
             slices.update((edge.src, edge.dst))
@@ -615,16 +705,25 @@ class Model:
             # README or __init__ gives: the file's folder and the one above it, not every
             # ancestor (the root's digest reads every path of the tree)
             affected_folders.update(ancestors(path)[:2])
-        if appeared:
-            affected_folders |= folders
-        self.digests.write_xrefs([p for p in slices if p in listing and listing[p].kind == "file"])
-        self.digests.write_folders(f for f in affected_folders if f in folders)
-        self.digests.write_subtrees(f for f in subtree_changed if f in folders)
+        if appeared:  # (else every folder named is one of the listing's, its files there still)
+            affected_folders = set(listing.folders)
+            subtree_changed &= listing.folders
+        self.digests.write_xrefs(self._text_files(slices, listing))
+        self.digests.write_folders(affected_folders)
+        self.digests.write_subtrees(subtree_changed)
         if appeared or diff or any(before.get(p) != after.get(p) for p in touched):
             # counts, findings and chapter order: a full scan, so only when one can have moved;
             # the entry page's name and links (titles, project names, programs, references)
-            self.digests.write_globals(folders, listing)
-            self.digests.write_entry(folders)
+            self.digests.write_globals(listing.folders, listing.rows)
+            self.digests.write_entry(listing.folders)
+
+    def _text_files(self, paths: set[str], listing: Listing) -> list[str]:
+        """Those of `paths` that are text files of the listing, by the kinds folded in (the
+        listing's own for a file without a row: its analysis failed)."""
+        kinds = {path: facets[0] for path, facets in self._facets(sorted(paths)).items()}
+        if rest := [p for p in paths if p not in kinds]:
+            kinds.update((p, listing.rows[p].kind) for p in rest if p in listing.rows)
+        return sorted(p for p, kind in kinds.items() if kind == "file")
 
     def _facets(self, paths: list[str]) -> dict[str, tuple[Any, ...]]:
         """What the global digests, the entry digest and the neighbours' slices show of each
@@ -664,7 +763,7 @@ class Model:
         return touched
 
     def _neighbours(self, path: str) -> set[str]:
-        ident = self.ids.of.get(path)
+        ident = self.ids.get(path)
         if ident is None:  # removed: its edges went with it
             return set()
         path_of = self.ids.path

@@ -346,3 +346,40 @@ def test_a_package_docstring_edit_updates_the_folder_above(sample: Path, tmp_pat
     shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
     build(clean)
     assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+
+
+def test_an_edit_of_contents_folds_in_without_the_listing_or_the_resolver(
+        sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the listing of the model's last run, a new function is folded in from its folder's
+    ledger alone: neither the listing is parsed nor an import resolved (its imports are as
+    stored); a new import resolves again, through the whole listing.  Both end as a clean
+    build of the same tree does."""
+    from docgraph import model, runner
+
+    build(sample)
+    build(sample)
+    # the runner checks the model's digests (as it does past 64 of them), not its action
+    monkeypatch.setattr(runner, "MANY_TARGETS", 0)
+
+    def refused(*_args: object) -> None:
+        raise AssertionError("read the whole listing or resolved imports")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(model.Listing, "rows", property(refused))
+        patched.setattr(model, "Resolver", refused)
+        with (sample / SHAPES).open("a", encoding="utf-8") as handle:
+            handle.write("\n\ndef folded_alone() -> int:\n    return 1\n")
+        report = build(sample)
+    failed = [e for e in report["errors"] if e["message"].startswith("task failed")]
+    assert "model" in report["tasks_executed"] and not failed, failed
+    resolved: list[object] = []
+    real = model.Resolver
+    monkeypatch.setattr(model, "Resolver", lambda *a: resolved.append(a) or real(*a))
+    edit(sample / SHAPES, "def folded_alone", "import os.path\n\n\ndef folded_alone")
+    assert "model" in build(sample)["tasks_executed"]
+    assert resolved
+    clean = tmp_path / "clean" / sample.name
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+    assert build(sample)["tasks_executed"] == []

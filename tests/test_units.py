@@ -514,3 +514,23 @@ def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:
     assert graph._part_of is not None  # past the searches: the map
     assert searched == mapped[:PART_SEARCHES]
     assert len(set(mapped)) > 2 and mapped[-1] == "map:docgraph.json"
+
+
+def test_first_missing_lists_a_folder_of_many_targets_and_stats_the_few(tmp_path: Path) -> None:
+    """The runner's check of a task's many targets: a folder holding many is listed once, a
+    folder holding a few has each stat'ed; either way a missing one is found, and None when
+    every one is there."""
+    from docgraph.runner import LISTED_FROM, first_missing
+
+    many = [str(tmp_path / "many" / f"{n:03}.packed") for n in range(LISTED_FROM + 4)]
+    few = [str(tmp_path / "few" / "a.packed"), str(tmp_path / "few" / "b.packed")]
+    for path in many + few:
+        Path(path).parent.mkdir(exist_ok=True)
+        Path(path).write_bytes(b"x")
+    assert first_missing(many + few) is None
+    Path(many[7]).unlink()
+    assert first_missing(many + few) == many[7]
+    Path(many[7]).write_bytes(b"x")
+    Path(few[1]).unlink()
+    assert first_missing(many + few) == few[1]
+    assert first_missing([str(tmp_path / "gone" / f"{n}") for n in range(LISTED_FROM)]) is not None

@@ -13,16 +13,14 @@ import json
 import os
 
 from ..context import ActionContext
-from ..discover import folders_of
-from ..model import Model, TreeRow, open_model
+from ..model import Listing, Model, open_model
 from ..runner import targets_present
 from ..store import read_bytes, remove, write_if_changed
 from . import Result
 
 
-def _listing(ctx: ActionContext) -> list[TreeRow]:
-    raw = read_bytes(ctx.paths.setting("tree.json")) or b'{"entries": []}'
-    return [TreeRow(*row) for row in json.loads(raw)["entries"]]
+def _listing(ctx: ActionContext) -> Listing:
+    return Listing(read_bytes(ctx.paths.setting("tree.json")) or b'{"entries": []}')
 
 
 def write_ledger(ctx: ActionContext, folder: str, files: list[str]) -> Result:
@@ -42,29 +40,15 @@ def _root_name(ctx: ActionContext) -> str:
     return str(json.loads(read_bytes(ctx.paths.setting("root.json")) or b"{}").get("root_name", ""))
 
 
-def _ledgers(tree: list[TreeRow], ctx: ActionContext) -> dict[str, str]:
-    """The ledger file of every folder with analysed files of its own (the graph's ledgers)."""
-    own = {row.rel.rpartition("/")[0] for row in tree if row.kind in ("file", "binary")}
-    return {folder: ctx.paths.ledger(folder) for folder in sorted(own)}
-
-
-def _folders(tree: list[TreeRow]) -> set[str]:
-    """Every folder of the listing, those holding only folders included (the digests')."""
-    return set(folders_of(row.rel for row in tree))
-
-
 def update_model(ctx: ActionContext) -> Result:
     """Fold changed summaries into the model and rewrite the digests whose content changed."""
-    tree = _listing(ctx)
-    summary_of = {row.rel: ctx.paths.summary(row.rel) for row in tree
-                  if row.kind in ("file", "binary")}
     # the model's own code (a new docgraph) invalidates everything it derived before
     settings = json.loads(read_bytes(ctx.paths.setting("model.json")) or b"{}")
     code = settings.get("code", "")
     conn = open_model(ctx.paths.model)
     try:
         model = Model(conn, ctx.paths.state)
-        written = model.update(tree, summary_of, _ledgers(tree, ctx), _folders(tree),
+        written = model.update(_listing(ctx), ctx.paths.summary, ctx.paths.ledger,
                                ctx.config.analysis.include_roots, code, _root_name(ctx),
                                # doit looked at every digest before the runner started this task
                                ensure=not targets_present("model"))
@@ -95,8 +79,9 @@ def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str,
             written.append(path)
     conn = open_model(database)
     try:
-        tree = _listing(ctx)
-        Model(conn, ctx.paths.state).adopt(_ledgers(tree, ctx), _folders(tree), _root_name(ctx))
+        listing = _listing(ctx)
+        Model(conn, ctx.paths.state).adopt({f: ctx.paths.ledger(f) for f in listing.ledger_folders},
+                                           listing.folders, _root_name(ctx))
     finally:
         conn.close()
     return {"state": len(written)}
