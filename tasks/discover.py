@@ -20,7 +20,7 @@ import os
 import re
 import stat as statmod
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pathspec
@@ -34,6 +34,8 @@ FILE = "file"
 BINARY = "binary"
 LINK = "link"
 SECRET = "secret"
+KINDS = frozenset((FILE, BINARY, LINK, SECRET))
+"""Every kind of entry."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class SourceTree:
                  differing: frozenset[str] | None = None, *, stated: tuple[Entry, ...] | None = None,
                  listing: str | None = None, unfold: Callable[[], Iterable[Entry]] | None = None,
                  recorded: Callable[[str], str | None] | None = None, count: int = 0,
-                 in_folder: Callable[[str], Iterable[Entry]] | None = None):
+                 in_folder: Callable[[str], Iterable[Entry]] | None = None,
+                 named: Callable[[Container[str]], Iterable[str]] | None = None):
         if entries is None and (unfold is None or recorded is None or stated is None):
             raise ValueError("a tree without its entries needs the means to make them")
         self._entries = entries
@@ -128,6 +131,7 @@ class SourceTree:
         self._by_rel: dict[str, Entry] | None = None
         self._stated_by_rel: dict[str, Entry] | None = None
         self._in_folder = in_folder
+        self._named = named
         self._groups: dict[str, list[Entry]] | None = None
 
     @property
@@ -142,8 +146,15 @@ class SourceTree:
     def folders(self) -> tuple[str, ...]:
         """Every folder that holds an entry, and their ancestors; `""` is ROOT.  Sorted."""
         if self._folders is None:
-            self._folders = folders_of(e.rel for e in self.entries)
+            self._folders = folders_of(self.rels(KINDS))
         return self._folders
+
+    def rels(self, kinds: Container[str]) -> list[str]:
+        """The paths of the entries of `kinds`, sorted: an unstated tree's from the stamp's
+        records (its listing is theirs) without making an entry of each."""
+        if self._entries is None and self._named is not None:
+            return sorted(self._named(kinds))
+        return [e.rel for e in self.entries if e.kind in kinds]
 
     @property
     def stated(self) -> tuple[Entry, ...]:
@@ -229,7 +240,8 @@ class RecordedFiles:
     not list again), made into entries folder by folder as asked, or all at once."""
 
     def __init__(self, by_folder: Callable[[str], list[Entry]], everything: Callable[[], dict[str, list[Entry]]],
-                 kind: Callable[[str], str | None], count: int, listing: str | None):
+                 kind: Callable[[str], str | None], count: int, listing: str | None,
+                 tagged: Callable[[Container[str]], list[str]]):
         self._by_folder = by_folder
         self._everything = everything
         self._all: dict[str, list[Entry]] | None = None
@@ -240,6 +252,8 @@ class RecordedFiles:
         """How many sources are recorded."""
         self.listing = listing
         """The hash of the recorded listing (:meth:`SourceTree.listing`), when known."""
+        self.tagged = tagged
+        """The recorded sources of some kinds (paths)."""
 
     def get(self, folder: str, default: Iterable[Entry] = ()) -> Iterable[Entry]:
         """The recorded files directly in `folder`."""
@@ -670,16 +684,21 @@ class Scanner:
         if recorded is not None and untouched and not relisted and not gone \
                 and self._same_kinds(differing, out.entries, known):
             stated = tuple(out.entries)
-            every = recorded.everything
+            every, tagged = recorded.everything, recorded.tagged
+            kept_folders = set(untouched)
 
             def unfold() -> list[Entry]:
                 files = every()
                 return [*(e for folder in untouched for e in files.get(folder, ())), *stated]
 
+            def of_kinds(kinds: Container[str]) -> Iterable[str]:  # the paths `unfold` would give
+                yield from (rel for rel in tagged(kinds) if rel.rpartition("/")[0] in kept_folders)
+                yield from (e.rel for e in stated if e.kind in kinds)
+
             return SourceTree(None, None, tuple(sorted(out.findings, key=lambda f: (f.path, f.line, f.message))),
                               walked_now, frozenset(differing), stated=stated, listing=recorded.listing,
                               unfold=unfold, recorded=recorded.kind, count=recorded.count,
-                              in_folder=recorded.get)
+                              in_folder=recorded.get, named=of_kinds)
         for folder in untouched:  # (a stamp's records split them all past a few folders)
             out.entries.extend(files_of.get(folder, ()))
         return make_tree(out.entries, out.findings, walked_now).with_differing(frozenset(differing))

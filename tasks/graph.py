@@ -396,9 +396,8 @@ class Graph:
         """Folder -> its own analysed files (not those of its subfolders), sorted."""
         if self._own is None:
             own: dict[str, list[str]] = {}
-            for e in self.tree.entries:
-                if e.kind in (FILE, BINARY):
-                    own.setdefault(e.rel.rpartition("/")[0], []).append(e.rel)
+            for rel in self.tree.rels((FILE, BINARY)):
+                own.setdefault(rel.rpartition("/")[0], []).append(rel)
             self._own = own
         return self._own
 
@@ -418,7 +417,7 @@ class Graph:
     def _model_spec(self) -> Spec:
         # each path's key hashed once, for the digests' names and for `_state_keys`, which
         # finds the readers of the digests the model wrote (it would hash them all again)
-        text = [(layout.key(e.rel), e.rel) for e in self.tree.entries if e.kind == FILE]
+        text = [(layout.key(rel), rel) for rel in self.tree.rels((FILE,))]
         folders = [(layout.key(f), f) for f in self.tree.folders]
         if self._keys is None and not self._whole:
             self._keys = {**{k: ("file", r) for k, r in text}, **{k: ("folder", f) for k, f in folders}}

@@ -17,7 +17,7 @@ import mmap
 import os
 import re
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from .discover import Entry, RecordedFiles, Walked
@@ -261,6 +261,17 @@ class Records:
             if value is not None:
                 yield name, value[0], value[1], value[2], value[3]
 
+    def names_tagged(self, tags: Container[str]) -> list[str]:
+        """The names of the records now whose tag is one of `tags` (the sources of some kinds),
+        from the names and tag columns without making a record of each."""
+        names_now, tag_ids = self.names(), self._tag_columns()[1]
+        wanted = {i for i, tag in enumerate(self._tag_columns()[0]) if tag in tags}
+        changes = self._changes
+        found = [name for name, t in zip(names_now, tag_ids, strict=True) if t in wanted
+                 and (not changes or name not in changes)]
+        found += [name for name, value in changes.items() if value is not None and value[3] in tags]
+        return found
+
     def current(self) -> Iterator[str]:
         """The names of the records now (without making a set of them, as :meth:`keys` does)."""
         changes = self._changes
@@ -481,7 +492,8 @@ class Stamp:
             found = sources.peek(rel)
             return None if found is None else found[2]
 
-        return walked, RecordedFiles(by_folder, everything, kind, sources.count(), self.listing or None)
+        return walked, RecordedFiles(by_folder, everything, kind, sources.count(), self.listing or None,
+                                     sources.names_tagged)
 
     def set_walked(self, walked: Iterable[Walked] | None) -> bool:
         """Record what this build's walk saw (None: forget, the next build walks); whether

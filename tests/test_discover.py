@@ -147,6 +147,9 @@ def test_revisit_equals_a_full_walk(rounds: list[list[tuple]]) -> None:
             event(f"told: {'recorded listing' if told.partial else 'entries made'}")
             # a tree of the recorded listing answers as the walked one, its listing's hash too
             assert told.listing() == full.listing()
+            for kinds in (("file",), ("file", "binary"), ("link", "secret")):  # (the model's targets)
+                assert told.rels(kinds) == full.rels(kinds)
+            assert told.folders == full.folders
             assert told.differing == _differing(full, known)
             assert {e.rel for e in told.stated} >= told.differing
             for folder in {*full.folders, "a/none"}:  # (before `entry` makes every entry)

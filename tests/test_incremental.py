@@ -383,3 +383,27 @@ def test_an_edit_of_contents_folds_in_without_the_listing_or_the_resolver(
     build(clean)
     assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
     assert build(sample)["tasks_executed"] == []
+
+
+def test_a_new_row_of_a_large_letter_rewrites_its_part_not_every_part_after_it(tmp_path: Path) -> None:
+    """A letter longer than `pages.index_split` is cut into parts where its rows' hashes say:
+    a function added near the start of the letter rewrites the letter page and its own part,
+    and the pages end as a clean build writes them."""
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    for module in ("a", "b"):
+        (root / "pkg" / f"{module}.py").write_text("".join(
+            f"def f{module}_{n:02}() -> int:\n    return {n}\n\n\n" for n in range(40)), encoding="utf-8")
+    (root / "docgraph.yaml").write_text("pages:\n  index_split: 30\n", encoding="utf-8")
+    build(root)
+    parts = sorted((root / "repo-docs").glob("keywords-f-*.md"))
+    assert len(parts) >= 4
+    with (root / "pkg" / "a.py").open("a", encoding="utf-8") as handle:
+        handle.write("def fa_00_added() -> int:\n    return 0\n")
+    written = build(root)["pages_written"]
+    assert "keywords-f.md" in written
+    assert 1 <= len([p for p in written if p.startswith("keywords-f-")]) <= 2 < len(parts)
+    clean = tmp_path / "clean" / root.name
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")

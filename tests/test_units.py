@@ -534,3 +534,28 @@ def test_first_missing_lists_a_folder_of_many_targets_and_stats_the_few(tmp_path
     Path(few[1]).unlink()
     assert first_missing(many + few) == few[1]
     assert first_missing([str(tmp_path / "gone" / f"{n}") for n in range(LISTED_FROM)]) is not None
+
+
+def test_a_letters_parts_are_cut_by_content_so_a_new_row_changes_about_one() -> None:
+    """The parts of a large letter: at most `limit` rows each, at least a quarter of it but the
+    last, in order; a row added anywhere changes its own part (rarely a neighbour too), where
+    parts cut by position changed every part after it."""
+    import random
+
+    from docgraph.digests import KeywordRow
+    from docgraph.pages.keyword_index import parts_of
+
+    chance = random.Random(7)
+    rows = sorted({KeywordRow(f"s{chance.getrandbits(40):x}", "function", f"pkg/m{i % 37}.py", i)
+                   for i in range(3000)}, key=lambda r: (r.name, r.path))
+    limit = 50
+    parts = parts_of(rows, limit)
+    assert [row for part in parts for row in part] == rows
+    assert all(len(part) <= limit for part in parts)
+    assert all(len(part) >= limit // 4 for part in parts[:-1])
+    changed = []
+    for at in range(0, len(rows), 7):
+        added = KeywordRow(rows[at].name + "0", "function", "pkg/new.py", 1)
+        now = parts_of([*rows[:at + 1], added, *rows[at + 1:]], limit)
+        changed.append(len({tuple(p) for p in now} - {tuple(p) for p in parts}))
+    assert max(changed) <= 5 and sum(changed) / len(changed) < 2

@@ -78,13 +78,14 @@ def render_folder(ctx: ActionContext, folder: str) -> Result:
 
 def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]],
                   overview: Callable[[Model], PageSet],
-                  letter: Callable[[Model, str], dict[str, str]]) -> Result:
+                  letter: Callable[[Model, str, dict[str, str]], keyword_index.Rendered]) -> Result:
     """Shared by `sub.md` and `keywords.md`: rerender only the letters whose hash changed (a
-    letter is its page and, when large, its parts).
+    letter is its page and, when large, its parts), and of a large letter only the parts
+    whose digest changed.
 
     The task's records (targets) remember the pages it wrote (`{"a": page, "a/2": its second
-    part, ...}`) and the hash each letter was rendered from, so a letter or a part that vanished
-    has its page removed and nothing else is touched.
+    part, ...}`), the hash each letter was rendered from and the digest of each part, so a
+    letter or a part that vanished has its page removed and nothing else is touched.
     """
     record_path = ctx.paths.record(name)
     hashes_path = ctx.paths.letters(name)
@@ -93,7 +94,10 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     # a letter page is rendered from its rows and from the render settings and code: when those
     # differ (a page setting, a new docgraph), every letter page is rendered again
     render = hashlib.sha1(read_bytes(ctx.paths.setting("render.json")) or b"").hexdigest()
-    previous: dict[str, str] = hashed.get("letters", {}) if hashed.get("render") == render else {}
+    same = hashed.get("render") == render
+    previous: dict[str, str] = hashed.get("letters", {}) if same else {}
+    parts_before: dict[str, str] = hashed.get("parts", {}) if same else {}
+    parts: dict[str, str] = {}  # part page -> the digest it was rendered from
     written: list[str] = []
     removed: list[str] = []
     recorded: dict[str, str] = {}  # the letter pages and their parts now, by letter (and part)
@@ -106,13 +110,17 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
                 written.append(ctx.paths.page(page))
         for bucket, (digest, page) in letters.items():
             had = {k: p for k, p in previous_pages.items() if k == bucket or k.startswith(bucket + "/")}
-            if previous.get(bucket) == digest and had.get(bucket) == page \
-                    and all(os.path.exists(ctx.paths.page(p)) for p in had.values()):
+            present = {p: os.path.exists(ctx.paths.page(p)) for p in had.values()}
+            if previous.get(bucket) == digest and had.get(bucket) == page and all(present.values()):
                 recorded.update(had)
+                parts.update((p, parts_before[p]) for p in had.values() if p in parts_before)
                 continue
-            for number, (written_page, text) in enumerate(letter(model, bucket).items()):
+            kept = {p: parts_before[p] for p, there in present.items() if there and p in parts_before}
+            for number, (written_page, (part, rendered)) in enumerate(letter(model, bucket, kept).items()):
                 recorded[bucket if number == 0 else f"{bucket}/{number}"] = written_page
-                if write_text(ctx.paths.page(written_page), text):
+                if part:
+                    parts[written_page] = part
+                if rendered is not None and write_text(ctx.paths.page(written_page), rendered):
                     written.append(ctx.paths.page(written_page))
     finally:
         conn.close()
@@ -126,7 +134,7 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     # (most of the 625 folders of the torch corpus: 5 MB of `du` otherwise)
     write_text(record_path, json.dumps({"pages": recorded}, sort_keys=True) + "\n" if letters else "")
     write_text(hashes_path, json.dumps(
-        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "render": render},
+        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "parts": parts, "render": render},
         sort_keys=True) + "\n" if letters else "")
     return page_result(ctx, written, removed)
 
@@ -139,7 +147,7 @@ def render_sub(ctx: ActionContext, folder: str) -> Result:
     return _render_split(
         ctx, f"sub:{folder}", buckets,
         lambda model: keyword_index.subtree_pages(folder, buckets, model, ctx.render, same_as),
-        lambda model, bucket: keyword_index.subtree_letter(folder, bucket, model, ctx.render))
+        lambda model, bucket, kept: keyword_index.subtree_letter(folder, bucket, model, ctx.render, kept))
 
 
 def render_keywords(ctx: ActionContext) -> Result:
@@ -148,7 +156,7 @@ def render_keywords(ctx: ActionContext) -> Result:
     return _render_split(
         ctx, "keywords", buckets,
         lambda model: keyword_index.global_pages(buckets, model, ctx.render),
-        lambda model, bucket: keyword_index.global_letter(bucket, model, ctx.render))
+        lambda model, bucket, kept: keyword_index.global_letter(bucket, model, ctx.render, kept))
 
 
 def render_book(ctx: ActionContext, folders: list[str]) -> Result:

@@ -5,14 +5,17 @@ types' public methods and properties, shown as `Class.method` and filed under th
 name (so `route` is under R, as `Scaffold.route`), with their definition sites and the files
 that import that name from them.  An index with more rows
 than `pages.index_split` becomes an overview page plus one page per initial letter, and a letter
-with more rows than that lists its parts of at most that many rows, so no page grows to many
-megabytes; a letter is rerendered only when its rows' hash changed.  The
+with more rows than that lists its parts of at most that many rows, cut where a row's hash says
+so that an added row changes one part, so no page grows to many megabytes; a letter is
+rerendered only when its rows' hash changed, and of its parts only those whose rows changed.  The
 root folder's `sub.md` would repeat `keywords.md`, so it links there instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
 from typing import Protocol
 
 from .. import layout
@@ -164,16 +167,48 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, letters
 
 
+Rendered = dict[str, tuple[str, str | None]]
+"""The pages of a letter, the letter page first: {page: (digest, text)}.  A part's digest names
+everything its text is made of; its text is None where the part is as `kept` recorded."""
+
+
+def _cut_hash(row: KeywordRow) -> int:
+    """What decides whether a part ends after `row`: a hash of the row's identity (not of its
+    references, which change with other files)."""
+    data = f"{row.name}\0{row.qualname}\0{row.path}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+def parts_of(rows: list[KeywordRow], limit: int) -> list[list[KeywordRow]]:
+    """The rows of a large letter cut into parts of at most `limit` rows where a row's own hash
+    says, as backup tools cut files by their content: a row added or removed changes its own
+    part, where cuts by position moved every later part by one row (and a 48,000-file tree's
+    edit rendered all 40 parts of its letter again).  A part but the last holds at least a
+    quarter of the limit; a part is cut at the limit where no row said so (about 1 in 10)."""
+    least, spread = max(1, limit // 4), max(1, limit // 3)
+    parts: list[list[KeywordRow]] = []
+    current: list[KeywordRow] = []
+    for row in rows:
+        current.append(row)
+        if len(current) >= limit or (len(current) >= least and _cut_hash(row) % spread == 0):
+            parts.append(current)
+            current = []
+    if current:
+        parts.append(current)
+    return parts
+
+
 def _letter(rows: list[KeywordRow], page: str, ctx: RenderContext, template: str, title: str,
-            summary: str, what: str) -> dict[str, str]:
-    """A letter page, and when its rows are more than `pages.index_split` its parts: then the
-    letter page lists the parts with the first and last name of each, and each part holds at
-    most that many rows (GitHub renders a Markdown file only when small, "generally less than
-    2 MB": a letter of a 48,000-file tree held 10 MB).  {page: text}, the letter page first."""
+            summary: str, what: str, kept: Mapping[str, str]) -> Rendered:
+    """A letter page, and when its rows are more than `pages.index_split` its parts
+    (:func:`parts_of`): then the letter page lists the parts with the first and last name of
+    each (GitHub renders a Markdown file only when small, "generally less than 2 MB": a letter
+    of a 48,000-file tree held 10 MB).  A part whose digest is the one in `kept` (its page
+    -> digest, as rendered last) is not rendered again."""
     limit = ctx.settings.index_split
     if len(rows) <= limit:
-        return {page: fill(template, title=title, summary=summary, body=_rows_table(rows, page, ctx))}
-    chunks = [rows[start:start + limit] for start in range(0, len(rows), limit)]
+        return {page: ("", fill(template, title=title, summary=summary, body=_rows_table(rows, page, ctx)))}
+    chunks = parts_of(rows, limit)
     parts = [layout.letter_part_page(page, number) for number in range(1, len(chunks) + 1)]
 
     def shown(row: KeywordRow) -> str:  # the name the rows are ordered by (a member's own)
@@ -186,22 +221,27 @@ def _letter(rows: list[KeywordRow], page: str, ctx: RenderContext, template: str
     listing = "\n".join(
         f"{number}. {link(f'part {number}', ctx.page_href(page, part))}: {span(chunk)} ({len(chunk):,})"
         for number, (part, chunk) in enumerate(zip(parts, chunks), 1))
-    pages = {page: fill(template, title=title, summary=summary + f" In {len(parts)} parts:",
-                        body=listing)}
+    pages: Rendered = {page: ("", fill(template, title=title, summary=summary + f" In {len(parts)} parts:",
+                                       body=listing))}
     for number, (part, chunk) in enumerate(zip(parts, chunks), 1):
+        digest = hashlib.sha1(repr((template, title, what, number, len(parts), chunk)).encode(
+            "utf-8", "surrogatepass")).hexdigest()
+        if kept.get(part) == digest:
+            pages[part] = (digest, None)
+            continue
         around = [link("previous", ctx.page_href(part, parts[number - 2])) if number > 1 else "",
                   link("next", ctx.page_href(part, parts[number])) if number < len(parts) else "",
                   link("all parts", ctx.page_href(part, page))]
-        first = (number - 1) * limit + 1
-        pages[part] = fill(template, title=title,
-                           summary=f"Part {number} of {len(parts)} of the {plural(len(rows), 'definition')} "
-                                   f"{what}: rows {first:,} to {first + len(chunk) - 1:,}; "
-                                   + " · ".join(a for a in around if a) + ".",
-                           body=_rows_table(chunk, part, ctx))
+        pages[part] = (digest, fill(
+            template, title=title,
+            summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(chunk)} "
+                    f"({plural(len(chunk), 'row')}); " + " · ".join(a for a in around if a) + ".",
+            body=_rows_table(chunk, part, ctx)))
     return pages
 
 
-def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext) -> dict[str, str]:
+def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext,
+                   kept: Mapping[str, str]) -> Rendered:
     """One letter page of a split `sub.md` (with its parts when large)."""
     page = layout.sub_letter_page(folder, bucket)
     rows = model.keyword_rows(folder, bucket)
@@ -209,7 +249,7 @@ def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContex
                f"{_scope(folder)} and below; "
                f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
     return _letter(rows, page, ctx, "folder_sub.md", code(folder) + f" — {_label(bucket)}", summary,
-                   f"starting with {_label(bucket)} in {_scope(folder)} and below")
+                   f"starting with {_label(bucket)} in {_scope(folder)} and below", kept)
 
 
 def global_pages(buckets: dict[str, list[object]], model: RowSource,
@@ -228,10 +268,10 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
     return {page: fill("keywords.md", summary=summary, body=body)}, letters
 
 
-def global_letter(bucket: str, model: RowSource, ctx: RenderContext) -> dict[str, str]:
+def global_letter(bucket: str, model: RowSource, ctx: RenderContext, kept: Mapping[str, str]) -> Rendered:
     """One letter page of a split `keywords.md` (with its parts when large)."""
     page = layout.keywords_letter_page(bucket)
     rows = model.keyword_rows("", bucket)
     summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)}; "
                f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
-    return _letter(rows, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}")
+    return _letter(rows, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}", kept)
