@@ -390,6 +390,10 @@ class Digests:
         if found:
             # the references into this subtree, by a range scan of the paths and the (dst, name) index
             ref_where, ref_args = (("d.path>=? AND d.path<?", [folder + "/", folder + "0"]) if folder else ("1", []))
+            if bucket is not None:  # those of the letter's names alone (of all 80,000 on torch4x:
+                # 0.2 s for the global letter, 0.07 s so, measured)
+                ref_where += " AND (r.dst, r.name) IN (SELECT file, name FROM symbols WHERE bucket=? AND qualname='')"
+                ref_args.append(bucket)
             names = {row[1] for row in found if not row[4]}
             for dst, name, src in self.conn.execute(
                     f"SELECT d.path, r.name, s.path FROM refs r JOIN paths d ON d.id = r.dst "

@@ -684,21 +684,16 @@ class Scanner:
         if recorded is not None and untouched and not relisted and not gone \
                 and self._same_kinds(differing, out.entries, known):
             stated = tuple(out.entries)
-            every, tagged = recorded.everything, recorded.tagged
-            kept_folders = set(untouched)
+            every = recorded.everything
 
             def unfold() -> list[Entry]:
                 files = every()
                 return [*(e for folder in untouched for e in files.get(folder, ())), *stated]
 
-            def of_kinds(kinds: Container[str]) -> Iterable[str]:  # the paths `unfold` would give
-                yield from (rel for rel in tagged(kinds) if rel.rpartition("/")[0] in kept_folders)
-                yield from (e.rel for e in stated if e.kind in kinds)
-
             return SourceTree(None, None, tuple(sorted(out.findings, key=lambda f: (f.path, f.line, f.message))),
                               walked_now, frozenset(differing), stated=stated, listing=recorded.listing,
                               unfold=unfold, recorded=recorded.kind, count=recorded.count,
-                              in_folder=recorded.get, named=of_kinds)
+                              in_folder=recorded.get, named=recorded.tagged)  # (its paths and kinds)
         for folder in untouched:  # (a stamp's records split them all past a few folders)
             out.entries.extend(files_of.get(folder, ()))
         return make_tree(out.entries, out.findings, walked_now).with_differing(frozenset(differing))

@@ -706,6 +706,8 @@ class Graph:
             return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
         if kind == "entry.json" and not tail:
             return [task_name("folder", ".")]
+        if kind not in ("facts", "summary", "xref", "ledger", "folders", "subtree"):
+            return []  # (the model's database: its readers read the digests it writes)
         stem = tail.rpartition(".")[0]  # `ab/<hex>.zz` or `.json`: the key has no dot
         base, _, key = producer.partition(":")
         owner: tuple[str, str] | None

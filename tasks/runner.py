@@ -29,7 +29,6 @@ the engine turns into one); a task that did not finish is simply not recorded an
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
 import multiprocessing
 import os
@@ -121,20 +120,21 @@ stat'ing each: the model's 52,000 digests of torch4x lie in 768 folders."""
 
 def first_missing(paths: Iterable[str]) -> str | None:
     """One of `paths` that is not on disk, None when all are."""
-    by_folder: dict[str, list[str]] = {}
+    by_folder: dict[str, list[str]] = {}  # folder with its slash ("" for none) -> names
     for path in paths:
-        by_folder.setdefault(os.path.dirname(path), []).append(path)
-    for folder, members in by_folder.items():
-        if len(members) < LISTED_FROM:
-            missing = next(itertools.filterfalse(os.path.exists, members), None)
+        cut = path.rfind("/") + 1
+        by_folder.setdefault(path[:cut], []).append(path[cut:])
+    for folder, names in by_folder.items():
+        if len(names) < LISTED_FROM:
+            missing = next((name for name in names if not os.path.exists(folder + name)), None)
         else:
             try:
-                names = set(os.listdir(folder or "."))
+                listed = set(os.listdir(folder or "."))
             except OSError:
-                return members[0]
-            missing = next((p for p in members if os.path.basename(p) not in names), None)
+                return folder + names[0]
+            missing = None if listed.issuperset(names) else next(n for n in names if n not in listed)
         if missing is not None:
-            return missing
+            return folder + missing
     return None
 
 

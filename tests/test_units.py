@@ -559,3 +559,28 @@ def test_a_letters_parts_are_cut_by_content_so_a_new_row_changes_about_one() -> 
         now = parts_of([*rows[:at + 1], added, *rows[at + 1:]], limit)
         changed.append(len({tuple(p) for p in now} - {tuple(p) for p in parts}))
     assert max(changed) <= 5 and sum(changed) / len(changed) < 2
+
+
+def test_a_letters_rows_are_those_of_every_letter_filtered(tmp_path: Path) -> None:
+    """The rows of one letter (with the files importing each name, found by the letter's names
+    alone) are exactly the rows of that letter among every letter's, for the repository and
+    for each folder."""
+    from docgraph.model import Model, open_model
+
+    from .conftest import build, make_sample
+
+    root = make_sample(tmp_path / "repo")
+    build(root)
+    conn = open_model(str(root / ".docgraph" / "model.sqlite3"))
+    try:
+        model = Model(conn, str(root / ".docgraph"))
+        imported = 0
+        for folder in ("", "src", "src/geometry"):
+            every = model.keyword_rows(folder)
+            imported += sum(len(row.refs) for row in every)
+            for bucket in layout.BUCKETS:
+                assert model.keyword_rows(folder, bucket) == [
+                    row for row in every if layout.bucket_of(row.name) == bucket]
+        assert imported  # (the sample's names are imported somewhere)
+    finally:
+        conn.close()
