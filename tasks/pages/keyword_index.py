@@ -184,13 +184,17 @@ def parts_of(rows: list[KeywordRow], limit: int) -> list[list[KeywordRow]]:
     says, as backup tools cut files by their content: a row added or removed changes its own
     part, where cuts by position moved every later part by one row (and a 48,000-file tree's
     edit rendered all 40 parts of its letter again).  A part but the last holds at least a
-    quarter of the limit; a part is cut at the limit where no row said so (about 1 in 10)."""
-    least, spread = max(1, limit // 4), max(1, limit // 3)
+    quarter of the limit; past three quarters, a row says so eight times as often, so that a
+    part seldom reaches the limit, where it is cut whatever its rows say (a cut by position
+    there moves the cuts after it until one falls where a row said so again)."""
+    least, late, spread = max(1, limit // 4), max(1, 3 * limit // 4), max(1, limit // 3)
     parts: list[list[KeywordRow]] = []
     current: list[KeywordRow] = []
     for row in rows:
         current.append(row)
-        if len(current) >= limit or (len(current) >= least and _cut_hash(row) % spread == 0):
+        size = len(current)
+        if size >= least and _cut_hash(row) % (spread if size < late else max(1, spread // 8)) == 0 \
+                or size >= limit:
             parts.append(current)
             current = []
     if current:
