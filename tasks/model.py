@@ -117,7 +117,7 @@ class Listing:
     """The source listing the model receives (`tree.json`), parsed only when a step needs all
     of it: when its bytes are those of the model's last run, an edit of file contents reads
     only the ledgers, the summaries that changed and their rows (the listing of a 48,000-file
-    tree is 6 MB of JSON)."""
+    tree is 3.5 MB of JSON)."""
 
     def __init__(self, raw: bytes):
         self.raw = raw
