@@ -32,6 +32,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from . import layout
@@ -47,6 +48,8 @@ SETTINGS, ANALYZE, LEDGER, MODEL, RENDER, MANIFEST = range(6)
 PART_SEARCHES = 8
 """Files whose map part is found by searching the parts before a map of every file is made."""
 MAP_PARTS = "map-parts.marshal"
+MODEL_PATHS = "model-paths.marshal"
+"""The model's paths and their keys in the state folder, keyed by the graph's fingerprint (a cache)."""
 """The map's partition in the state folder, keyed by the graph's fingerprint (a cache)."""
 
 
@@ -219,6 +222,35 @@ class Spec:
         return data
 
 
+@dataclass(frozen=True)
+class ModelPaths:
+    """What the model's task is made of besides settings: its text files and its folders with
+    their state keys (parallel lists), and the folders with a ledger (those holding analysed
+    files)."""
+
+    text_keys: list[str]
+    text: list[str]
+    folder_keys: list[str]
+    folders: list[str]
+    ledgers: list[str]
+
+    def dumps(self, key: str) -> bytes:
+        """As stored: each list one string (NUL never is in a path) and its length, which loads
+        in a few milliseconds where 50,000 pairs took 0.15 s."""
+        parts = (self.text_keys, self.text, self.folder_keys, self.folders, self.ledgers)
+        return marshal.dumps((key, tuple(len(part) for part in parts), *("\0".join(part) for part in parts)))
+
+    @staticmethod
+    def loads(data: bytes, key: str) -> ModelPaths | None:
+        found = marshal.loads(data)
+        if not isinstance(found, tuple) or len(found) != 7 or found[0] != key:
+            return None
+        lists = [text.split("\0") if size else [] for size, text in zip(found[1], found[2:])]
+        if [len(part) for part in lists] != list(found[1]):
+            return None
+        return ModelPaths(*lists)
+
+
 class Graph:
     """All task specs for one configuration and one source tree.
 
@@ -250,6 +282,7 @@ class Graph:
         self._setting_names: dict[str, str] = {}
         self._folders: set[str] | None = None
         self._own: dict[str, list[str]] | None = None
+        self._model_paths_found: ModelPaths | None = None
 
     def with_tree(self, tree: SourceTree) -> Graph:
         """This graph for a tree of the same listing (the same paths, kinds and link targets:
@@ -414,25 +447,50 @@ class Graph:
                     (self.setting_file("model.json"), *(self.name(self.paths.summary(r)) for r in files)),
                     (self.name(self.paths.ledger(folder)),))
 
+    def _model_paths(self) -> ModelPaths:
+        """The model's text files and folders with their keys, and the folders with a ledger:
+        from the state folder when made for this graph's fingerprint (its listing, settings
+        and code), as an edit of a function finds them (hashing 50,000 paths and grouping the
+        files by folder took 0.3 s at 48,000 sources, for the same names as the last build's)."""
+        if self._model_paths_found is not None:
+            return self._model_paths_found
+        path = os.path.join(self.config.state, MODEL_PATHS)
+        key = f"{self.fingerprint()}\0{self._state('')}"
+        found: ModelPaths | None = None
+        try:
+            with open(path, "rb") as handle:
+                found = ModelPaths.loads(handle.read(), key)
+        except (OSError, EOFError, ValueError, TypeError, AttributeError):
+            pass
+        if found is None:
+            own = self._children()
+            text = self.tree.rels((FILE,))
+            folders = list(self.tree.folders)
+            found = ModelPaths([layout.key(rel) for rel in text], text,
+                               [layout.key(f) for f in folders], folders, [f for f in folders if f in own])
+            if os.path.isdir(self.config.state):
+                from .store import write_if_changed
+
+                write_if_changed(path, found.dumps(key))
+        self._model_paths_found = found
+        return found
+
     def _model_spec(self) -> Spec:
-        # each path's key hashed once, for the digests' names and for `_state_keys`, which
-        # finds the readers of the digests the model wrote (it would hash them all again)
-        text = [(layout.key(rel), rel) for rel in self.tree.rels((FILE,))]
-        folders = [(layout.key(f), f) for f in self.tree.folders]
+        # each path's key hashed once (or read, :meth:`_model_paths`), for the digests' names and
+        # for `_state_keys`, which finds the readers of the digests the model wrote
+        found = self._model_paths()
         if self._keys is None and not self._whole:
-            self._keys = {**{k: ("file", r) for k, r in text}, **{k: ("folder", f) for k, f in folders}}
-            self._keys_partial = True
+            self._keys_partial = True  # (`_state_keys` makes them from `found` when asked)
         xref, folder, subtree = (self._state(kind) + "/" for kind in ("xref", "folders", "subtree"))
         # a folder holding only folders has no ledger: nothing would ever write it when such
         # a folder appears above new files in an incremental build
-        own = self._children()
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      self.setting_file("root.json"),
-                     *(self.name(self.paths.ledger(f)) for _k, f in folders if f in own)),
-                    (*(sys.intern(xref + k + PACKED) for k, _r in text),  # (interned, as `name` does)
-                     *(sys.intern(folder + k + PACKED) for k, _f in folders),
-                     *(sys.intern(subtree + k + PACKED) for k, _f in folders),
+                     *(self.name(self.paths.ledger(f)) for f in found.ledgers)),
+                    (*(sys.intern(xref + k + PACKED) for k in found.text_keys),  # (interned, as `name` does)
+                     *(sys.intern(folder + k + PACKED) for k in found.folder_keys),
+                     *(sys.intern(subtree + k + PACKED) for k in found.folder_keys),
                      *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json")),
                      # the database itself: the keyword indices read it, so one deleted by hand
                      # is a missing output, made again before they run
@@ -673,6 +731,10 @@ class Graph:
     def _state_keys(self, complete: bool = False) -> dict[str, tuple[str, str]]:
         """State artefact stem -> ("file" | "folder", path): those of the model's digests (text
         files and folders) when the model's spec made them, every path's when `complete`."""
+        if self._keys is None and self._keys_partial and not complete:
+            found = self._model_paths()  # those of the model's spec
+            self._keys = {**dict(zip(found.text_keys, zip(repeat("file"), found.text))),
+                          **dict(zip(found.folder_keys, zip(repeat("folder"), found.folders)))}
         if self._keys is None or (complete and self._keys_partial):
             self._keys_partial = False
             keys = {layout.key(e.rel): ("file", e.rel) for e in self.tree.entries}

@@ -352,9 +352,10 @@ def test_an_edit_of_contents_folds_in_without_the_listing_or_the_resolver(
         sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the listing of the model's last run, a new function is folded in from its folder's
     ledger alone: neither the listing is parsed nor an import resolved (its imports are as
-    stored); a new import resolves again, through the whole listing.  Both end as a clean
-    build of the same tree does."""
-    from docgraph import model, runner
+    stored), and the model's task is made from the paths and keys the last build kept, not by
+    grouping and hashing every path; a new import resolves again, through the whole listing.
+    Both end as a clean build of the same tree does."""
+    from docgraph import graph, model, runner
 
     build(sample)
     build(sample)
@@ -367,6 +368,8 @@ def test_an_edit_of_contents_folds_in_without_the_listing_or_the_resolver(
     with monkeypatch.context() as patched:
         patched.setattr(model.Listing, "rows", property(refused))
         patched.setattr(model, "Resolver", refused)
+        patched.setattr(graph.Graph, "_children", refused)
+        assert (sample / ".docgraph" / graph.MODEL_PATHS).is_file()
         with (sample / SHAPES).open("a", encoding="utf-8") as handle:
             handle.write("\n\ndef folded_alone() -> int:\n    return 1\n")
         report = build(sample)
