@@ -33,7 +33,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 from . import layout
 from .config import Config
@@ -47,10 +47,11 @@ from .store import read_bytes, recorded_pages
 SETTINGS, ANALYZE, LEDGER, MODEL, RENDER, MANIFEST = range(6)
 PART_SEARCHES = 8
 """Files whose map part is found by searching the parts before a map of every file is made."""
+_T = TypeVar("_T")
 MAP_PARTS = "map-parts.marshal"
+"""The map's partition in the state folder, keyed by the graph's fingerprint (a cache)."""
 MODEL_PATHS = "model-paths.marshal"
 """The model's paths and their keys in the state folder, keyed by the graph's fingerprint (a cache)."""
-"""The map's partition in the state folder, keyed by the graph's fingerprint (a cache)."""
 
 
 @dataclass(frozen=True)
@@ -234,19 +235,17 @@ class ModelPaths:
     folders: list[str]
     ledgers: list[str]
 
-    def dumps(self, key: str) -> bytes:
-        """As stored: each list one string (NUL never is in a path) and its length, which loads
+    def stored(self) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """As kept: each list one string (NUL never is in a path) and its length, which loads
         in a few milliseconds where 50,000 pairs took 0.15 s."""
         parts = (self.text_keys, self.text, self.folder_keys, self.folders, self.ledgers)
-        return marshal.dumps((key, tuple(len(part) for part in parts), *("\0".join(part) for part in parts)))
+        return tuple(len(part) for part in parts), tuple("\0".join(part) for part in parts)
 
     @staticmethod
-    def loads(data: bytes, key: str) -> ModelPaths | None:
-        found = marshal.loads(data)
-        if not isinstance(found, tuple) or len(found) != 7 or found[0] != key:
-            return None
-        lists = [text.split("\0") if size else [] for size, text in zip(found[1], found[2:])]
-        if [len(part) for part in lists] != list(found[1]):
+    def from_stored(stored: Any) -> ModelPaths | None:
+        sizes, joined = stored
+        lists = [text.split("\0") if size else [] for size, text in zip(sizes, joined)]
+        if len(lists) != 5 or [len(part) for part in lists] != list(sizes):
             return None
         return ModelPaths(*lists)
 
@@ -452,28 +451,16 @@ class Graph:
         from the state folder when made for this graph's fingerprint (its listing, settings
         and code), as an edit of a function finds them (hashing 50,000 paths and grouping the
         files by folder took 0.3 s at 48,000 sources, for the same names as the last build's)."""
-        if self._model_paths_found is not None:
-            return self._model_paths_found
-        path = os.path.join(self.config.state, MODEL_PATHS)
-        key = f"{self.fingerprint()}\0{self._state('')}"
-        found: ModelPaths | None = None
-        try:
-            with open(path, "rb") as handle:
-                found = ModelPaths.loads(handle.read(), key)
-        except (OSError, EOFError, ValueError, TypeError, AttributeError):
-            pass
-        if found is None:
-            own = self._children()
-            text = self.tree.rels((FILE,))
-            folders = list(self.tree.folders)
-            found = ModelPaths([layout.key(rel) for rel in text], text,
-                               [layout.key(f) for f in folders], folders, [f for f in folders if f in own])
-            if os.path.isdir(self.config.state):
-                from .store import write_if_changed
+        if self._model_paths_found is None:
+            def make() -> ModelPaths:
+                own = self._children()
+                text = self.tree.rels((FILE,))
+                folders = list(self.tree.folders)
+                return ModelPaths([layout.key(rel) for rel in text], text,
+                                  [layout.key(f) for f in folders], folders, [f for f in folders if f in own])
 
-                write_if_changed(path, found.dumps(key))
-        self._model_paths_found = found
-        return found
+            self._model_paths_found = self._kept(MODEL_PATHS, ModelPaths.from_stored, make, ModelPaths.stored)
+        return self._model_paths_found
 
     def _model_spec(self) -> Spec:
         # each path's key hashed once (or read, :meth:`_model_paths`), for the digests' names and
@@ -537,23 +524,36 @@ class Graph:
     def _cached_parts(self) -> list[tuple[str, list[str]]]:
         """The partition, from the state folder when it was made for this listing and these
         settings (0.15 s at 48,000 sources, and an edit of one file asks which part holds it)."""
-        path = os.path.join(self.config.state, MAP_PARTS)
-        key = self.fingerprint()
+        from .pages.repo_map import partition
+
+        return self._kept(
+            MAP_PARTS, lambda parts: [(folder, list(files)) for folder, files in parts],
+            lambda: partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)],
+                              self.config.pages.map_part_files),
+            lambda parts: parts)
+
+    def _kept(self, name: str, load: Callable[[Any], _T | None], make: Callable[[], _T],
+              store: Callable[[_T], Any]) -> _T:
+        """A value made from the listing, settings and code alone, kept in the state folder
+        (file `name`) under the graph's fingerprint and the state folder's name: read when they
+        are the last build's, made (and kept) otherwise."""
+        path = os.path.join(self.config.state, name)
+        key = f"{self.fingerprint()}\0{self._state('')}"
         try:
             with open(path, "rb") as handle:
-                cached = marshal.load(handle)
-            if isinstance(cached, dict) and cached.get("key") == key:
-                return [(folder, list(files)) for folder, files in cached["parts"]]
-        except (OSError, EOFError, ValueError, TypeError, KeyError):
+                kept = marshal.load(handle)
+            if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == key:
+                found = load(kept[1])
+                if found is not None:
+                    return found
+        except (OSError, EOFError, ValueError, TypeError, AttributeError):
             pass
-        from .pages.repo_map import partition
-        from .store import write_if_changed
-
-        parts = partition([e.rel for e in self.tree.entries if e.kind in (FILE, BINARY)],
-                          self.config.pages.map_part_files)
+        made = make()
         if os.path.isdir(self.config.state):
-            write_if_changed(path, marshal.dumps({"key": key, "parts": parts}))
-        return parts
+            from .store import write_if_changed
+
+            write_if_changed(path, marshal.dumps((key, store(made))))
+        return made
 
     def _map_parts_listed(self) -> list[tuple[str, str, int]]:
         """(page, first folder, number of files) of each part, when there are several."""
