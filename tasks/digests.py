@@ -24,9 +24,8 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from . import layout
 from .context import folder_file, subtree_file, xref_file
 from .facts import External, FileXref, Finding, Link, compress, dumps, pack, unpack
 from .store import read_file, write_if_changed
@@ -35,6 +34,15 @@ _T = TypeVar("_T")
 MAIN_MODULES = 5
 ENTRY = "entry.json"
 MODULUS = 1 << 128
+CHECK_SHIFT = 66
+"""A keyword row's check, stored with it, is its hash's top 62 bits (:func:`row_hash`)."""
+_ORDER = "coalesce(s.lname, s.name)"  # the index order's first column (`layout.sort_key`)
+_KEY = f"({_ORDER}, s.name, s.qualname, p.path, s.line, s.kind, s.rowid)"
+CHECK_LOW = (1 << 31) - 1
+"""A check is summed as its high and its low 31 bits: no sum of a letter's checks overflows."""
+LetterKey = tuple[str, str, str, str, int, str, int]
+"""Where a keyword row stands in its index: its name's order (`layout.sort_key`), name,
+qualified name, path, line, kind and rowid (which tells identical rows apart)."""
 SEP = "\x1f"  # separator of name lists stored in one column
 
 
@@ -135,6 +143,14 @@ class KeywordRow:
     none)."""
     qualname: str = ""
     """A type member's qualified name (`Flask.run`); empty for a top-level definition."""
+
+
+class Keyed(NamedTuple):
+    """A keyword row with its place in the index and its check (as stored)."""
+
+    key: LetterKey
+    row: KeywordRow
+    check: int
 
 
 def names_of(text: str | None) -> tuple[str, ...]:
@@ -350,9 +366,10 @@ class Digests:
 
     # ---------------------------------------------------------------- keyword rows
 
-    def rows_for(self, paths: Iterable[str]) -> dict[str, list[KeywordRow]]:
-        """Keyword rows (with referencing files) of the given files."""
-        out: dict[str, list[KeywordRow]] = defaultdict(list)
+    def checked_rows(self, paths: Iterable[str]) -> list[tuple[int, KeywordRow]]:
+        """Keyword rows (with referencing files) of the given files, each with its rowid in
+        `symbols` (where the model notes its check)."""
+        out: list[tuple[int, KeywordRow]] = []
         path_of = self.ids.path
         for chunk in chunks(self.ids.ids(paths)):
             marks = ",".join("?" * len(chunk))
@@ -361,50 +378,90 @@ class Digests:
                     f"SELECT r.dst, r.name, p.path FROM refs r JOIN paths p ON p.id = r.src "
                     f"WHERE r.dst IN ({marks}) ORDER BY p.path", chunk):
                 refs[(dst, name)].append(src)
-            for file, name, kind, line, qualname in self.conn.execute(
-                    f"SELECT file, name, kind, line, qualname FROM symbols WHERE file IN ({marks})", chunk):
+            for rowid, file, name, kind, line, qualname in self.conn.execute(
+                    f"SELECT rowid, file, name, kind, line, qualname FROM symbols WHERE file IN ({marks})", chunk):
                 path = path_of(file)
-                out[path].append(KeywordRow(name, kind, path, line,
-                                            () if qualname else tuple(refs.get((file, name), ())),
-                                            qualname))
+                out.append((rowid, KeywordRow(name, kind, path, line,
+                                              () if qualname else tuple(refs.get((file, name), ())), qualname)))
         return out
 
-    def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
-        """Rows of `bucket` (every bucket when None) in the subtree of `folder`, in index order."""
-        where, args = ("p.path>=? AND p.path<?", [folder + "/", folder + "0"]) if folder else ("1", [])
+    def rows_for(self, paths: Iterable[str]) -> dict[str, list[KeywordRow]]:
+        """Keyword rows (with referencing files) of the given files."""
+        out: dict[str, list[KeywordRow]] = defaultdict(list)
+        for _rowid, row in self.checked_rows(paths):
+            out[row.path].append(row)
+        return out
+
+    def _letter_where(self, folder: str, bucket: str | None, start: LetterKey | None,
+                      stop: LetterKey | None, joined: bool = True) -> tuple[str, str, list[object]]:
+        """The tables and the condition that select the rows of `bucket` (every bucket when None)
+        in the subtree of `folder`, from `start` (inclusive) to `stop` (exclusive) in index
+        order; without the paths `joined` (the repository's rows) when no column of them is
+        asked for."""
+        args: list[object] = [folder + "/", folder + "0"] if folder else []
+        where = "p.path>=? AND p.path<?" if folder else "1"
         if bucket is not None:
             where += " AND s.bucket=?"
             args.append(bucket)
+        # The order's first column bounds the scan of the letter's index (`symbols_order`), which
+        # holds each row's file and check too; the rest of the key is compared only for the
+        # rows that share a bound's first column, so only those are read from the table
+        path = "p.path" if joined or folder else "(SELECT path FROM paths WHERE id = s.file)"
+        key = f"({_ORDER}, s.name, s.qualname, {path}, s.line, s.kind, s.rowid)"
+        for bound, loose, strict, near in ((start, ">=", ">=", ">"), (stop, "<=", "<", "<")):
+            if bound is not None:
+                where += f" AND {_ORDER} {loose} ? AND ({_ORDER} {near} ? OR {key} {strict} (?,?,?,?,?,?,?))"
+                args += [bound[0], bound[0], *bound]
+        if not (joined or folder):
+            return "symbols s", where, args
         # A small subtree's files first (CROSS JOIN fixes the order), then their symbols by the
         # (file, bucket) index; SQLite's own choice, every symbol of the letter in the
         # repository, took 0.52 ms instead of 0.06 ms for a letter of `torch/nn`, but 4.3 ms
         # instead of 6.6 ms for one of `torch`, which holds most of them (measured)
-        join = "symbols s JOIN paths p"
+        join = "symbols s JOIN paths p ON p.id = s.file"
         if folder and (bucket is None
                        or 4 * self._letter_count(folder, bucket) < self._letter_count("", bucket)):
-            join = "paths p CROSS JOIN symbols s"
+            join = "paths p CROSS JOIN symbols s ON p.id = s.file"
+        return join, where, args
+
+    def keyword_rows(self, folder: str, bucket: str | None = None, start: LetterKey | None = None,
+                     stop: LetterKey | None = None) -> list[KeywordRow]:
+        """Rows of `bucket` (every bucket when None) in the subtree of `folder`, in index order;
+        from `start` to `stop` (:data:`LetterKey`) when given."""
+        return [keyed.row for keyed in self.keyed_rows(folder, bucket, start, stop)]
+
+    def keyed_rows(self, folder: str, bucket: str | None = None, start: LetterKey | None = None,
+                   stop: LetterKey | None = None) -> list[Keyed]:
+        """:meth:`keyword_rows` with the key and the check of each row."""
+        tables, where, args = self._letter_where(folder, bucket, start, stop)
         found = self.conn.execute(
-            f"SELECT p.path, s.name, s.kind, s.line, s.qualname FROM {join} ON p.id = s.file "
-            f"WHERE {where}", args).fetchall()
-        refs: dict[tuple[str, str], list[str]] = defaultdict(list)
-        if found:
-            # the references into this subtree, by a range scan of the paths and the (dst, name) index
-            ref_where, ref_args = (("d.path>=? AND d.path<?", [folder + "/", folder + "0"]) if folder else ("1", []))
-            if bucket is not None:  # those of the letter's names alone (of all 80,000 on torch4x:
-                # 0.2 s for the global letter, 0.07 s so, measured)
-                ref_where += " AND (r.dst, r.name) IN (SELECT file, name FROM symbols WHERE bucket=? AND qualname='')"
-                ref_args.append(bucket)
-            names = {row[1] for row in found if not row[4]}
+            f"SELECT {_ORDER}, s.name, s.qualname, p.path, s.line, s.kind, s.rowid, s.file, s.h "
+            f"FROM {tables} WHERE {where}", args).fetchall()
+        # the references to these rows' names: those into their files, the others left out
+        named = {(r[7], r[1]) for r in found if not r[2]}
+        refs: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for chunk in chunks(sorted({file for file, _name in named})):
             for dst, name, src in self.conn.execute(
-                    f"SELECT d.path, r.name, s.path FROM refs r JOIN paths d ON d.id = r.dst "
-                    f"JOIN paths s ON s.id = r.src WHERE {ref_where} ORDER BY s.path", ref_args):
-                if name in names:
+                    f"SELECT r.dst, r.name, q.path FROM refs r JOIN paths q ON q.id = r.src "
+                    f"WHERE r.dst IN ({','.join('?' * len(chunk))}) ORDER BY q.path", chunk):
+                if (dst, name) in named:
                     refs[(dst, name)].append(src)
-        rows = [KeywordRow(name, kind, path, line,
-                           () if qualname else tuple(refs.get((path, name), ())), qualname)
-                for path, name, kind, line, qualname in found]
-        rows.sort(key=lambda r: (layout.sort_key(r.name), r.qualname, r.path, r.line, r.kind))
-        return rows
+        found.sort(key=lambda r: r[:7])
+        return [Keyed(r[:7], KeywordRow(r[1], r[5], r[3], r[4], () if r[2] else tuple(refs.get((r[7], r[1]), ())),
+                                        r[2]), r[8]) for r in found]
+
+    def letter_sums(self, folder: str, bucket: str, bounds: list[LetterKey]) -> list[tuple[int, int, int]]:
+        """Of the rows of `bucket` in the subtree of `folder` cut at `bounds` (the first key of
+        each range but the first): per range the count and two sums of the rows' checks (their
+        high and low 31 bits, so that no sum overflows SQLite's integers)."""
+        out = []
+        for start, stop in zip([None, *bounds], [*bounds, None]):
+            tables, where, args = self._letter_where(folder, bucket, start, stop, joined=False)
+            count, high, low = self.conn.execute(
+                f"SELECT count(*), coalesce(sum(s.h >> 31), 0), coalesce(sum(s.h & {CHECK_LOW}), 0) "
+                f"FROM {tables} WHERE {where}", args).fetchone()
+            out.append((int(count), int(high), int(low)))
+        return out
 
     def _letter_count(self, folder: str, bucket: str) -> int:
         row = self.conn.execute("SELECT count FROM subtree WHERE folder=? AND bucket=?",

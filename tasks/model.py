@@ -38,6 +38,7 @@ from typing import Any
 
 from . import layout
 from .digests import (
+    CHECK_SHIFT,
     ENTRY,
     MODULUS,
     SEP,
@@ -76,9 +77,10 @@ CREATE TABLE IF NOT EXISTS files(
     media_type TEXT, exports TEXT, link_target TEXT, findings TEXT, keywords INT, title TEXT,
     project TEXT);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
-CREATE TABLE IF NOT EXISTS symbols(file INT, name TEXT, kind TEXT, line INT, bucket TEXT, qualname TEXT);
+CREATE TABLE IF NOT EXISTS symbols(file INT, name TEXT, kind TEXT, line INT, bucket TEXT, qualname TEXT,
+    lname TEXT, h INT);
 CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file, bucket);
-CREATE INDEX IF NOT EXISTS symbols_bucket ON symbols(bucket, file);
+CREATE INDEX IF NOT EXISTS symbols_order ON symbols(bucket, coalesce(lname, name), file, h);
 CREATE TABLE IF NOT EXISTS imports(file INT, module TEXT, kind TEXT, names TEXT, level INT, system INT);
 CREATE INDEX IF NOT EXISTS imports_file ON imports(file);
 CREATE TABLE IF NOT EXISTS tails(tail TEXT, file INT, PRIMARY KEY(tail, file)) WITHOUT ROWID;
@@ -238,6 +240,15 @@ def _ledger_stats(ledger_of: dict[str, str]) -> list[tuple[str, str]]:
             continue
         found.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
     return found
+
+
+def symbol_row(file: int, symbol: dict[str, Any]) -> tuple[Any, ...]:
+    """A row of `symbols` but its check (set once its references are known): the name's index
+    order (:func:`docgraph.layout.sort_key`) is stored where it differs from the name alone."""
+    name = symbol["name"]
+    order = layout.sort_key(name)[0]
+    return (file, name, symbol["kind"], symbol["line"] or 0, layout.bucket_of(name), symbol.get("qualname", ""),
+            order if order != name else None)
 
 
 def _imports(summary: dict[str, Any]) -> list[SummaryImport]:
@@ -509,8 +520,7 @@ class Model:
             files.append(_file_row(file, rel, row, summary, stat, digest))
             if summary is None:
                 continue
-            symbols += [(file, s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
-                         s.get("qualname", "")) for s in summary.get("symbols", ())]
+            symbols += [symbol_row(file, s) for s in summary.get("symbols", ())]
             parsed = _imports(summary)
             imports += [(file, i.module, i.kind, SEP.join(i.names), i.level, int(i.system)) for i in parsed]
             tail_rows += [(t, file) for t in set().union(*(tails(i) for i in parsed))] if parsed else []
@@ -518,23 +528,25 @@ class Model:
             edges += found
             externals += [(rel, module, kind) for module, kind in missing]
         conn.executemany(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})", files)
-        conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)", symbols)
+        conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,NULL)", symbols)
         conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)", imports)
         conn.executemany("INSERT INTO tails VALUES(?,?)", tail_rows)
         self._insert_edges(edges, externals)
 
     def _bulk_subtree(self, paths: list[str]) -> None:
         """The keyword sums of every folder (per letter: a count and a sum of row hashes), from
-        the rows of :meth:`Digests.rows_for`: per folder of the defining file first, then once
-        into each ancestor."""
+        the rows of :meth:`Digests.checked_rows`: per folder of the defining file first, then once
+        into each ancestor; and each row's check (its hash's top bits)."""
         direct: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for batch in chunks(paths, BULK_BATCH):
-            for rel, rows in self.digests.rows_for(batch).items():
-                folder = rel.rpartition("/")[0]
-                for row in rows:
-                    entry = direct[(folder, layout.bucket_of(row.name))]
-                    entry[0] += 1
-                    entry[1] += row_hash(row)
+            checks = []
+            for rowid, row in self.digests.checked_rows(batch):
+                entry = direct[(row.path.rpartition("/")[0], layout.bucket_of(row.name))]
+                value = row_hash(row)
+                entry[0] += 1
+                entry[1] += value
+                checks.append((value >> CHECK_SHIFT, rowid))
+            self.conn.executemany("UPDATE symbols SET h=? WHERE rowid=?", checks)
         totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for (folder, bucket), (count, value) in direct.items():
             for above in ancestors(folder + "/"):
@@ -669,9 +681,8 @@ class Model:
             self._delete("symbols", "file", touched)
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
-                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?)",
-                                     [(ident(rel), s["name"], s["kind"], s["line"], layout.bucket_of(s["name"]),
-                                       s.get("qualname", "")) for s in summary.get("symbols", ())])
+                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,NULL)",
+                                     [symbol_row(ident(rel), s) for s in summary.get("symbols", ())])
             resolved = sorted(set(sources) | set(removed))
             for table in ("edges", "refs", "externals"):
                 self._delete(table, "src", resolved)
@@ -681,7 +692,13 @@ class Model:
             if roots_changed:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
             total_before = self.digests.subtree_total("")
-            subtree_changed = self._apply_rows(old_rows, self.digests.rows_for(dirty), dirty)
+            checked = self.digests.checked_rows(dirty)
+            new_rows: dict[str, list[KeywordRow]] = defaultdict(list)
+            for _rowid, row in checked:
+                new_rows[row.path].append(row)
+            subtree_changed = self._apply_rows(old_rows, new_rows, dirty)
+            conn.executemany("UPDATE symbols SET h=? WHERE rowid=?",
+                             [(row_hash(row) >> CHECK_SHIFT, rowid) for rowid, row in checked])
             total_after = self.digests.subtree_total("")
             if total_after != total_before:  # which folders hold every row of the repository
                 subtree_changed |= self.digests.folders_with_total({total_before, total_after})

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from .. import credentials, layout
 from ..context import ActionContext
-from ..digests import ENTRY, FolderDigest, read_digest
+from ..digests import ENTRY, Digests, FolderDigest, read_digest
 from ..entry import EntryDigest
 from ..facts import FileFacts, FileXref, loads, unpack, unpack_plain
-from ..model import Model, open_model
+from ..model import open_model
 from ..pages import (
     book,
     file_docs,
@@ -27,6 +27,7 @@ from ..store import read_bytes, read_file, remove, write_text
 from . import Result, page_result
 
 PageSet = tuple[dict[str, str], dict[str, tuple[str, str]]]
+Letter = tuple[keyword_index.Rendered, list[keyword_index.Part]]
 
 
 def render_file(ctx: ActionContext, rel: str) -> Result:
@@ -77,15 +78,16 @@ def render_folder(ctx: ActionContext, folder: str) -> Result:
 
 
 def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]],
-                  overview: Callable[[Model], PageSet],
-                  letter: Callable[[Model, str, dict[str, str]], keyword_index.Rendered]) -> Result:
+                  overview: Callable[[Digests], PageSet],
+                  letter: Callable[[Digests, str, list[keyword_index.Part]], Letter]) -> Result:
     """Shared by `sub.md` and `keywords.md`: rerender only the letters whose hash changed (a
     letter is its page and, when large, its parts), and of a large letter only the parts
-    whose digest changed.
+    whose rows or place changed.
 
     The task's records (targets) remember the pages it wrote (`{"a": page, "a/2": its second
-    part, ...}`), the hash each letter was rendered from and the digest of each part, so a
-    letter or a part that vanished has its page removed and nothing else is touched.
+    part, ...}`), the hash each letter was rendered from and the parts each large letter was cut
+    into (:class:`docgraph.pages.keyword_index.Part`), so a letter or a part that vanished has
+    its page removed and nothing else is touched.
     """
     record_path = ctx.paths.record(name)
     hashes_path = ctx.paths.letters(name)
@@ -96,32 +98,34 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     render = hashlib.sha1(read_bytes(ctx.paths.setting("render.json")) or b"").hexdigest()
     same = hashed.get("render") == render
     previous: dict[str, str] = hashed.get("letters", {}) if same else {}
-    parts_before: dict[str, str] = hashed.get("parts", {}) if same else {}
-    parts: dict[str, str] = {}  # part page -> the digest it was rendered from
+    cuts_before: dict[str, list[list[object]]] = hashed.get("cuts", {}) if same else {}
+    cuts: dict[str, list[list[object]]] = {}  # letter -> its parts as cut (large letters)
     written: list[str] = []
     removed: list[str] = []
     recorded: dict[str, str] = {}  # the letter pages and their parts now, by letter (and part)
     conn = open_model(ctx.paths.model)
     try:
-        model = Model(conn, ctx.paths.state)
-        pages, letters = overview(model)
+        digests = Digests(conn, ctx.paths.state)
+        pages, letters = overview(digests)
         for page, text in pages.items():
             if write_text(ctx.paths.page(page), text):
                 written.append(ctx.paths.page(page))
         for bucket, (digest, page) in letters.items():
             had = {k: p for k, p in previous_pages.items() if k == bucket or k.startswith(bucket + "/")}
-            present = {p: os.path.exists(ctx.paths.page(p)) for p in had.values()}
-            if previous.get(bucket) == digest and had.get(bucket) == page and all(present.values()):
+            present = all(os.path.exists(ctx.paths.page(p)) for p in had.values())
+            if previous.get(bucket) == digest and had.get(bucket) == page and present:
                 recorded.update(had)
-                parts.update((p, parts_before[p]) for p in had.values() if p in parts_before)
+                if bucket in cuts_before:
+                    cuts[bucket] = cuts_before[bucket]
                 continue
-            kept = {p: parts_before[p] for p, there in present.items() if there and p in parts_before}
-            for number, (written_page, (part, rendered)) in enumerate(letter(model, bucket, kept).items()):
+            kept = [keyword_index.Part.load(p) for p in cuts_before.get(bucket, [])] if present else []
+            rendered, parts = letter(digests, bucket, kept)
+            for number, (written_page, made) in enumerate(rendered.items()):
                 recorded[bucket if number == 0 else f"{bucket}/{number}"] = written_page
-                if part:
-                    parts[written_page] = part
-                if rendered is not None and write_text(ctx.paths.page(written_page), rendered):
+                if made is not None and write_text(ctx.paths.page(written_page), made):
                     written.append(ctx.paths.page(written_page))
+            if parts:
+                cuts[bucket] = [p.dump() for p in parts]
     finally:
         conn.close()
     current_pages = set(recorded.values())
@@ -129,13 +133,13 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
         if page not in current_pages and remove(ctx.paths.page(page)):
             removed.append(ctx.paths.page(page))
     # two records: the pages (read by the manifest, changes only when a letter page comes or
-    # goes) and the hashes they were rendered from (changes with every re-rendered letter).  An
-    # index not split into letters records nothing: an empty file, which takes no disk block
-    # (most of the 625 folders of the torch corpus: 5 MB of `du` otherwise)
+    # goes) and the hashes and parts they were rendered from (changes with every re-rendered
+    # letter).  An index not split into letters records nothing: an empty file, which takes no
+    # disk block (most of the 625 folders of the torch corpus: 5 MB of `du` otherwise)
     write_text(record_path, json.dumps({"pages": recorded}, sort_keys=True) + "\n" if letters else "")
     write_text(hashes_path, json.dumps(
-        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "parts": parts, "render": render},
-        sort_keys=True) + "\n" if letters else "")
+        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "cuts": cuts, "render": render},
+        sort_keys=True, ensure_ascii=False) + "\n" if letters else "")
     return page_result(ctx, written, removed)
 
 
@@ -146,8 +150,8 @@ def render_sub(ctx: ActionContext, folder: str) -> Result:
     same_as = digest.get("same_as", "")
     return _render_split(
         ctx, f"sub:{folder}", buckets,
-        lambda model: keyword_index.subtree_pages(folder, buckets, model, ctx.render, same_as),
-        lambda model, bucket, kept: keyword_index.subtree_letter(folder, bucket, model, ctx.render, kept))
+        lambda rows: keyword_index.subtree_pages(folder, buckets, rows, ctx.render, same_as),
+        lambda rows, bucket, kept: keyword_index.subtree_letter(folder, bucket, rows, ctx.render, kept))
 
 
 def render_keywords(ctx: ActionContext) -> Result:
@@ -155,8 +159,8 @@ def render_keywords(ctx: ActionContext) -> Result:
     buckets = unpack_plain(read_file(ctx.paths.subtree_digest("")))["buckets"]
     return _render_split(
         ctx, "keywords", buckets,
-        lambda model: keyword_index.global_pages(buckets, model, ctx.render),
-        lambda model, bucket, kept: keyword_index.global_letter(bucket, model, ctx.render, kept))
+        lambda rows: keyword_index.global_pages(buckets, rows, ctx.render),
+        lambda rows, bucket, kept: keyword_index.global_letter(bucket, rows, ctx.render, kept))
 
 
 def render_book(ctx: ActionContext, folders: list[str]) -> Result:

@@ -15,22 +15,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from .. import layout
-from ..digests import KeywordRow
+from ..digests import CHECK_LOW, Keyed, KeywordRow, LetterKey
 from . import RenderContext
 from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural, table_cell
 
+_R = TypeVar("_R")
 REFS_SHOWN = 5
 SHORT_NAME = 48  # longer C++ names show `<…>` for their template arguments
 
 
 class RowSource(Protocol):
-    """What the index pages read from the model."""
+    """What the index pages read from the model (:class:`docgraph.digests.Digests`)."""
 
     def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]: ...
+
+    def keyed_rows(self, folder: str, bucket: str | None = None, start: LetterKey | None = None,
+                   stop: LetterKey | None = None) -> list[Keyed]: ...
+
+    def letter_sums(self, folder: str, bucket: str, bounds: list[LetterKey]) -> list[tuple[int, int, int]]: ...
 
 
 def _label(bucket: str) -> str:
@@ -167,9 +174,38 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, letters
 
 
-Rendered = dict[str, tuple[str, str | None]]
-"""The pages of a letter, the letter page first: {page: (digest, text)}.  A part's digest names
-everything its text is made of; its text is None where the part is as `kept` recorded."""
+Rendered = dict[str, str | None]
+"""The pages of a letter, the letter page first: {page: text}; None for a part whose page stays
+as written (its rows and its place are as they were)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a large letter as cut: its first row's key, its last row's name, and the
+    count and the sums of its rows' checks (as :meth:`RowSource.letter_sums` gives them), which
+    tell whether the rows from its first key to the next part's are still these."""
+
+    first: LetterKey
+    last: str
+    count: int
+    high: int
+    low: int
+
+    @classmethod
+    def of(cls, rows: Sequence[Keyed]) -> Part:
+        return cls(rows[0].key, rows[-1].row.name, len(rows), sum(r.check >> 31 for r in rows),
+                   sum(r.check & CHECK_LOW for r in rows))
+
+    def sums(self) -> tuple[int, int, int]:
+        return self.count, self.high, self.low
+
+    def dump(self) -> list[object]:
+        return [list(self.first), self.last, self.count, self.high, self.low]
+
+    @classmethod
+    def load(cls, data: list[Any]) -> Part:
+        first, last, count, high, low = data
+        return cls(tuple(first), last, count, high, low)  # type: ignore[arg-type]
 
 
 def _cut_hash(row: KeywordRow) -> int:
@@ -179,7 +215,15 @@ def _cut_hash(row: KeywordRow) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
-def parts_of(rows: list[KeywordRow], limit: int) -> list[list[KeywordRow]]:
+def _ends_part(size: int, row: KeywordRow, limit: int) -> bool:
+    """Whether a part of `size` rows ends with `row` (:func:`parts_of`)."""
+    least, late, spread = max(1, limit // 4), max(1, 3 * limit // 4), max(1, limit // 3)
+    return size >= limit or size >= least and \
+        _cut_hash(row) % (spread if size < late else max(1, spread // 8)) == 0
+
+
+def parts_of(rows: Sequence[_R], limit: int, row: Callable[[_R], KeywordRow] = lambda r: r  # type: ignore[assignment,return-value]
+             ) -> list[list[_R]]:
     """The rows of a large letter cut into parts of at most `limit` rows where a row's own hash
     says, as backup tools cut files by their content: a row added or removed changes its own
     part, where cuts by position moved every later part by one row (and a 48,000-file tree's
@@ -187,14 +231,11 @@ def parts_of(rows: list[KeywordRow], limit: int) -> list[list[KeywordRow]]:
     quarter of the limit; past three quarters, a row says so eight times as often, so that a
     part seldom reaches the limit, where it is cut whatever its rows say (a cut by position
     there moves the cuts after it until one falls where a row said so again)."""
-    least, late, spread = max(1, limit // 4), max(1, 3 * limit // 4), max(1, limit // 3)
-    parts: list[list[KeywordRow]] = []
-    current: list[KeywordRow] = []
-    for row in rows:
-        current.append(row)
-        size = len(current)
-        if size >= least and _cut_hash(row) % (spread if size < late else max(1, spread // 8)) == 0 \
-                or size >= limit:
+    parts: list[list[_R]] = []
+    current: list[_R] = []
+    for item in rows:
+        current.append(item)
+        if _ends_part(len(current), row(item), limit):
             parts.append(current)
             current = []
     if current:
@@ -202,58 +243,105 @@ def parts_of(rows: list[KeywordRow], limit: int) -> list[list[KeywordRow]]:
     return parts
 
 
-def _letter(rows: list[KeywordRow], page: str, ctx: RenderContext, template: str, title: str,
-            summary: str, what: str, kept: Mapping[str, str]) -> Rendered:
+def _recut(source: RowSource, folder: str, bucket: str, limit: int, kept: Sequence[Part],
+           sums: list[tuple[int, int, int]]) -> list[Part | list[Keyed]]:
+    """The parts of a letter now, from those `kept` and the sums of the rows between their first
+    keys now: a kept part whose rows are the same, reached where it began, stays (as the
+    `Part`); from a part whose rows changed, the rows are read and cut again (lists of rows)
+    until a cut falls where a kept part begins whose rows are the same: an added row reads
+    and cuts about one part's rows, not the letter's."""
+    out: list[Part | list[Keyed]] = []
+    changed = [part.sums() != now for part, now in zip(kept, sums)]
+    at = 0
+    while at < len(kept):
+        if not changed[at]:
+            out.append(kept[at])
+            at += 1
+            continue
+        current: list[Keyed] = []
+        while True:
+            for item in source.keyed_rows(folder, bucket, kept[at].first if at else None,
+                                          kept[at + 1].first if at + 1 < len(kept) else None):
+                current.append(item)
+                if _ends_part(len(current), item.row, limit):
+                    out.append(current)
+                    current = []
+            at += 1
+            if at == len(kept) or not current:  # a cut where a kept part begins
+                break
+        if current:  # (the letter's end)
+            out.append(current)
+    return out
+
+
+def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderContext, template: str,
+            title: str, summary: Callable[[int], str], what: str,
+            kept: Sequence[Part]) -> tuple[Rendered, list[Part]]:
     """A letter page, and when its rows are more than `pages.index_split` its parts
     (:func:`parts_of`): then the letter page lists the parts with the first and last name of
     each (GitHub renders a Markdown file only when small, "generally less than 2 MB": a letter
-    of a 48,000-file tree held 10 MB).  A part whose digest is the one in `kept` (its page
-    -> digest, as rendered last) is not rendered again."""
+    of a 48,000-file tree held 10 MB).  With the parts `kept` from the last time (:class:`Part`),
+    only the rows of those that changed are read (:func:`_recut`), and a part is rendered again
+    only when its rows or its number (or the number of parts) changed."""
     limit = ctx.settings.index_split
-    if len(rows) <= limit:
-        return {page: ("", fill(template, title=title, summary=summary, body=_rows_table(rows, page, ctx)))}
-    chunks = parts_of(rows, limit)
-    parts = [layout.letter_part_page(page, number) for number in range(1, len(chunks) + 1)]
+    sums = source.letter_sums(folder, bucket, [p.first for p in kept[1:]]) if kept else []
+    cut: list[Part | list[Keyed]]
+    if sums and sum(n for n, _, _ in sums) > limit:
+        cut = _recut(source, folder, bucket, limit, kept, sums)
+    else:
+        rows = source.keyed_rows(folder, bucket)
+        if len(rows) <= limit:
+            return {page: fill(template, title=title, summary=summary(len(rows)),
+                               body=_rows_table([r.row for r in rows], page, ctx))}, []
+        cut = list(parts_of(rows, limit, lambda r: r.row))
+    parts = [p if isinstance(p, Part) else Part.of(p) for p in cut]
+    pages = [layout.letter_part_page(page, number) for number in range(1, len(parts) + 1)]
 
-    def shown(row: KeywordRow) -> str:  # the name the rows are ordered by (a member's own)
-        return code(_short(row.name) if len(row.name) > SHORT_NAME else row.name)
+    def shown(name: str) -> str:  # the name the rows are ordered by (a member's own)
+        return code(_short(name) if len(name) > SHORT_NAME else name)
 
-    def span(chunk: list[KeywordRow]) -> str:
-        first, last = shown(chunk[0]), shown(chunk[-1])
+    def span(part: Part) -> str:
+        first, last = shown(part.first[1]), shown(part.last)
         return first if first == last else f"{first} … {last}"
 
     listing = "\n".join(
-        f"{number}. {link(f'part {number}', ctx.page_href(page, part))}: {span(chunk)} ({len(chunk):,})"
-        for number, (part, chunk) in enumerate(zip(parts, chunks), 1))
-    pages: Rendered = {page: ("", fill(template, title=title, summary=summary + f" In {len(parts)} parts:",
-                                       body=listing))}
-    for number, (part, chunk) in enumerate(zip(parts, chunks), 1):
-        digest = hashlib.sha1(repr((template, title, what, number, len(parts), chunk)).encode(
-            "utf-8", "surrogatepass")).hexdigest()
-        if kept.get(part) == digest:
-            pages[part] = (digest, None)
-            continue
-        around = [link("previous", ctx.page_href(part, parts[number - 2])) if number > 1 else "",
-                  link("next", ctx.page_href(part, parts[number])) if number < len(parts) else "",
-                  link("all parts", ctx.page_href(part, page))]
-        pages[part] = (digest, fill(
+        f"{number}. {link(f'part {number}', ctx.page_href(page, target))}: {span(part)} ({part.count:,})"
+        for number, (target, part) in enumerate(zip(pages, parts), 1))
+    out: Rendered = {page: fill(template, title=title,
+                                summary=summary(sum(p.count for p in parts)) + f" In {len(parts)} parts:",
+                                body=listing)}
+    was = {id(part): at for at, part in enumerate(kept)}
+    for number, (target, part, made) in enumerate(zip(pages, parts, cut), 1):
+        if isinstance(made, Part):
+            at = was[id(made)]
+            if len(parts) == len(kept) and at == number - 1:
+                out[target] = None  # the same rows in the same place: the page as written
+                continue
+            made = source.keyed_rows(folder, bucket, made.first if at else None,
+                                     kept[at + 1].first if at + 1 < len(kept) else None)
+        around = [link("previous", ctx.page_href(target, pages[number - 2])) if number > 1 else "",
+                  link("next", ctx.page_href(target, pages[number])) if number < len(parts) else "",
+                  link("all parts", ctx.page_href(target, page))]
+        out[target] = fill(
             template, title=title,
-            summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(chunk)} "
-                    f"({plural(len(chunk), 'row')}); " + " · ".join(a for a in around if a) + ".",
-            body=_rows_table(chunk, part, ctx)))
-    return pages
+            summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(part)} "
+                    f"({plural(part.count, 'row')}); " + " · ".join(a for a in around if a) + ".",
+            body=_rows_table([r.row for r in made], target, ctx))
+    return out, parts
 
 
 def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext,
-                   kept: Mapping[str, str]) -> Rendered:
+                   kept: Sequence[Part]) -> tuple[Rendered, list[Part]]:
     """One letter page of a split `sub.md` (with its parts when large)."""
     page = layout.sub_letter_page(folder, bucket)
-    rows = model.keyword_rows(folder, bucket)
-    summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)} in "
-               f"{_scope(folder)} and below; "
-               f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
-    return _letter(rows, page, ctx, "folder_sub.md", code(folder) + f" — {_label(bucket)}", summary,
-                   f"starting with {_label(bucket)} in {_scope(folder)} and below", kept)
+
+    def summary(count: int) -> str:
+        return (f"{plural(count, 'definition')} starting with {_label(bucket)} in "
+                f"{_scope(folder)} and below; "
+                f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
+
+    return _letter(model, folder, bucket, page, ctx, "folder_sub.md", code(folder) + f" — {_label(bucket)}",
+                   summary, f"starting with {_label(bucket)} in {_scope(folder)} and below", kept)
 
 
 def global_pages(buckets: dict[str, list[object]], model: RowSource,
@@ -272,10 +360,13 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
     return {page: fill("keywords.md", summary=summary, body=body)}, letters
 
 
-def global_letter(bucket: str, model: RowSource, ctx: RenderContext, kept: Mapping[str, str]) -> Rendered:
+def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
+                  kept: Sequence[Part]) -> tuple[Rendered, list[Part]]:
     """One letter page of a split `keywords.md` (with its parts when large)."""
     page = layout.keywords_letter_page(bucket)
-    rows = model.keyword_rows("", bucket)
-    summary = (f"{plural(len(rows), 'definition')} starting with {_label(bucket)}; "
-               f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
-    return _letter(rows, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}", kept)
+
+    def summary(count: int) -> str:
+        return (f"{plural(count, 'definition')} starting with {_label(bucket)}; "
+                f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
+
+    return _letter(model, "", bucket, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}", kept)

@@ -1,0 +1,164 @@
+"""The parts of a large keyword letter, cut again from the parts kept by the last build.
+
+`keyword_index._letter` reads the rows of only the parts whose sums changed; these tests hold it
+against a letter cut from all of its rows, over any edit of the rows (Hypothesis), and count
+the rows it reads.  A source over a list stands in for the model: the database's side (the
+same ranges and sums in SQL) is held against the same list by the last test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from docgraph import layout
+from docgraph.config import load
+from docgraph.digests import CHECK_LOW, CHECK_SHIFT, Keyed, KeywordRow, LetterKey, row_hash
+from docgraph.pages import RenderContext
+from docgraph.pages.keyword_index import Part, Rendered, global_letter, parts_of
+
+PAGES = load(str(Path(__file__).parent)).pages
+
+
+def keyed(row: KeywordRow, rowid: int) -> Keyed:
+    key = (layout.sort_key(row.name)[0], row.name, row.qualname, row.path, row.line, row.kind, rowid)
+    return Keyed(key, row, row_hash(row) >> CHECK_SHIFT)
+
+
+class ListSource:
+    """The model's rows of one letter, as a sorted list; counts the rows handed out."""
+
+    def __init__(self, rows: list[Keyed]):
+        self.rows = sorted(rows, key=lambda r: r.key)
+        self.read = 0
+
+    def _range(self, start: LetterKey | None, stop: LetterKey | None) -> list[Keyed]:
+        return [r for r in self.rows if (start is None or r.key >= start) and (stop is None or r.key < stop)]
+
+    def keyed_rows(self, folder: str, bucket: str | None = None, start: LetterKey | None = None,
+                   stop: LetterKey | None = None) -> list[Keyed]:
+        found = self._range(start, stop)
+        self.read += len(found)
+        return found
+
+    def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
+        return [r.row for r in self.keyed_rows(folder, bucket)]
+
+    def letter_sums(self, folder: str, bucket: str, bounds: list[LetterKey]) -> list[tuple[int, int, int]]:
+        return [(len(found), sum(r.check >> 31 for r in found), sum(r.check & CHECK_LOW for r in found))
+                for found in (self._range(a, z) for a, z in zip([None, *bounds], [*bounds, None]))]
+
+
+def letter(rows: list[Keyed], kept: list[Part], split: int) -> tuple[Rendered, list[Part], int]:
+    ctx = RenderContext("..", dataclasses.replace(PAGES, index_split=split))
+    source = ListSource(rows)
+    rendered, parts = global_letter("f", source, ctx, kept)
+    return rendered, parts, source.read
+
+
+NAMES = st.sampled_from(["f", "F", "_f", "fa", "fab", "fB", "foo", "Foo", "f_b", "fz"])
+ROWS = st.lists(st.tuples(NAMES, st.sampled_from(["", "C.f"]), st.sampled_from(["a.py", "b/c.py", "d.py"]),
+                          st.integers(1, 4), st.sampled_from(["function", "class"])), max_size=80)
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[list[Keyed], list[Keyed]]:
+    """A letter's rows before and after an edit: rows added, removed, or given other references
+    (identical rows included: a file can define a name twice on one line)."""
+    before = [keyed(KeywordRow(n, k, p, line, (), q), rowid) for rowid, (n, q, p, line, k) in enumerate(draw(ROWS))]
+    after = list(before)
+    for _ in range(draw(st.integers(1, 6))):
+        what = draw(st.sampled_from(["add", "remove", "refs"]))
+        if what == "add" or not after:
+            n, q, p, line, k = draw(ROWS.filter(bool))[0]
+            after.append(keyed(KeywordRow(n, k, p, line, (), q), 1000 + len(after)))
+        else:
+            at = draw(st.integers(0, len(after) - 1))
+            if what == "remove":
+                del after[at]
+            else:
+                row = after[at].row
+                refs = tuple(sorted({*row.refs, draw(st.sampled_from(["x.py", "y.py"]))}))
+                after[at] = keyed(dataclasses.replace(row, refs=refs), after[at].key[-1])
+    return before, after
+
+
+def seen(part: Part) -> tuple[object, ...]:
+    return (part.first[:-1], part.last, part.count, part.high, part.low)
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits(), st.integers(3, 12))
+def test_a_letter_cut_from_its_kept_parts_is_the_letter_cut_from_all_rows(edit: tuple[list[Keyed], list[Keyed]],
+                                                                            split: int) -> None:
+    """Pages and parts from the kept parts are those made from every row; a part left as
+    written (None) is one whose text the last build wrote the same.  (Only the rowid in a part's
+    first key may differ: a row removed and added again the same is kept where it was.)"""
+    before, after = edit
+    old, kept, _ = letter(before, [], split)
+    new, parts, _ = letter(after, kept, split)
+    clean, clean_parts, _ = letter(after, [], split)
+    assert [seen(p) for p in parts] == [seen(p) for p in clean_parts]
+    assert list(new) == list(clean)
+    for page, text in clean.items():
+        assert new[page] == text or new[page] is None and old.get(page) == text
+
+
+def test_an_added_row_reads_about_one_parts_rows() -> None:
+    """A row added to a letter of 4,000 rows in parts of at most 300 reads the rows of the
+    part it falls in (and rarely of the next), not the letter's."""
+    rows = [keyed(KeywordRow(f"f{n:05}", "function", f"m{n % 97}.py", n), n) for n in range(0, 8000, 2)]
+    _, kept, whole = letter(rows, [], 300)
+    assert whole == len(rows) and len(kept) > 15
+    for at in (1, 2001, 7999):
+        added = keyed(KeywordRow(f"f{at:05}", "function", "new.py", 1), 10_000 + at)
+        rendered, parts, read = letter([*rows, added], kept, 300)
+        assert read <= 2 * 300
+        assert sum(p.count for p in parts) == len(rows) + 1
+        assert 1 <= len([p for p, text in rendered.items() if text is not None and p.count("-") > 1]) <= 2
+
+
+def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path) -> None:
+    """The model's rows of a letter cut at any bounds: each range read alone and summed in SQL is
+    that slice of the whole letter (its order and every check as :func:`keyed` makes them)."""
+    from docgraph.model import Model, open_model
+
+    from .conftest import build, make_sample
+
+    root = make_sample(tmp_path / "repo")
+    pkg = root / "src" / "many"
+    pkg.mkdir()
+    for n in range(12):  # ties: the same names in several files, twice in one
+        (pkg / f"m{n}.py").write_text("".join(f"def s_{k}():\n    pass\n\n\n" for k in range(n % 4, 9))
+                                      + ("class S:\n    def s_1(self):\n        pass\n" if n % 3 else ""),
+                                      encoding="utf-8")
+    (pkg / "use.py").write_text("from .m1 import s_2, s_3\nfrom .m2 import s_2\n", encoding="utf-8")
+    build(root)
+    conn = open_model(str(root / ".docgraph" / "model.sqlite3"))
+    try:
+        digests = Model(conn, str(root / ".docgraph")).digests
+        for folder in ("", "src", "src/many"):
+            every = digests.keyed_rows(folder, "s")
+            assert len(every) > 60
+            assert [r.row for r in every] == digests.keyword_rows(folder, "s")
+            assert every == sorted(keyed(r.row, r.key[-1]) for r in every)
+            assert any(r.row.refs for r in every)
+            for step in (1, 5, 17):
+                bounds = [r.key for r in every[step::step]]
+                edges = [0, *range(step, len(every), step), len(every)]
+                slices = [every[a:z] for a, z in itertools.pairwise(edges)]
+                assert digests.letter_sums(folder, "s", bounds) == ListSource(every).letter_sums(folder, "s", bounds)
+                assert [digests.keyed_rows(folder, "s", a, z)
+                        for a, z in zip([None, *bounds], [*bounds, None])] == slices
+    finally:
+        conn.close()
+
+
+def test_parts_of_keeps_every_row_in_order() -> None:
+    rows = [keyed(KeywordRow(f"f{n}", "function", "a.py", n), n) for n in range(500)]
+    parts = parts_of(rows, 40, lambda r: r.row)
+    assert [r for part in parts for r in part] == rows
