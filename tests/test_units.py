@@ -536,6 +536,48 @@ def test_first_missing_lists_a_folder_of_many_targets_and_stats_the_few(tmp_path
     assert first_missing([str(tmp_path / "gone" / f"{n}") for n in range(LISTED_FROM)]) is not None
 
 
+def test_a_folder_found_complete_is_not_listed_again_until_its_mtime_or_names_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folders of many targets found complete are remembered with their mtime and names:
+    the next check stats them and lists none; an entry removed (a new mtime), a name more to
+    look for, or a folder whose mtime is too recent to trust is listed again."""
+    import os
+    import time
+
+    from docgraph import runner
+    from docgraph.runner import LISTED_FROM, ListedFolders, first_missing
+
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    many = [str(folder / f"{n:03}.packed") for n in range(LISTED_FROM + 4)]
+    for path in many:
+        Path(path).write_bytes(b"x")
+    old = time.time() - 60
+    os.utime(folder, (old, old))
+    record = str(tmp_path / "listed.marshal")
+    listed = ListedFolders(record)
+    assert first_missing(many, listed) is None
+    listed.save()
+    real = os.listdir
+    lists: list[str] = []
+    monkeypatch.setattr(runner.os, "listdir", lambda p: lists.append(p) or real(p))
+    assert first_missing(many, ListedFolders(record)) is None and lists == []
+    assert first_missing([*many, str(folder / "new.packed")], ListedFolders(record)) == str(folder / "new.packed")
+    assert len(lists) == 1
+    Path(many[3]).unlink()  # the folder's mtime is now
+    assert first_missing(many, ListedFolders(record)) == many[3]
+    Path(many[3]).write_bytes(b"x")
+    recent = ListedFolders(record)
+    assert first_missing(many, recent) is None  # listed: complete, but too recent to remember
+    assert recent.folders == {} and len(lists) == 3
+    recent.save()
+    assert first_missing(many, ListedFolders(record)) is None and len(lists) == 3  # each target checked
+    Path(many[5]).unlink()
+    assert first_missing(many, ListedFolders(record)) == many[5]
+    (tmp_path / "listed.marshal").write_bytes(b"\x00garbage")
+    assert first_missing(many, ListedFolders(record)) == many[5]
+
+
 def test_a_letters_parts_are_cut_by_content_so_a_new_row_changes_about_one() -> None:
     """The parts of a large letter: at most `limit` rows each, at least a quarter of it but the
     last, in order; a row added anywhere changes its own part (rarely a neighbour too), where
