@@ -153,6 +153,14 @@ class Keyed(NamedTuple):
     check: int
 
 
+def by_path(rows: Iterable[tuple[int, KeywordRow]]) -> dict[str, list[KeywordRow]]:
+    """Keyword rows (as :meth:`Digests.checked_rows` gives them) by defining file."""
+    out: dict[str, list[KeywordRow]] = defaultdict(list)
+    for _rowid, row in rows:
+        out[row.path].append(row)
+    return out
+
+
 def names_of(text: str | None) -> tuple[str, ...]:
     """Decode a name list stored with :data:`SEP`."""
     return tuple(text.split(SEP)) if text else ()
@@ -387,10 +395,7 @@ class Digests:
 
     def rows_for(self, paths: Iterable[str]) -> dict[str, list[KeywordRow]]:
         """Keyword rows (with referencing files) of the given files."""
-        out: dict[str, list[KeywordRow]] = defaultdict(list)
-        for _rowid, row in self.checked_rows(paths):
-            out[row.path].append(row)
-        return out
+        return by_path(self.checked_rows(paths))
 
     def _letter_where(self, folder: str, bucket: str | None, start: LetterKey | None,
                       stop: LetterKey | None, joined: bool = True) -> tuple[str, str, list[object]]:

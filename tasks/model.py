@@ -46,6 +46,7 @@ from .digests import (
     KeywordRow,
     PathIds,
     ancestors,
+    by_path,
     chunks,
     names_of,
     row_hash,
@@ -264,10 +265,6 @@ class Model:
         self.state = state
         self.ids = PathIds(conn)
         self.digests = Digests(conn, state, self.ids)
-
-    def keyword_rows(self, folder: str, bucket: str | None = None) -> list[KeywordRow]:
-        """Rows of one letter (or all) of a subtree (for the keyword pages)."""
-        return self.digests.keyword_rows(folder, bucket)
 
     # ---------------------------------------------------------------- change detection
 
@@ -693,10 +690,7 @@ class Model:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
             total_before = self.digests.subtree_total("")
             checked = self.digests.checked_rows(dirty)
-            new_rows: dict[str, list[KeywordRow]] = defaultdict(list)
-            for _rowid, row in checked:
-                new_rows[row.path].append(row)
-            subtree_changed = self._apply_rows(old_rows, new_rows, dirty)
+            subtree_changed = self._apply_rows(old_rows, by_path(checked), dirty)
             conn.executemany("UPDATE symbols SET h=? WHERE rowid=?",
                              [(row_hash(row) >> CHECK_SHIFT, rowid) for rowid, row in checked])
             total_after = self.digests.subtree_total("")

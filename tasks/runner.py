@@ -168,7 +168,8 @@ class ListedFolders:
         """The check of this list of targets goes through each folder."""
         if targets != self.targets:
             self.targets, self.folders, self.changed = targets, {}, True
-        self.others = None
+        if self.others is not None:  # (kept as None until every target is found again)
+            self.others, self.changed = None, True
 
     def holds(self, folder: str, mtime_ns: int) -> bool:
         return self.folders.get(folder) == mtime_ns

@@ -618,10 +618,10 @@ def test_a_letters_rows_are_those_of_every_letter_filtered(tmp_path: Path) -> No
         model = Model(conn, str(root / ".docgraph"))
         imported = 0
         for folder in ("", "src", "src/geometry"):
-            every = model.keyword_rows(folder)
+            every = model.digests.keyword_rows(folder)
             imported += sum(len(row.refs) for row in every)
             for bucket in layout.BUCKETS:
-                assert model.keyword_rows(folder, bucket) == [
+                assert model.digests.keyword_rows(folder, bucket) == [
                     row for row in every if layout.bucket_of(row.name) == bucket]
         assert imported  # (the sample's names are imported somewhere)
     finally:

@@ -243,6 +243,13 @@ def parts_of(rows: Sequence[_R], limit: int, row: Callable[[_R], KeywordRow] = l
     return parts
 
 
+def _kept_rows(source: RowSource, folder: str, bucket: str, kept: Sequence[Part], at: int) -> list[Keyed]:
+    """The rows now between the first key of kept part `at` and the next one's (from the
+    letter's start for the first, to its end for the last)."""
+    return source.keyed_rows(folder, bucket, kept[at].first if at else None,
+                             kept[at + 1].first if at + 1 < len(kept) else None)
+
+
 def _recut(source: RowSource, folder: str, bucket: str, limit: int, kept: Sequence[Part],
            sums: list[tuple[int, int, int]]) -> list[Part | list[Keyed]]:
     """The parts of a letter now, from those `kept` and the sums of the rows between their first
@@ -260,8 +267,7 @@ def _recut(source: RowSource, folder: str, bucket: str, limit: int, kept: Sequen
             continue
         current: list[Keyed] = []
         while True:
-            for item in source.keyed_rows(folder, bucket, kept[at].first if at else None,
-                                          kept[at + 1].first if at + 1 < len(kept) else None):
+            for item in _kept_rows(source, folder, bucket, kept, at):
                 current.append(item)
                 if _ends_part(len(current), item.row, limit):
                     out.append(current)
@@ -317,8 +323,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
             if len(parts) == len(kept) and at == number - 1:
                 out[target] = None  # the same rows in the same place: the page as written
                 continue
-            made = source.keyed_rows(folder, bucket, made.first if at else None,
-                                     kept[at + 1].first if at + 1 < len(kept) else None)
+            made = _kept_rows(source, folder, bucket, kept, at)
         around = [link("previous", ctx.page_href(target, pages[number - 2])) if number > 1 else "",
                   link("next", ctx.page_href(target, pages[number])) if number < len(parts) else "",
                   link("all parts", ctx.page_href(target, page))]
