@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the analysis and the model never render: their code fingerp
 
 PACKED = ".zz"
 """Suffix of the state files that hold a record as zlib-compressed canonical JSON
-(:func:`docgraph.facts.pack`): facts, summaries and the model's digests."""
+(:func:`docgraph.facts.pack`): analyses (facts and summary) and the model's digests."""
 
 
 def state_file(state: str, kind: str, name: str, suffix: str = PACKED) -> str:
@@ -81,12 +81,14 @@ class Paths:
     def facts(self, rel: str) -> str:
         return state_file(self.state, "facts", rel)
 
-    def summary(self, rel: str) -> str:
-        return state_file(self.state, "summary", rel)
-
     def ledger(self, folder: str) -> str:
         """The hashes of the summaries of a folder's own files (the model's input)."""
         return state_file(self.state, "ledger", folder, ".json")
+
+    def seen(self, folder: str) -> str:
+        """What the ledger last read of a folder's analyses: their stat data and summary hashes
+        (read by the ledger's task alone, so that it reads only the analyses that changed)."""
+        return state_file(self.state, "seen", folder, ".marshal")
 
     def xref(self, rel: str) -> str:
         return xref_file(self.state, rel)

@@ -3,7 +3,7 @@
 Stages, each a set of doit tasks (names as `doit list` shows them):
 
 0. ``settings``          the settings slices and the source listing, from the config and discovery
-1. ``analyze:<path>``    one per source file: bytes -> facts + summary (state folder)
+1. ``analyze:<path>``    one per source file: bytes -> its facts and summary (one state file)
 2. ``ledger:<dir>``      one per folder with files of its own: the hashes of their summaries
 3. ``model``             ledgers (and the summaries they name) -> the model database and digests
    ``kw:<path>``         one per text file: `_kw.md` (facts only, so beside the model)
@@ -405,8 +405,7 @@ class Graph:
 
     def _analyze_spec(self, rel: str) -> Spec:
         return Spec(task_name("analyze", rel), _lazy.action("analyze", "analyze_file"), (self.context, rel),
-                    (rel, self.setting_file("analysis.json")),
-                    (self.name(self.paths.facts(rel)), self.name(self.paths.summary(rel))))
+                    (rel, self.setting_file("analysis.json")), (self.name(self.paths.facts(rel)),))
 
     def xref_file(self, rel: str) -> str:
         return self.name(self.paths.xref(rel))
@@ -443,8 +442,8 @@ class Graph:
         files = self._own_files(folder)
         return Spec(task_name("ledger", folder or "."), _lazy.action("ledger", "write_ledger"),
                     (self.context, folder, files),
-                    (self.setting_file("model.json"), *(self.name(self.paths.summary(r)) for r in files)),
-                    (self.name(self.paths.ledger(folder)),))
+                    (self.setting_file("model.json"), *(self.name(self.paths.facts(r)) for r in files)),
+                    (self.name(self.paths.ledger(folder)), self.name(self.paths.seen(folder))))
 
     def _model_paths(self) -> ModelPaths:
         """The model's text files and folders with their keys, and the folders with a ledger:
@@ -561,17 +560,17 @@ class Graph:
                 for i, (folder, files) in enumerate(self.map_parts, 1)]
 
     def _map_spec(self, page: str) -> Spec:
-        """`docgraph.json` or one of its parts (only that one is built: a part's inputs are its
-        files' summaries and cross-reference digests, 96,000 names at 48,000 sources)."""
+        """`docgraph.json` or one of its parts (only that one is built: a part's inputs are the
+        ledgers of its files' folders, which change when a summary does, and its files'
+        cross-reference digests: 50,000 names at 48,000 sources)."""
         ctx, paths, n = self.context, self.paths, self.name
         render = self.setting_file("render.json")
 
         def deps(files: list[str]) -> tuple[str, ...]:
             out = [render, self.setting_file("tree.json")]  # which files a part holds
-            for rel in files:
-                out.append(n(paths.summary(rel)))
-                if self.tree.kind(rel) == FILE:
-                    out.append(self.xref_file(rel))
+            folders = dict.fromkeys(rel.rpartition("/")[0] for rel in files)
+            out += (n(paths.ledger(folder)) for folder in folders)
+            out += (self.xref_file(rel) for rel in files if self.tree.kind(rel) == FILE)
             return tuple(out)
 
         groups = self.map_parts
@@ -591,7 +590,7 @@ class Graph:
                                  (ctx, page, files, parts), deps(files), (n(paths.page(page)),)))
 
     def _map_specs(self) -> list[Spec]:
-        """`docgraph.json`: one task per part, each depending on its files' summaries and xrefs."""
+        """`docgraph.json`: one task per part, each depending on its files' ledgers and xrefs."""
         return [self._map_spec(str(page)) for page in self.keys("map")]
 
     def _manifest(self, specs: dict[str, Spec]) -> Spec:
@@ -768,7 +767,7 @@ class Graph:
             return ["book"] + ([task_name("folder", ".")] if kind == "stats.json" else [])
         if kind == "entry.json" and not tail:
             return [task_name("folder", ".")]
-        if kind not in ("facts", "summary", "xref", "ledger", "folders", "subtree"):
+        if kind not in ("facts", "xref", "ledger", "folders", "subtree"):
             return []  # (the model's database: its readers read the digests it writes)
         stem = tail.rpartition(".")[0]  # `ab/<hex>.zz` or `.json`: the key has no dot
         base, _, key = producer.partition(":")
@@ -785,19 +784,30 @@ class Graph:
             return []
         what, path = owner
         if kind == "facts" and what == "file":
-            return [task_name("page", path), task_name("kw", path)] if self.tree.kind(path) == FILE else []
-        if kind in ("summary", "xref") and what == "file":
-            folder = path.rpartition("/")[0]
-            found = [task_name("ledger", folder or ".")] if kind == "summary" else [task_name("page", path)]
-            found += [self._map_part_of(path)]
-            return found
+            ledger = task_name("ledger", path.rpartition("/")[0] or ".")
+            return [task_name("page", path), task_name("kw", path), ledger] if self.tree.kind(path) == FILE \
+                else [ledger]
+        if kind == "xref" and what == "file":
+            return [task_name("page", path), self._map_part_of(path)]
         if kind == "ledger" and what == "folder":
-            return ["model"]
+            return ["model", *self._map_parts_of(path)]
         if kind == "folders" and what == "folder":
             return [task_name("folder", path or "."), "book"]
         if kind == "subtree" and what == "folder":
             return [task_name("sub", path or ".")] + (["keywords"] if not path else [])
         return []
+
+    def _map_parts_of(self, folder: str) -> list[str]:
+        """The map tasks whose parts list a folder's own files: one, or a run of consecutive
+        parts (a folder's own files are never apart in the partition, which follows path order)."""
+        files = self._own_files(folder)
+        if not files:
+            return []
+        first, last = self._map_part_of(min(files)), self._map_part_of(max(files))
+        if first == last:
+            return [first]
+        names = [task_name("map", page) for page, _files in self._map_pages()]
+        return names[names.index(first):names.index(last) + 1]
 
     def _map_part_of(self, rel: str) -> str:
         """The map task whose part lists `rel`: the first few found by searching the parts'

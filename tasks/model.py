@@ -268,12 +268,13 @@ class Model:
 
     # ---------------------------------------------------------------- change detection
 
-    def update(self, listing: Listing, summary_of: Callable[[str], str],
+    def update(self, listing: Listing, summary_of: Callable[[str], bytes | None],
                ledger_of: Callable[[str], str], include_roots: tuple[str, ...], code: str = "",
                root_name: str = "", ensure: bool = True) -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
-        `summary_of` names the summary file of an analysed source (text or binary), `ledger_of`
+        `summary_of` reads the packed summary of an analysed source (text or binary; None when
+        its analysis wrote none), `ledger_of`
         the ledger of a folder with analysed files of its own (their summaries' hashes): only
         the ledgers whose stat data changed are read, and only the summaries whose hash differs
         from the one folded in.  When the listing is the one of the last run (and nothing else
@@ -323,7 +324,7 @@ class Model:
         conn.execute("DELETE FROM meta WHERE key='digests'")
         return sorted(self.digests.written)
 
-    def _edited(self, summary_of: Callable[[str], str], ledger_of: Callable[[str], str]
+    def _edited(self, summary_of: Callable[[str], bytes | None], ledger_of: Callable[[str], str]
                 ) -> tuple[dict[str, tuple[dict[str, Any] | None, str, str]], dict[str, TreeRow],
                            list[tuple[str, str]]] | None:
         """With the listing of the last run: the changed summaries (parsed), the listing's rows
@@ -346,12 +347,12 @@ class Model:
                     return None
                 if old[1] == digest:
                     continue
-                data = read_bytes(summary_of(rel)) or _EMPTY  # (vanished while being read)
+                data = summary_of(rel) or _EMPTY  # (vanished while being read)
                 changed[rel] = (unpack_plain(data), "", hashlib.sha1(data).hexdigest())
                 rows[rel] = TreeRow(rel, old[0], 0, "")
         return changed, rows, ledgers
 
-    def _compare(self, listing: Listing, summary_of: Callable[[str], str],
+    def _compare(self, listing: Listing, summary_of: Callable[[str], bytes | None],
                  ledger_of: Callable[[str], str], include_roots: tuple[str, ...], roots: str,
                  roots_changed: bool) -> bool:
         """Compare every path of the listing with its row and fold in what differs (in bulk when
@@ -379,7 +380,7 @@ class Model:
                 continue  # its folder's ledger is as the model last read it
             if digest is not None and old is not None and old[2] == digest and old[0] == row.kind:
                 continue
-            data = read_bytes(summary_of(rel))
+            data = summary_of(rel)
             if data is None and digest is None:
                 continue  # its analysis failed; the report says so
             data = data or _EMPTY  # vanished while being read
@@ -454,7 +455,7 @@ class Model:
     # ---------------------------------------------------------------- bulk
 
     def _bulk(self, listing: Listing, changed: dict[str, tuple[bytes | None, str, str]],
-              summary_of: Callable[[str], str], include_roots: tuple[str, ...], roots: str,
+              summary_of: Callable[[str], bytes | None], include_roots: tuple[str, ...], roots: str,
               ledgers: list[tuple[str, str]]) -> None:
         """Every table from the summaries, :data:`BULK_BATCH` files' rows in memory at a time:
         all rows at once peaked at 550 MB on a 48k-file tree.  The subtree sums are read back
@@ -464,7 +465,7 @@ class Model:
         entries = listing.rows
         for rel, row in entries.items():
             if rel.rpartition("/")[2] in MANIFESTS and (rel in changed or row.kind in ("file", "binary")):
-                data = changed[rel][0] if rel in changed else read_bytes(summary_of(rel))
+                data = changed[rel][0] if rel in changed else summary_of(rel)
                 manifests[rel] = tuple(unpack_plain(data).get("exports", ()) if data else ())
         resolver = Resolver([r for r, row in entries.items() if row.kind in ("file", "binary", "link")],
                             include_roots, manifests)
@@ -491,7 +492,7 @@ class Model:
             raise
 
     def _bulk_rows(self, batch: list[str], listing: dict[str, TreeRow],
-                   changed: dict[str, tuple[bytes | None, str, str]], summary_of: Callable[[str], str],
+                   changed: dict[str, tuple[bytes | None, str, str]], summary_of: Callable[[str], bytes | None],
                    resolver: Resolver) -> None:
         """Insert the rows of the files of `batch` (their summaries parsed one at a time)."""
         conn, ident = self.conn, self.ids.every()
@@ -508,7 +509,7 @@ class Model:
             elif row.kind not in ("file", "binary"):
                 data, stat, digest = None, f"{row.kind}:{row.size}:{row.target}", ""
             else:
-                data = read_bytes(summary_of(rel))
+                data = summary_of(rel)
                 if data is None:
                     continue  # its analysis failed; the report says so
                 stat, digest = "", hashlib.sha1(data).hexdigest()

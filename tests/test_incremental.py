@@ -39,8 +39,72 @@ def test_body_edit_reruns_only_that_files_tasks(sample: Path) -> None:
     edit(sample / SHAPES, "raise ValueError(\"negative side\")", "raise ValueError(\"side < 0\")")
     report = build(sample)
     assert report["sources_analyzed"] == [SHAPES]
-    assert set(report["tasks_executed"]) == {f"analyze:{SHAPES}", f"page:{SHAPES}", f"kw:{SHAPES}"}
+    # (its folder's ledger reads the analysis again and finds the same summary: nothing after it runs)
+    assert set(report["tasks_executed"]) == {f"analyze:{SHAPES}", f"page:{SHAPES}", f"kw:{SHAPES}",
+                                             "ledger:src/geometry"}
     assert report["pages_written"] == [f"{SHAPES}_docs.md"]
+
+
+def test_a_ledger_reads_only_the_analyses_that_changed(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder's ledger reads again only the analyses whose stat data differ from those it
+    saw last; its hashes are those of every summary, as a read of all of them gives; a `seen`
+    record that is lost or damaged costs a read of all of them, never a wrong hash."""
+    import hashlib
+    import json
+
+    import docgraph.actions.model as actions
+    from docgraph.config import load
+    from docgraph.context import Paths
+    from docgraph.facts import packed_summary
+
+    monkeypatch.setattr(actions, "RACY_NS", 0)  # (the build's files are all new here)
+    build(sample)
+    config = load(str(sample))
+    paths = Paths(config.root, config.output, config.state)
+    facts = str(Path(config.state) / "facts")
+    reads: list[str] = []
+    real, ledger_task = actions.read_bytes, actions.write_ledger
+    in_ledger = [False]
+
+    def counted(path: str) -> bytes | None:
+        if path.startswith(facts) and in_ledger[0]:
+            reads.append(path)
+        return real(path)
+
+    def ledger_counted(*args: object) -> object:
+        in_ledger[0] = True
+        try:
+            return ledger_task(*args)  # type: ignore[arg-type]
+        finally:
+            in_ledger[0] = False
+
+    monkeypatch.setattr(actions, "read_bytes", counted)
+    monkeypatch.setattr(actions, "write_ledger", ledger_counted)
+    own = sorted(p.relative_to(sample).as_posix() for p in (sample / "src/geometry").iterdir() if p.is_file())
+
+    def expected() -> list[list[str]]:
+        return [[rel, hashlib.sha1(packed_summary(Path(paths.facts(rel)).read_bytes()) or b"").hexdigest()]
+                for rel in own]
+
+    ledger = Path(paths.ledger("src/geometry"))
+    with (sample / SHAPES).open("a", encoding="utf-8") as handle:
+        handle.write("\n\ndef total_area(shapes):\n    return 0\n")
+    report = build(sample)
+    assert "ledger:src/geometry" in report["tasks_executed"] and "model" in report["tasks_executed"]
+    assert reads == [paths.facts(SHAPES)]
+    assert json.loads(ledger.read_bytes()) == expected()
+    for number, damage in enumerate((b"", b"\x00garbage", None)):
+        seen = Path(paths.seen("src/geometry"))
+        if damage is None:
+            seen.unlink()
+        else:
+            seen.write_bytes(damage)
+        reads.clear()
+        with (sample / SHAPES).open("a", encoding="utf-8") as handle:
+            handle.write(f"\n# edit {number}\n")  # (its facts change, its summary does not)
+        build(sample)
+        assert sorted(reads) == sorted(paths.facts(rel) for rel in own)
+        assert json.loads(ledger.read_bytes()) == expected()
 
 
 def test_new_identifier_rebuilds_its_pages_and_the_keyword_pages_only(sample: Path) -> None:

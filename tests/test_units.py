@@ -494,8 +494,35 @@ def test_model_targets_and_their_readers_follow_the_layout(sample: Path) -> None
     assert list(model.targets[:len(expected)]) == expected
     other = Graph(config, tree)  # no model spec: every path keyed
     binary = next(e.rel for e in tree.entries if e.kind == "binary")
-    for name in [*expected, graph.name(graph.paths.summary(binary)), graph.name(graph.paths.ledger("src/geometry"))]:
+    for name in [*expected, graph.name(graph.paths.facts(binary)), graph.name(graph.paths.ledger("src/geometry"))]:
         assert graph.consumers_of(name, "model") == other.consumers_of(name, "model") != []
+
+
+def test_every_reader_of_a_state_file_is_found_from_its_name(sample: Path) -> None:
+    """For every task and every state file it reads, :meth:`Graph.consumers_of` (which the
+    engine follows when a build wrote that file) names the task, for a map in one part and in
+    several (a folder's files in more than one part too): a reader it missed would be left
+    stale."""
+    from docgraph.graph import Graph
+
+    for part_files in (0, 3):
+        if part_files:
+            (sample / "docgraph.yaml").write_text(f"pages:\n  map_part_files: {part_files}\n", encoding="utf-8")
+        config = load(str(sample))
+        tree = discover(config)
+        graph = Graph(config, tree)
+        specs = graph.all_specs()
+        producers = {t: spec.name for spec in specs for t in spec.targets}
+        state = graph.name(config.state) + "/"
+        read = 0
+        for spec in specs:
+            for dep in spec.file_dep:
+                if dep.startswith(state) and "/settings/" not in dep:
+                    read += 1
+                    for by_producer in (producers[dep], ""):
+                        assert spec.name in Graph(config, tree).consumers_of(dep, by_producer), (dep, spec.name)
+        assert read > 3 * len(tree.entries)
+        assert part_files == 0 or len(graph.map_parts) > 2
 
 
 def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:

@@ -1,4 +1,4 @@
-"""Stage 1: one source file's bytes -> its facts and summary in the state folder."""
+"""Stage 1: one source file's bytes -> its facts and summary, one state file (:func:`pack_analysis`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from ..analyzers import analyze
 from ..context import ActionContext
-from ..facts import FileFacts, Finding, pack
+from ..facts import FileFacts, Finding, pack_analysis
 from ..store import read_file, write_if_changed
 from . import Result
 
@@ -32,6 +32,5 @@ def analyze_file(ctx: ActionContext, rel: str) -> Result:
                               description=f"{len(data):,} bytes (analysis failed)",
                               findings=(Finding(rel, 0, f"internal error while analysing: "
                                                         f"{type(exc).__name__}: {exc}"),))
-    write_if_changed(ctx.paths.facts(rel), pack(facts), atomic=False)
-    write_if_changed(ctx.paths.summary(rel), pack(facts.summary()), atomic=False)
+    write_if_changed(ctx.paths.facts(rel), pack_analysis(facts), atomic=False)
     return {"analyzed": rel}

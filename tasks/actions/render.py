@@ -11,7 +11,7 @@ from .. import credentials, layout
 from ..context import ActionContext
 from ..digests import ENTRY, Digests, FolderDigest, read_digest
 from ..entry import EntryDigest
-from ..facts import FileFacts, FileXref, loads, unpack, unpack_plain
+from ..facts import FileFacts, FileXref, analysis_parts, loads, packed_summary, unpack, unpack_plain
 from ..model import open_model
 from ..pages import (
     book,
@@ -30,9 +30,13 @@ PageSet = tuple[dict[str, str], dict[str, tuple[str, str]]]
 Letter = tuple[keyword_index.Rendered, list[keyword_index.Part]]
 
 
+def _facts(ctx: ActionContext, rel: str) -> FileFacts:
+    return unpack(FileFacts, analysis_parts(read_file(ctx.paths.facts(rel)))[0])
+
+
 def render_file(ctx: ActionContext, rel: str) -> Result:
     """Render the `_docs.md` page of one text file (it shows cross-references: after the model)."""
-    facts = unpack(FileFacts, read_file(ctx.paths.facts(rel)))
+    facts = _facts(ctx, rel)
     xref_raw = read_bytes(ctx.paths.xref(rel))  # empty: no cross-references (see digests)
     xref = unpack(FileXref, xref_raw) if xref_raw else FileXref(rel)
     source_text = None
@@ -51,7 +55,7 @@ def render_file(ctx: ActionContext, rel: str) -> Result:
 
 def render_keywords_page(ctx: ActionContext, rel: str) -> Result:
     """Render the `_kw.md` page of one text file (from its facts alone: it runs beside the model)."""
-    facts = unpack(FileFacts, read_file(ctx.paths.facts(rel)))
+    facts = _facts(ctx, rel)
     path = ctx.paths.page(layout.kw_page(rel))
     written = [path] if write_text(path, file_keywords.render(facts, ctx.render)) else []
     return page_result(ctx, written)
@@ -183,7 +187,7 @@ def render_map(ctx: ActionContext, page: str, files: list[str], parts: list[tupl
 
     entries = {}
     for rel in files:
-        raw = read_bytes(ctx.paths.summary(rel))
+        raw = packed_summary(read_bytes(ctx.paths.facts(rel)))
         if raw is None:
             continue
         xref_raw = read_bytes(ctx.paths.xref(rel))
