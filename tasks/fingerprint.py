@@ -178,9 +178,15 @@ def _hash(files: Iterable[str]) -> str:
 
 def _stat_key(files: list[str]) -> list[tuple[str, int, int]]:
     """Stat data of docgraph's files and of the folders on the import path (installing or
-    upgrading a package there adds a folder, which changes the folder's mtime)."""
+    upgrading a package there adds a folder, which changes the folder's mtime).
+
+    Not the first entry when Python put the script's folder or the working folder there
+    (`docgraph`, `doit`, `python -m docgraph` in the repository: each its own): the key would
+    differ from one way of running to the next, or with every file added to the repository's
+    top folder, and each difference costs a new parse of the package (about 0.3 s)."""
+    imports = sys.path if sys.flags.safe_path else sys.path[1:]
     key = []
-    for path in [*files, *(p for p in sys.path if p and os.path.isdir(p))]:
+    for path in [*files, *(p for p in imports if p and os.path.isdir(p))]:
         st = os.stat(path)
         key.append((path, st.st_size, st.st_mtime_ns))
     return key

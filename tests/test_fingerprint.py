@@ -119,3 +119,22 @@ def test_an_upgrade_rebuilds_what_it_changes(tmp_path: Path, path: str, old: str
         assert report["pages_written"], "the upgrade changed pages, so some must be rewritten"
     assert _build(code, root)["tasks_executed"] == []
 
+
+
+def test_the_cached_fingerprints_are_the_same_however_docgraph_is_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docgraph`, `doit` and `python -m docgraph` put different folders first on the import
+    path (the script's, the working folder): the cache of the fingerprints is found by all of
+    them, so none parses the package again; a folder anywhere else on the path still counts."""
+    files = fingerprint.package_files()
+    first, second, other = (tmp_path / name for name in ("bin", "repo", "site"))
+    for folder in (first, second, other):
+        folder.mkdir()
+    (second / "new-file").write_text("x", encoding="utf-8")  # (another mtime)
+    monkeypatch.setattr(sys, "path", [str(first), *sys.path[1:], str(other)])
+    key = fingerprint._stat_key(files)
+    monkeypatch.setattr(sys, "path", [str(second), *sys.path[1:]])
+    assert fingerprint._stat_key(files) == key
+    (other / "installed").mkdir()  # a package installed there
+    os.utime(other, ns=(1, 1))
+    assert fingerprint._stat_key(files) != key
