@@ -38,6 +38,8 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +238,11 @@ def _execute_chunk(jobs: list[Job]) -> list[Outcome]:
     if hook is not None:
         hook([(action, args) for _name, action, args in jobs])
     return [_execute(job) for job in jobs]
+
+
+def _execute_alone(job: Job) -> list[Outcome]:
+    """A task run alone (the model): no chunk hook, which would key it for the cache."""
+    return [_execute(job)]
 
 
 def _execute(job: Job) -> Outcome:
@@ -587,17 +594,32 @@ class StageRunner:
         rest = [job for job in jobs if job[0] not in alone]
         size = max(1, min(CHUNK, len(rest) // (self.jobs * 8)))
         chunks = [rest[start:start + size] for start in range(0, len(rest), size)]
-        pool = _pool_context(self.cache_url).Pool(self.jobs, initializer=_worker_start, initargs=(setup,))
+        pool = ProcessPoolExecutor(self.jobs, mp_context=_pool_context(self.cache_url),
+                                   initializer=_worker_start, initargs=(setup,))
         try:
-            # a long task (the model) alone, started first; the others in chunks beside it
-            started = [pool.apply_async(_execute, (job,)) for job in solo]
-            for outcomes in pool.imap_unordered(_execute_chunk, chunks):
-                yield from outcomes
-            for result in started:
-                yield result.get()
-            pool.close()
+            # a long task (the model) alone, submitted first; the others in chunks beside it
+            given: dict[Future[list[Outcome]], list[Job]] = {pool.submit(_execute_alone, job): [job] for job in solo}
+            given.update((pool.submit(_execute_chunk, chunk), chunk) for chunk in chunks)
+            for future in as_completed(given):
+                try:
+                    found = future.result()
+                except BrokenProcessPool as exc:
+                    # a worker killed (the kernel's OOM killer, a signal) or unable to start:
+                    # its tasks and those not yet run fail, where a Pool waited forever
+                    why = f"a worker process ended before the task did ({exc})"
+                    yield from ((name, why, None, {}, 0.0) for name, _action, _args in given[future])
+                    continue
+                yield from found
         except BaseException:
-            pool.terminate()
+            _stop_workers(pool)
             raise
         finally:
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now (Ctrl-C, SIGTERM): they ignore SIGINT, and a running action
+    would otherwise finish first."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()

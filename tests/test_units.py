@@ -653,3 +653,34 @@ def test_a_letters_rows_are_those_of_every_letter_filtered(tmp_path: Path) -> No
         assert imported  # (the sample's names are imported somewhere)
     finally:
         conn.close()
+
+
+WORKER_DIES = """
+import os, sys
+from docgraph.report import Collector
+from docgraph.runner import StageRunner
+from docgraph.store import FileHashes
+
+runner = StageRunner(os.path.join(sys.argv[1], "doit.sqlite3"), 2, Collector(), FileHashes(sys.argv[1]))
+jobs = [(f"t{n:02}", os._exit if n == 7 else os.getpid, (3,) if n == 7 else ()) for n in range(40)]
+outcomes = list(runner._execute(jobs, [], frozenset()))
+print(len(outcomes), len({name for name, *_ in outcomes}))
+print(" ".join(sorted(name for name, error, *_ in outcomes if error)))
+print(next(error for name, error, *_ in outcomes if name == "t07"))
+"""
+
+
+def test_a_worker_that_dies_fails_its_tasks_instead_of_hanging_the_build(tmp_path: Path) -> None:
+    """A pool worker killed while it runs a task (here it exits; the kernel's OOM killer or a
+    signal do the same) fails that task and the ones not run yet, each once; the stage ends.
+    (A multiprocessing Pool waits forever for a task whose worker vanished.)"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WORKER_DIES, str(tmp_path)], check=False, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    counts, failed, why = done.stdout.splitlines()
+    assert counts == "40 40"
+    assert "t07" in failed.split()
+    assert "worker process ended" in why
