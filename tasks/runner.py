@@ -81,6 +81,9 @@ class WorkerSetup:
     parts: Mapping[str, bytes] = field(default_factory=dict)
     """Key parts the shared cache computed in the earlier stages (:attr:`FileHashes.parts`,
     :func:`known_part`)."""
+    build: int = 0
+    """The build's process id: a pool worker ends when that process does (see
+    :func:`_end_with`)."""
 
 
 _SETUP: list[WorkerSetup] = []
@@ -377,10 +380,42 @@ def _worker_start(setup: WorkerSetup) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
+    if setup.build:
+        _end_with(setup.build)
     os.chdir(setup.folder)
     _SETUP[:] = [setup]
     gc.freeze()  # what the fork server imported: never scanned, never copied by a collection
     gc.set_threshold(*GC_THRESHOLD)
+
+
+def _end_with(build: int) -> None:
+    """End this worker when the build's process ends, however it ends (`kill -9` too).
+
+    The fork server, the worker's parent, outlives the build while a worker holds its end of
+    the pipe that tells it the build is gone (every worker of a fork server does), and a
+    worker of a :class:`~concurrent.futures.ProcessPoolExecutor` waits on a queue whose
+    writing end it holds itself: neither would ever notice.  A thread waits for the build's
+    exit (a pidfd; polled once a second where there is none)."""
+    import select
+    import threading
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(build)
+        except (AttributeError, OSError):
+            handle = -1
+        try:
+            if handle >= 0:
+                select.select([handle], [], [])
+            else:
+                while True:
+                    os.kill(build, 0)
+                    time.sleep(1.0)
+        except OSError:
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="docgraph-build-watch", daemon=True).start()
 
 
 def _pool_context(cache_url: str = "") -> Any:
@@ -581,7 +616,8 @@ class StageRunner:
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
     def _execute(self, jobs: list[Job], solo: list[Job], complete: frozenset[str]) -> Iterator[Outcome]:
-        setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk, complete, self.hashes.parts)
+        setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk, complete, self.hashes.parts,
+                            os.getpid())
         if self.jobs <= 1 or len(jobs) < INLINE_BELOW:
             _SETUP[:] = [setup]
             try:
@@ -601,13 +637,14 @@ class StageRunner:
             given: dict[Future[list[Outcome]], list[Job]] = {pool.submit(_execute_alone, job): [job] for job in solo}
             given.update((pool.submit(_execute_chunk, chunk), chunk) for chunk in chunks)
             for future in as_completed(given):
+                ran = given.pop(future)  # (with its outcomes: the futures are not kept to the end)
                 try:
                     found = future.result()
                 except BrokenProcessPool as exc:
                     # a worker killed (the kernel's OOM killer, a signal) or unable to start:
                     # its tasks and those not yet run fail, where a Pool waited forever
                     why = f"a worker process ended before the task did ({exc})"
-                    yield from ((name, why, None, {}, 0.0) for name, _action, _args in given[future])
+                    yield from ((name, why, None, {}, 0.0) for name, _action, _args in ran)
                     continue
                 yield from found
         except BaseException:

@@ -169,6 +169,33 @@ def big_sample(root: Path) -> Path:
     return root
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc; none where there is no /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                    ppid = int(handle.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.parametrize("delay", [0.4, 0.9, 1.5, 2.2])
 def test_kill_9_then_build_equals_clean_build(tmp_path: Path, delay: float) -> None:
     root = big_sample(tmp_path / "repo")
@@ -176,8 +203,13 @@ def test_kill_9_then_build_equals_clean_build(tmp_path: Path, delay: float) -> N
     proc = subprocess.Popen([sys.executable, "-m", "docgraph.cli", "build", "-q", "-j", "2", str(root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
+    spawned = _descendants(proc.pid)  # the fork server and the workers, once the pool started
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 15
+    while [p for p in spawned if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in spawned if _alive(p)] == [], "processes of the killed build still run"
     build(root)
     clean = tmp_path / "clean"
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
