@@ -365,8 +365,9 @@ class TaskRecord:
 
 def _worker_start(setup: WorkerSetup) -> None:
     """Pool initializer: the build handles Ctrl-C for everyone; a worker dies with its parent,
-    the fork server, which exits when the build does (`kill -9` of a build must not leave workers
-    behind); the build's folder and chunk hook; the collector as :func:`_quiet_gc` sets it."""
+    the fork server, and with the build's process (`kill -9` of a build must not leave workers
+    behind: :func:`_end_with`); the build's folder and chunk hook; the collector as
+    :func:`_quiet_gc` sets it."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
