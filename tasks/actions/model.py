@@ -15,7 +15,7 @@ import os
 import time
 
 from ..context import ActionContext
-from ..facts import packed_summary
+from ..facts import analysis_parts, packed_summary
 from ..model import Listing, Model, open_model
 from ..runner import RACY_NS, targets_present
 from ..store import read_bytes, remove, stat_data, write_if_changed
@@ -56,7 +56,7 @@ def write_ledger(ctx: ActionContext, folder: str, files: list[str]) -> Result:
             data = read_bytes(path)
             if data is None:
                 continue
-            digest = hashlib.sha1(packed_summary(data) or b"").hexdigest()
+            digest = hashlib.sha1(analysis_parts(data)[1]).hexdigest()
             if len(data) != st.st_size or stat_data(path) != stat:
                 stat = (-1, 0)  # rewritten while read: read again next time
         ledger.append([rel, digest])
