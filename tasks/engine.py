@@ -339,7 +339,10 @@ class Session:
         if present is not None and len(present) != len(sources):
             for gone in sources.keys() - present:
                 sources.put(gone, None)
-        if stamp is None and (self._recorded is not None or len(loaded) == self.task_count()):
+        if self._recorded is not None or len(loaded) == self.task_count():
+            # every task was loaded (a first build, or an upgrade of docgraph): the outputs'
+            # records straight into new columns, not as changes to the old ones (an upgrade of
+            # torch4x held 262,000 changed records and a map of their tasks at its peak)
             self._record(loaded - self._settled)
             assert self._recorded is not None
             self.hashes.forget()  # all in the columns now: not held while they become the tables
@@ -417,12 +420,13 @@ class Session:
 
     def _record(self, names: set[str]) -> None:
         """The pages' and state artefacts' records of the outputs of tasks that ran or were
-        checked in a build without a stamp: task by task, straight into columns, with no map of
-        every output to its task (262,000 names on a 48,000-file tree)."""
+        checked in a build that loaded every task: task by task, straight into columns, with no
+        map of every output to its task (262,000 names on a 48,000-file tree).  An output no
+        worker noted keeps the hash the stamp recorded while its stat data are the same."""
         if self._recorded is None:
             self._recorded = (TableBuilder(), TableBuilder())
         pages, state = self._recorded
-        graph, prefix, hashes = self.graph, self.page_prefix, self.hashes
+        graph, prefix, hashes, stamp = self.graph, self.page_prefix, self.hashes, self.stamp
         for task in sorted(names - self._settled):
             self._settled.add(task)
             if task == "manifest":  # the list of generated files is not one of them
@@ -436,7 +440,9 @@ class Session:
                     now = stat_data(path)
                     if now is None:
                         continue
-                    value = [now[0], now[1], hashes.md5(path), task]
+                    old = stamp.output_stat(name, prefix) if stamp is not None else None
+                    md5 = old[2] if old is not None and old[2] and (old[0], old[1]) == now else hashes.md5(path)
+                    value = [now[0], now[1], md5, task]
                 (pages if name.startswith(prefix) else state).add(name, value)
 
 

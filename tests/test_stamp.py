@@ -291,3 +291,52 @@ def test_differing_entries_found_alike_by_search_or_index(names: list[str], prob
     for start in range(0, len(entries), 5):
         chunk = entries[start:start + 5]
         assert few.differing(chunk) == many.differing(chunk)
+
+
+def test_an_upgrade_records_what_the_general_path_records(tmp_path, monkeypatch) -> None:
+    """A build that loads every task of a built tree (docgraph's code changed: every settings
+    slice differs) writes its outputs' records straight into new columns, keeping the recorded
+    hash of an output whose stat data did not change; the general path (the old records and
+    their changes) gives the same records, and the next build does nothing."""
+    from docgraph import graph as graph_module
+    from docgraph.engine import Session
+
+    from .conftest import build, make_sample
+
+    ours = make_sample(tmp_path / "a" / "repo")
+    theirs = make_sample(tmp_path / "b" / "repo")
+    build(ours)
+    build(theirs)
+    real = graph_module.fingerprints
+
+    def upgraded(modules, state=None):  # type: ignore[no-untyped-def]
+        tool, code = real(modules, state)
+        return tool + "+", {module: digest + "+" for module, digest in code.items()}
+
+    monkeypatch.setattr(graph_module, "fingerprints", upgraded)
+    recorded: list[int] = []
+    direct = Session._record
+
+    def counted(self, names):  # type: ignore[no-untyped-def]
+        assert self.stamp is not None
+        recorded.append(len(names))
+        direct(self, names)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Session, "_record", counted)
+        build(ours)
+    assert recorded and recorded[0] > 100
+    with monkeypatch.context() as patched:
+        patched.setattr(Session, "_record", lambda self, names: pytest.fail("not the general path"))
+        patched.setattr(Session, "task_count", lambda self: -1)  # never equal to the tasks loaded
+        build(theirs)
+    mine, general = _tables(str(ours / ".docgraph")), _tables(str(theirs / ".docgraph"))
+
+    def same(table: dict[str, list]) -> dict[str, tuple]:
+        return {n: (r[0], r[2] if not n.endswith(".sqlite3") else "", r[3]) for n, r in table.items()}
+
+    for kind in mine:
+        assert (kind, same(mine[kind])) == (kind, same(general[kind]))
+    assert len(mine["pages"]) > 50 and len(mine["state"]) > 50
+    again = build(ours)
+    assert (again["mode"], again["tasks_executed"], again["pages_written"]) == ("no-op", [], [])

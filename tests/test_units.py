@@ -684,3 +684,57 @@ def test_a_worker_that_dies_fails_its_tasks_instead_of_hanging_the_build(tmp_pat
     assert counts == "40 40"
     assert "t07" in failed.split()
     assert "worker process ended" in why
+
+
+def _copy_text(source: str, target: str) -> dict[str, list[str]]:
+    with open(source, encoding="utf-8") as handle:
+        text = handle.read()
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text.upper())
+    return {"pages": [target]}
+
+
+def test_the_runner_keeps_few_of_doits_records_and_writes_every_one(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """doit's database keeps every record it reads or writes until it closes (100 MB of parsed
+    JSON for the 52,000 tasks of torch4x's pages stage); the runner's holds the records it has
+    yet to write, at most FLUSH_EVERY of them, and every record still reaches the database:
+    a second run finds every task up to date, a third runs only the task whose input changed."""
+    import sqlite3
+
+    from docgraph import runner
+    from docgraph.report import Collector
+    from docgraph.store import FileHashes
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runner, "FLUSH_EVERY", 4)
+    count = 30
+    for n in range(count):
+        (tmp_path / f"in{n}.txt").write_text(f"text {n}\n", encoding="utf-8")
+    jobs = {f"copy:{n}": (_copy_text, (f"in{n}.txt", f"out{n}.txt")) for n in range(count)}
+    held: list[int] = []
+    original = runner.TaskDB.set
+
+    def counted(self: runner.TaskDB, task_id: str, dependency: str, value: object) -> None:
+        original(self, task_id, dependency, value)
+        held.append(len(self._cache))
+
+    monkeypatch.setattr(runner.TaskDB, "set", counted)
+    db = str(tmp_path / "doit.sqlite3")
+
+    def run() -> Collector:
+        collector = Collector()
+        tasks = [runner.TaskRecord(name, (args[0],), (args[1],)) for name, (_action, args) in jobs.items()]
+        runner.StageRunner(db, 1, collector, FileHashes(str(tmp_path))).run(tasks, jobs, lambda name: 0)
+        return collector
+
+    first = run()
+    assert len(first.executed) == count and not first.failures
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from doit").fetchone() == (count,)
+    assert run().up_to_date == count
+    (tmp_path / "in7.txt").write_text("changed\n", encoding="utf-8")
+    third = run()
+    assert third.executed == ["copy:7"] and third.up_to_date == count - 1
+    assert (tmp_path / "out7.txt").read_text(encoding="utf-8") == "CHANGED\n"
+    assert held and max(held) <= 4  # (the third run read all 30 records to check them)
