@@ -351,6 +351,9 @@ class TaskDB(SqliteDB):
     stage on torch4x (52,000 tasks, each read to check it and written again) was 100 MB of
     parsed JSON in the main process."""
 
+    _cache: dict[str, dict[str, Any]]
+    _dirty: set[str]
+
     def load(self, task_id: str) -> None:
         """Read a task's record again before it is updated (see :meth:`forget`)."""
         self.get(task_id, "")
