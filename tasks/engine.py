@@ -64,6 +64,9 @@ log = logging.getLogger("docgraph")
 
 DOIT_DB = "doit.sqlite3"
 OWN_PAGES_LIMIT = 64  # more analysed files than this (a checkout): no own-pages step first
+RECORD_ANEW = 0.9
+"""A build that loaded this share of the graph's tasks or more (an upgrade of docgraph checks
+them all) records their outputs straight into new columns (see :meth:`Session._record`)."""
 
 
 @dataclass
@@ -339,14 +342,20 @@ class Session:
         if present is not None and len(present) != len(sources):
             for gone in sources.keys() - present:
                 sources.put(gone, None)
-        if self._recorded is not None or len(loaded) == self.task_count():
-            # every task was loaded (a first build, or an upgrade of docgraph): the outputs'
-            # records straight into new columns, not as changes to the old ones (an upgrade of
-            # torch4x held 262,000 changed records and a map of their tasks at its peak)
-            self._record(loaded - self._settled)
+        count = self.task_count()
+        if self._recorded is not None or len(loaded) == count \
+                or (stamp is not None and len(loaded) >= RECORD_ANEW * count):
+            # every task, or nearly, was loaded (a first build, an upgrade of docgraph): the
+            # outputs' records straight into new columns, not as changes to the old ones (an
+            # upgrade of torch4x held 262,000 changed records and a map of their tasks at its
+            # peak); the other tasks' records are carried over
+            carried = self._carried(loaded) if stamp is not None else {}
+            self._record(loaded - self._settled, carried)
             assert self._recorded is not None
             self.hashes.forget()  # all in the columns now: not held while they become the tables
             pages, state = self._recorded
+            for name, value in carried.items():
+                (pages if name.startswith(prefix) else state).add(name, value)
             self._recorded = None
             new.pages = pages.records()
             new.state = state.records()
@@ -418,11 +427,33 @@ class Session:
         self._record(names)
         self.graph.drop(names)
 
-    def _record(self, names: set[str]) -> None:
+    def _carried(self, loaded: set[str]) -> dict[str, list[Any]]:
+        """The stamp's records of the outputs of the tasks this build did not load, with the
+        new stat data of those found unchanged (:attr:`Plan.refreshed`); none of a task that
+        is gone, nor, when the manifest ran, of a file it no longer lists."""
+        stamp, graph, refreshed = self.stamp, self.graph, self.plan.refreshed
+        assert stamp is not None
+        generated = generated_names(self.config.state) if "manifest" in loaded else None
+        found: dict[str, list[Any]] = {}
+        for table in (stamp.pages, stamp.state):
+            for name, _size, _mtime, tag in table.rows():
+                if tag in loaded or (tag and graph.vanished(tag)) \
+                        or (generated is not None and name not in generated):
+                    continue
+                recorded = table.stat_of(name)
+                assert recorded is not None
+                size, mtime, md5 = recorded
+                size, mtime = refreshed.get(name, (size, mtime))
+                found[name] = [size, mtime, md5, tag]
+        return found
+
+    def _record(self, names: set[str], carried: dict[str, list[Any]] | None = None) -> None:
         """The pages' and state artefacts' records of the outputs of tasks that ran or were
-        checked in a build that loaded every task: task by task, straight into columns, with no
-        map of every output to its task (262,000 names on a 48,000-file tree).  An output no
-        worker noted keeps the hash the stamp recorded while its stat data are the same."""
+        checked in a build that loaded every task, or nearly: task by task, straight into
+        columns, with no map of every output to its task (262,000 names on a 48,000-file
+        tree).  An output no worker noted keeps the hash the stamp recorded while its stat
+        data are the same; one that is also in `carried` (another task's, as the stamp has
+        it) is taken from here and dropped from there."""
         if self._recorded is None:
             self._recorded = (TableBuilder(), TableBuilder())
         pages, state = self._recorded
@@ -432,6 +463,8 @@ class Session:
             if task == "manifest":  # the list of generated files is not one of them
                 continue
             for name in graph.outputs_of(task):
+                if carried:
+                    carried.pop(name, None)
                 noted = hashes.noted(name)  # what the workers wrote, as they saw it
                 if noted is not None:
                     value = [noted[0], noted[1], noted[3], task]

@@ -293,11 +293,15 @@ def test_differing_entries_found_alike_by_search_or_index(names: list[str], prob
         assert few.differing(chunk) == many.differing(chunk)
 
 
-def test_an_upgrade_records_what_the_general_path_records(tmp_path, monkeypatch) -> None:
-    """A build that loads every task of a built tree (docgraph's code changed: every settings
-    slice differs) writes its outputs' records straight into new columns, keeping the recorded
-    hash of an output whose stat data did not change; the general path (the old records and
-    their changes) gives the same records, and the next build does nothing."""
+@pytest.mark.parametrize("kept", ["", "manifest", "render"])
+def test_an_upgrade_records_what_the_general_path_records(tmp_path, monkeypatch, kept: str) -> None:
+    """A build that loads every task of a built tree, or nearly (docgraph's code changed: every
+    settings slice differs but `kept`'s) writes its outputs' records straight into new columns,
+    keeping the recorded hash of an output whose stat data did not change, and carries over the
+    records of the tasks it did not load (the pages, when their code is the same: here taken
+    this way whatever their share); the general path (the old records and their changes)
+    gives the same records, and the next build does nothing."""
+    from docgraph import engine
     from docgraph import graph as graph_module
     from docgraph.engine import Session
 
@@ -311,24 +315,27 @@ def test_an_upgrade_records_what_the_general_path_records(tmp_path, monkeypatch)
 
     def upgraded(modules, state=None):  # type: ignore[no-untyped-def]
         tool, code = real(modules, state)
-        return tool + "+", {module: digest + "+" for module, digest in code.items()}
+        same = graph_module.step_modules().get(kept)
+        return tool + "+", {module: digest + ("" if module == same else "+") for module, digest in code.items()}
 
     monkeypatch.setattr(graph_module, "fingerprints", upgraded)
     recorded: list[int] = []
     direct = Session._record
 
-    def counted(self, names):  # type: ignore[no-untyped-def]
+    def counted(self, names, carried=None):  # type: ignore[no-untyped-def]
         assert self.stamp is not None
-        recorded.append(len(names))
-        direct(self, names)
+        recorded.append(len(carried or ()))
+        assert ("manifest" in names) == (kept != "manifest")
+        direct(self, names, carried)
 
     with monkeypatch.context() as patched:
         patched.setattr(Session, "_record", counted)
+        patched.setattr(engine, "RECORD_ANEW", 0 if kept else 1)
         build(ours)
-    assert recorded and recorded[0] > 100
+    assert len(recorded) == 1 and bool(recorded[0]) == (kept == "render")  # (records carried over)
     with monkeypatch.context() as patched:
-        patched.setattr(Session, "_record", lambda self, names: pytest.fail("not the general path"))
-        patched.setattr(Session, "task_count", lambda self: -1)  # never equal to the tasks loaded
+        patched.setattr(Session, "_record", lambda self, *args: pytest.fail("not the general path"))
+        patched.setattr(Session, "task_count", lambda self: 10 ** 9)  # far more than the tasks loaded
         build(theirs)
     mine, general = _tables(str(ours / ".docgraph")), _tables(str(theirs / ".docgraph"))
 
