@@ -243,7 +243,7 @@ class Session:
 
     def _touched(self) -> Container[str] | None:
         """The names of the files the runner's actions read or wrote."""
-        return None if self.ran is None else self.hashes
+        return None if self.ran is None else self.hashes.names()
 
     def _widen(self, stage: int) -> None:
         """Consumers of the outputs that differ from the stamp (by content when only the stat
