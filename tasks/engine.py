@@ -716,7 +716,11 @@ class Engine:
         """The stamp, git's view, discovery and the plan; a no-op decided from git's view is
         reported here."""
         config = self.config
-        stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)
+        pending = None
+        if tree is None and changed is None and graph is None and not self.keep_stamp \
+                and self.shard is None and config.git_status and journal.usable(config.root, config.gitignore):
+            pending = journal.PendingStatus(config.root)  # before anything is stat'ed (see journal)
+        stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)  # (while git looks)
         if self.keep_stamp:
             self._stamp = stamp
         if stamp is None and self.jobs > 1 and tree is None:  # a first build: a pool will run
@@ -724,9 +728,8 @@ class Engine:
 
             start_fork_server(config.cache.url)
         status = record = look = None
-        if tree is None and changed is None and graph is None and not self.keep_stamp \
-                and self.shard is None and config.git_status and journal.usable(config.root, config.gitignore):
-            status = journal.status(config.root)  # before anything is stat'ed (see journal)
+        if pending is not None:
+            status = pending.result()
         if status is not None and stamp is not None:
             record = journal.load(config.state)
             look = journal.look(config.root, record, status)

@@ -52,15 +52,27 @@ VERSION = 4
 _GIT = ("git", "-c", "core.excludesFile=/dev/null", "-c", "core.quotePath=false")
 
 
-def _git(root: str, *args: str) -> bytes | None:
-    """Output of one git command in ROOT, or None when it failed."""
+def _start(root: str, *args: str) -> subprocess.Popen[bytes] | None:
+    """One git command started in ROOT (None when it could not start)."""
     try:
-        done = subprocess.run([*_GIT, *args], cwd=root, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False,
-                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        return subprocess.Popen([*_GIT, *args], cwd=root, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
     except OSError:
         return None
-    return done.stdout if done.returncode == 0 else None
+
+
+def _output(process: subprocess.Popen[bytes] | None) -> bytes | None:
+    """What a started git command wrote, or None when it failed."""
+    if process is None:
+        return None
+    out, _ = process.communicate()
+    return out if process.returncode == 0 else None
+
+
+def _git(root: str, *args: str) -> bytes | None:
+    """Output of one git command in ROOT, or None when it failed."""
+    return _output(_start(root, *args))
 
 
 def usable(root: str, gitignore: bool) -> bool:
@@ -81,6 +93,21 @@ class Status:
     """time.time_ns() just before git looked."""
 
 
+class PendingStatus:
+    """`git status` running while the build loads its stamp (0.07 s of torch4x's edit builds
+    was waiting for it); :meth:`result` waits for it."""
+
+    def __init__(self, root: str) -> None:
+        self.started = time.time_ns()
+        self._process = _start(root, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=no",
+                               "--no-renames", "--ignore-submodules=none")
+
+    def result(self) -> Status | None:
+        """What git named (see :func:`status`)."""
+        out = _output(self._process)
+        return None if out is None else _parse_status(out, self.started)
+
+
 def status(root: str) -> Status | None:
     """`git status` of ROOT, tracked files only; None when git failed or named a submodule.
 
@@ -89,11 +116,10 @@ def status(root: str) -> Status | None:
     without; measured at session 18), where a new file changes its folder's stat data, which
     discovery's revisit compares with the last walk's record of every folder (2,500 stat
     calls on torch4x).  Known untracked sources are named by the journal (`untracked`)."""
-    started = time.time_ns()
-    out = _git(root, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=no",
-               "--no-renames", "--ignore-submodules=none")
-    if out is None:
-        return None
+    return PendingStatus(root).result()
+
+
+def _parse_status(out: bytes, started: int) -> Status | None:
     head = ""
     files: set[str] = set()
     fields = {b"1": 8, b"2": 9, b"u": 10}

@@ -227,16 +227,16 @@ def test_source_modified_after_git_looked(tmp_path: Path, monkeypatch: pytest.Mo
     io = root / "src" / "geometry" / "io.py"
     io.write_text(io.read_text(encoding="utf-8") + "\n\ndef committed():\n    pass\n", encoding="utf-8")
     commit_all(root, "io")  # HEAD moves: git names io.py by the diff, its folder is looked at
-    real = journal.status
+    real = journal.PendingStatus.result
 
-    def status_then_edit(where: str) -> journal.Status | None:
-        seen = real(where)
+    def status_then_edit(pending: journal.PendingStatus) -> journal.Status | None:
+        seen = real(pending)
         _edit_body(root)  # shapes.py, beside io.py, after git looked
         return seen
 
-    monkeypatch.setattr(journal, "status", status_then_edit)
+    monkeypatch.setattr(journal.PendingStatus, "result", status_then_edit)
     assert build(root)["sources_analyzed"] == ["src/geometry/io.py", "src/geometry/shapes.py"]
-    monkeypatch.setattr(journal, "status", real)
+    monkeypatch.setattr(journal.PendingStatus, "result", real)
     _restore_to_head(root)
     assert not git(root, "status", "--porcelain")
     assert build(root)["sources_analyzed"] == ["src/geometry/shapes.py"]

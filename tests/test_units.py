@@ -543,6 +543,35 @@ def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:
     assert len(set(mapped)) > 2 and mapped[-1] == "map:docgraph.json"
 
 
+def test_the_model_paths_kept_joined_give_the_keys_owners_and_names_made_from_the_tree(sample: Path) -> None:
+    """The model's paths are kept as joined strings: the owner of a digest's key found by a
+    search of them is the file or folder whose key it is (and none for a key of no path), the
+    names of its inputs and outputs are those made from the tree, and what is kept loads back
+    the same (a list of another length loads as nothing)."""
+    from docgraph import layout
+    from docgraph.graph import Graph, ModelPaths
+
+    config = load(str(sample))
+    tree = discover(config)
+    found = Graph(config, tree)._model_paths()
+    text = [e.rel for e in tree.entries if e.kind == "file"]
+    assert found.text == text and found.folders == list(tree.folders)
+    assert len(found.text) > 10 and len(found.folders) > 3
+    for rel in text:
+        assert found.owner(layout.key(rel)) == ("file", rel)
+    for folder in tree.folders:
+        assert found.owner(layout.key(folder)) == ("folder", folder)
+    assert found.owner(layout.key("no/such.py")) is None
+    assert found.owner(layout.key(text[3])[:-1]) is None  # (a key's prefix is no key)
+    assert len(found.targets) == len(text) + 2 * len(found.folders)
+    assert all(t.endswith(layout.key(rel) + ".zz") for t, rel in zip(found.targets, text, strict=False))
+    assert found.deps and all("/ledger/" in dep for dep in found.deps)
+    again = ModelPaths.from_stored(found.stored())
+    assert again is not None and (again.text, again.targets, again.deps) == (found.text, found.targets, found.deps)
+    counts, joined = found.stored()
+    assert ModelPaths.from_stored(((counts[0] + 1, *counts[1:]), joined)) is None
+
+
 def test_first_missing_lists_a_folder_of_many_targets_and_stats_the_few(tmp_path: Path) -> None:
     """The runner's check of a task's many targets: a folder holding many is listed once, a
     folder holding a few has each stat'ed; either way a missing one is found, and None when
