@@ -528,7 +528,7 @@ def test_every_reader_of_a_state_file_is_found_from_its_name(sample: Path) -> No
 def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:
     """The map part of a file found by searching the parts' lists (the first few asked) is the
     one the map of every file names."""
-    from docgraph.graph import PART_SEARCHES, Graph
+    from docgraph.graph import PART_SEARCHES, Graph, MapParts
 
     (sample / "docgraph.yaml").write_text("pages:\n  map_part_files: 3\n", encoding="utf-8")
     config = load(str(sample))
@@ -541,6 +541,15 @@ def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:
     assert graph._part_of is not None  # past the searches: the map
     assert searched == mapped[:PART_SEARCHES]
     assert len(set(mapped)) > 2 and mapped[-1] == "map:docgraph.json"
+    # each part's files and text files (its cross-reference digests) as kept, and loaded back
+    parts = graph.map_parts
+    listed = [f for number in range(len(parts)) for f in parts.files(number)]
+    assert sorted(listed) == sorted(rels[:-1])
+    kinds = {e.rel: e.kind for e in tree.entries}
+    assert "binary" in kinds.values()
+    for number in range(len(parts)):
+        assert parts.text_files(number) == [f for f in parts.files(number) if kinds[f] == "file"]
+    assert MapParts.from_stored(parts.stored()) == parts
 
 
 def test_the_model_paths_kept_joined_give_the_keys_owners_and_names_made_from_the_tree(sample: Path) -> None:
