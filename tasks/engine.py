@@ -48,7 +48,7 @@ from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .outputs import page_prefix, stale_pages
 from .report import Collector, Progress, Report, load_findings, write_report
-from .stamp import Stamp, TableBuilder
+from .stamp import Records, Stamp, TableBuilder
 from .store import (
     BUILDING,
     FileHashes,
@@ -350,13 +350,16 @@ class Session:
             # upgrade of torch4x held 262,000 changed records and a map of their tasks at its
             # peak); the other tasks' records are carried over
             carried = self._carried(loaded) if stamp is not None else {}
-            self._record(loaded - self._settled, carried)
+            self._record(loaded if not self._settled else loaded - self._settled, carried, final=True)
             assert self._recorded is not None
             self.hashes.forget()  # all in the columns now: not held while they become the tables
             pages, state = self._recorded
             for name, value in carried.items():
                 (pages if name.startswith(prefix) else state).add(name, value)
             self._recorded = None
+            if stamp is not None:  # the last stamp's tables of outputs are not read again: not
+                # held while the new ones are made and written (a whole base file is written)
+                stamp.pages, stamp.state, new._base = Records(), Records(), None
             new.pages = pages.records()
             new.state = state.records()
             return new
@@ -447,19 +450,21 @@ class Session:
                 found[name] = [size, mtime, md5, tag]
         return found
 
-    def _record(self, names: set[str], carried: dict[str, list[Any]] | None = None) -> None:
+    def _record(self, names: set[str], carried: dict[str, list[Any]] | None = None, final: bool = False) -> None:
         """The pages' and state artefacts' records of the outputs of tasks that ran or were
         checked in a build that loaded every task, or nearly: task by task, straight into
         columns, with no map of every output to its task (262,000 names on a 48,000-file
         tree).  An output no worker noted keeps the hash the stamp recorded while its stat
         data are the same; one that is also in `carried` (another task's, as the stamp has
-        it) is taken from here and dropped from there."""
+        it) is taken from here and dropped from there.  `final`: the build's last call (its tasks
+        are not remembered as settled)."""
         if self._recorded is None:
             self._recorded = (TableBuilder(), TableBuilder())
         pages, state = self._recorded
         graph, prefix, hashes, stamp = self.graph, self.page_prefix, self.hashes, self.stamp
-        for task in sorted(names - self._settled):
-            self._settled.add(task)
+        for task in sorted(names - self._settled if self._settled else names):
+            if not final:  # (the last call: no stage comes after it)
+                self._settled.add(task)
             if task == "manifest":  # the list of generated files is not one of them
                 continue
             for name in graph.outputs_of(task):

@@ -30,6 +30,7 @@ import hashlib
 import json
 import marshal
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -559,11 +560,15 @@ class Graph:
                 folders = list(self.tree.folders)
                 text_keys, folder_keys = [layout.key(rel) for rel in text], [layout.key(f) for f in folders]
                 xref, folder, subtree = (self._state(kind) + "/" for kind in ("xref", "folders", "subtree"))
-                return ModelPaths.of(
-                    text_keys=text_keys, text=text, folder_keys=folder_keys, folders=folders,
-                    deps=[self.name(self.paths.ledger(f)) for f in folders if f in own],
-                    targets=[*(xref + k + PACKED for k in text_keys), *(folder + k + PACKED for k in folder_keys),
-                             *(subtree + k + PACKED for k in folder_keys)])
+                lists = {"text_keys": text_keys, "text": text, "folder_keys": folder_keys, "folders": folders,
+                         "deps": [self.name(self.paths.ledger(f)) for f in folders if f in own],
+                         # interned, as `name` does: the same strings as the pages' inputs
+                         "targets": [*(sys.intern(xref + k + PACKED) for k in text_keys),
+                                     *(sys.intern(folder + k + PACKED) for k in folder_keys),
+                                     *(sys.intern(subtree + k + PACKED) for k in folder_keys)]}
+                made = ModelPaths.of(**lists)
+                made.__dict__.update(lists)  # (its lists as made: not split again from the strings)
+                return made
 
             self._model_paths_found = self._kept(MODEL_PATHS, ModelPaths.from_stored, make, ModelPaths.stored)
         return self._model_paths_found

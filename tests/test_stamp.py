@@ -322,11 +322,11 @@ def test_an_upgrade_records_what_the_general_path_records(tmp_path, monkeypatch,
     recorded: list[int] = []
     direct = Session._record
 
-    def counted(self, names, carried=None):  # type: ignore[no-untyped-def]
-        assert self.stamp is not None
+    def counted(self, names, carried=None, final=False):  # type: ignore[no-untyped-def]
+        assert self.stamp is not None and final
         recorded.append(len(carried or ()))
         assert ("manifest" in names) == (kept != "manifest")
-        direct(self, names, carried)
+        direct(self, names, carried, final)
 
     with monkeypatch.context() as patched:
         patched.setattr(Session, "_record", counted)
