@@ -25,7 +25,6 @@ config change or a docgraph upgrade reruns exactly the tasks it affects.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 import marshal
@@ -242,41 +241,22 @@ class ModelPaths:
 
     counts: tuple[int, ...]
     joined: tuple[str, ...]
+    _split: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @staticmethod
     def of(**lists: list[str]) -> ModelPaths:
         return ModelPaths(tuple(len(lists[name]) for name in _PATH_LISTS),
                           tuple("\0" + "\0".join(lists[name]) + "\0" for name in _PATH_LISTS))
 
-    def _list(self, name: str) -> list[str]:
-        at = _PATH_LISTS.index(name)
-        return self.joined[at][1:-1].split("\0") if self.counts[at] else []
-
-    @functools.cached_property
-    def text_keys(self) -> list[str]:
-        return self._list("text_keys")
-
-    @functools.cached_property
-    def text(self) -> list[str]:
-        return self._list("text")
-
-    @functools.cached_property
-    def folder_keys(self) -> list[str]:
-        return self._list("folder_keys")
-
-    @functools.cached_property
-    def folders(self) -> list[str]:
-        return self._list("folders")
-
-    @functools.cached_property
-    def deps(self) -> list[str]:
-        """The ledgers' names."""
-        return self._list("deps")
-
-    @functools.cached_property
-    def targets(self) -> list[str]:
-        """The digests' names: the text files', the folders', the subtrees'."""
-        return self._list("targets")
+    def part(self, name: str) -> list[str]:
+        """One of the lists (`text_keys`, `text`, `folder_keys`, `folders`, `deps`: the ledgers'
+        names, `targets`: the digests' names, the text files', the folders', the subtrees'),
+        split when first asked."""
+        found = self._split.get(name)
+        if found is None:
+            at = _PATH_LISTS.index(name)
+            found = self._split[name] = self.joined[at][1:-1].split("\0") if self.counts[at] else []
+        return found
 
     def owner(self, key: str) -> tuple[str, str] | None:
         """("file" | "folder", path) of a state key (of a digest's name), found by a search of
@@ -285,7 +265,7 @@ class ModelPaths:
             joined = self.joined[_PATH_LISTS.index(keys)]
             at = joined.find("\0" + key + "\0")
             if at >= 0:
-                return kind, getattr(self, paths)[joined.count("\0", 0, at)]
+                return kind, self.part(paths)[joined.count("\0", 0, at)]
         return None
 
     def stored(self) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -567,7 +547,7 @@ class Graph:
                                      *(sys.intern(folder + k + PACKED) for k in folder_keys),
                                      *(sys.intern(subtree + k + PACKED) for k in folder_keys)]}
                 made = ModelPaths.of(**lists)
-                made.__dict__.update(lists)  # (its lists as made: not split again from the strings)
+                made._split.update(lists)  # (its lists as made: not split again from the strings)
                 return made
 
             self._model_paths_found = self._kept(MODEL_PATHS, ModelPaths.from_stored, make, ModelPaths.stored)
@@ -583,8 +563,8 @@ class Graph:
         # a folder appears above new files in an incremental build
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
-                     self.setting_file("root.json"), *found.deps),
-                    (*found.targets,
+                     self.setting_file("root.json"), *found.part("deps")),
+                    (*found.part("targets"),
                      *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json")),
                      # the database itself: the keyword indices read it, so one deleted by hand
                      # is a missing output, made again before they run
@@ -836,7 +816,7 @@ class Graph:
     def _folder_set(self) -> set[str]:
         if self._folders is None:  # (the model's kept list: the tree's of a recorded listing
             # is made from 48,000 names, 28 ms)
-            self._folders = set(self._model_paths().folders)
+            self._folders = set(self._model_paths().part("folders"))
         return self._folders
 
     def _state_keys(self, complete: bool = False) -> dict[str, tuple[str, str]]:
@@ -844,8 +824,8 @@ class Graph:
         files and folders) when the model's spec made them, every path's when `complete`."""
         if self._keys is None and self._keys_partial and not complete:
             found = self._model_paths()  # those of the model's spec
-            self._keys = {**dict(zip(found.text_keys, zip(repeat("file"), found.text))),
-                          **dict(zip(found.folder_keys, zip(repeat("folder"), found.folders)))}
+            self._keys = {**dict(zip(found.part("text_keys"), zip(repeat("file"), found.part("text")))),
+                          **dict(zip(found.part("folder_keys"), zip(repeat("folder"), found.part("folders"))))}
         if self._keys is None or (complete and self._keys_partial):
             self._keys_partial = False
             keys = {layout.key(e.rel): ("file", e.rel) for e in self.tree.entries}

@@ -564,19 +564,20 @@ def test_the_model_paths_kept_joined_give_the_keys_owners_and_names_made_from_th
     tree = discover(config)
     found = Graph(config, tree)._model_paths()
     text = [e.rel for e in tree.entries if e.kind == "file"]
-    assert found.text == text and found.folders == list(tree.folders)
-    assert len(found.text) > 10 and len(found.folders) > 3
+    assert found.part("text") == text and found.part("folders") == list(tree.folders)
+    assert len(text) > 10 and len(tree.folders) > 3
     for rel in text:
         assert found.owner(layout.key(rel)) == ("file", rel)
     for folder in tree.folders:
         assert found.owner(layout.key(folder)) == ("folder", folder)
     assert found.owner(layout.key("no/such.py")) is None
     assert found.owner(layout.key(text[3])[:-1]) is None  # (a key's prefix is no key)
-    assert len(found.targets) == len(text) + 2 * len(found.folders)
-    assert all(t.endswith(layout.key(rel) + ".zz") for t, rel in zip(found.targets, text, strict=False))
-    assert found.deps and all("/ledger/" in dep for dep in found.deps)
+    targets, deps = found.part("targets"), found.part("deps")
+    assert len(targets) == len(text) + 2 * len(tree.folders)
+    assert all(t.endswith(layout.key(rel) + ".zz") for t, rel in zip(targets, text, strict=False))
+    assert deps and all("/ledger/" in dep for dep in deps)
     again = ModelPaths.from_stored(found.stored())
-    assert again is not None and (again.text, again.targets, again.deps) == (found.text, found.targets, found.deps)
+    assert again is not None and [again.part(n) for n in ("text", "targets", "deps")] == [text, targets, deps]
     counts, joined = found.stored()
     assert ModelPaths.from_stored(((counts[0] + 1, *counts[1:]), joined)) is None
 
