@@ -350,7 +350,7 @@ class Session:
             # upgrade of torch4x held 262,000 changed records and a map of their tasks at its
             # peak); the other tasks' records are carried over
             carried = self._carried(loaded) if stamp is not None else {}
-            self._record(loaded if not self._settled else loaded - self._settled, carried, final=True)
+            self._record(loaded, carried, final=True)
             assert self._recorded is not None
             self.hashes.forget()  # all in the columns now: not held while they become the tables
             pages, state = self._recorded

@@ -180,10 +180,6 @@ class FileHashes:
         self._known, self._notes = {}, bytearray()
         self.parts = {}
 
-    def __contains__(self, name: object) -> bool:
-        """Whether a worker noted the file of this graph name."""
-        return name in self._known
-
     def names(self) -> Container[str]:
         """The graph names of the files the workers noted (asked of 52,000 names at once: a
         method call each cost 20 ms at 48,000 sources)."""
