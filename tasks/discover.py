@@ -597,7 +597,7 @@ class Scanner:
         return True
 
     def revisit(self, walked: Iterable[Walked], known: Known, files_of: Mapping[str, list[Entry]] | RecordedFiles,
-                named: Iterable[str] | None = None) -> SourceTree | None:
+                named: Iterable[str] | None = None, moved: Container[str] | None = None) -> SourceTree | None:
         """The tree, from what the last walk saw (`walked`; `files_of`: the documented files of
         each of its folders as recorded, `known`: a lookup of the same): a folder
         whose stat data are the same is not listed again, only its files are stat'ed (an edit
@@ -613,7 +613,8 @@ class Scanner:
         walk; then only the folders holding one (or, for a path in a new folder, its nearest
         folder walked last time) have their files stat'ed, every other folder only itself (a
         new file, which git is not asked of, changes its folder) and, unchanged, keeps its
-        entries as recorded."""
+        entries as recorded; with `moved` (those whose stat data differ, stat'ed while git
+        looked) not even that."""
         self.trusted_before = time.time_ns() - RACY_NS
         folders: list[Walked] = []
         for record in walked:
@@ -647,7 +648,8 @@ class Scanner:
                 continue
             prefix = folder + "/" if folder else ""
             if record.tag == FOLDER and suspect is not None and folder not in suspect \
-                    and not folder_moved(self.root, folder, record.size, record.mtime_ns):
+                    and not (folder in moved if moved is not None
+                             else folder_moved(self.root, folder, record.size, record.mtime_ns)):
                 untouched.append(folder)
                 out.folders.append(record)
                 continue
@@ -781,17 +783,19 @@ def make_tree(entries: Iterable[Entry], findings: Iterable[Finding] = (),
 
 def discover(config: Config, previous: Previous = None,
              last: tuple[Iterable[Walked], Mapping[str, list[Entry]] | RecordedFiles] | None = None,
-             named: Iterable[str] | None = None) -> SourceTree:
+             named: Iterable[str] | None = None, moved: Container[str] | None = None) -> SourceTree:
     """Walk ROOT and return the documented paths.
 
     `previous` (the last build's entries, or a lookup of them) lets unchanged files keep their
     text/binary kind without reading them again; `last` (what the last walk saw, and the
     names of the documented files by folder) lets folders that did not change go unlisted
-    (:meth:`Scanner.revisit`); `named` (git's view) lets their files go unstat'ed.
+    (:meth:`Scanner.revisit`); `named` (git's view) lets their files go unstat'ed, and `moved`
+    (the folders of the last walk whose stat data differ, when the caller stat'ed them) their
+    folders too.
     """
     scanner = Scanner(config)
     if last is not None and previous is not None:
-        tree = scanner.revisit(last[0], _known(previous), last[1], named)
+        tree = scanner.revisit(last[0], _known(previous), last[1], named, moved)
         if tree is not None:
             return tree
         scanner = Scanner(config)

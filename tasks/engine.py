@@ -48,7 +48,7 @@ from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .outputs import page_prefix, stale_pages
 from .report import Collector, Progress, Report, load_findings, write_report
-from .stamp import Records, Stamp, TableBuilder
+from .stamp import Records, Stamp, StampDamaged, TableBuilder
 from .store import (
     BUILDING,
     FileHashes,
@@ -534,20 +534,21 @@ def _give_back_memory() -> None:
 
 def open_session(config: Config, stamp: Stamp | None = None, tree: SourceTree | None = None,
                  changed: set[str] | None = None, full: bool = False,
-                 graph: Graph | None = None, look: journal.Look | None = None) -> Session:
+                 graph: Graph | None = None, look: journal.Look | None = None,
+                 stated: gitview.Stated | None = None) -> Session:
     """Discovery (unless the caller keeps the tree), the graph (unless the caller made it for
     that tree) and the plan of one build.  `look`: what git says may have changed since the
     stamp (:mod:`docgraph.journal`); then only that is stat'ed."""
     stale: list[tuple[str, tuple[int, int] | None]] | None = None
     checker = None
     changed_out: list[str] = []
-    if look is not None and (tree is not None or stamp is None or changed is not None or full):
+    if look is not None and (tree is not None or stamp is None or changed is not None or full or stated is None):
         look = None
     if look is not None:
-        assert look.record is not None and stamp is not None
-        changed_out = journal.changed_folders(look.record, config.root)
+        assert look.record is not None and stamp is not None and stated is not None
+        changed_out = list(stated.changed_out)
         stale = stale_pages(stamp, config, set(changed_out), look.files)
-        tree = discover(config, stamp.known(), stamp.walked(), look.files)
+        tree = discover(config, stamp.known(), stated.walked, look.files, moved=stated.moved)
     if tree is None and stamp is not None and changed is None and not full:
         # the pages are stat'ed on a thread while the walk stats the sources: a stat releases
         # the GIL, so on two cores the two sets of system calls overlap
@@ -710,6 +711,18 @@ class Engine:
 
     def _build_marked(self, started: float, tree: SourceTree | None, changed: set[str] | None,
                       graph: Graph | None) -> tuple[Report, bool]:
+        try:
+            return self._plan_and_run(started, tree, changed, graph)
+        except StampDamaged as exc:  # a column of the stamp, read as the build needed it
+            state = self.config.state
+            log.warning("build stamp in %s is damaged (%s); checking every task once", state, exc)
+            Stamp.remove(state)
+            journal.forget(state)
+            self._stamp = None
+            return self._plan_and_run(started, tree, changed, graph)
+
+    def _plan_and_run(self, started: float, tree: SourceTree | None, changed: set[str] | None,
+                      graph: Graph | None) -> tuple[Report, bool]:
         with collector_paused():  # (see collector_paused)
             found = self._plan_build(started, tree, changed, graph)
         if isinstance(found, tuple):
@@ -732,14 +745,17 @@ class Engine:
             from .runner import start_fork_server
 
             start_fork_server(config.cache.url)
-        status = record = look = None
+        status = record = look = stated = None
+        if pending is not None and stamp is not None:
+            record = journal.load(config.state)
+            if record is not None:
+                stated = gitview.stat_while_git_looks(record, stamp, config)
         if pending is not None:
             status = pending.result()
         if status is not None and stamp is not None:
-            record = journal.load(config.state)
             look = journal.look(config.root, record, status)
-        if look is not None and stamp is not None and stamp.tasks:
-            quiet = gitview.quiet(look, stamp, config)
+        if look is not None and stamp is not None and stated is not None and stamp.tasks:
+            quiet = gitview.quiet(look, stamp, config, stated)
             if quiet is not None:
                 assert look.record is not None
                 seen = make_tree((), (Finding(*f) for f in look.record.findings))
@@ -748,7 +764,7 @@ class Engine:
                 gitview.note_quiet(config, look, *quiet)
                 write_report(config.state, report)
                 return report, True
-        session = open_session(config, stamp, tree, changed, graph=graph, look=look)
+        session = open_session(config, stamp, tree, changed, graph=graph, look=look, stated=stated)
         return _Planned(session, status, record)
 
     def _run_build(self, started: float, planned: _Planned) -> tuple[Report, bool]:

@@ -56,7 +56,7 @@ class DoitProject:
         self.config = open_workspace(root, config_file, out)
         os.chdir(self.config.root)  # every path in the graph is relative to ROOT
         os.makedirs(self.config.state, exist_ok=True)
-        self.stamp = Stamp.load(self.config.state)
+        self.stamp = Stamp.load(self.config.state, verified=True)
         self.tree = discover(self.config, self.stamp.known() if self.stamp else None,
                              self.stamp.walked() if self.stamp else None)
         self.graph = Graph(self.config, self.tree)

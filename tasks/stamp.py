@@ -4,9 +4,11 @@ Three tables of records `name -> [size, mtime_ns, md5, tag]`: the sources (tag: 
 generated pages and the state artefacts (tag: the task that wrote them).  Each table is stored as
 a few columns, not as one object per record: a no-op build at 48,000 sources reads 153,000
 records, and decoding them as a dict of lists took 0.21 s of its 1.3 s (measured), where columns
-are one string of names, one array of stat data and one blob of hashes.  A column is split only
-when a build reads it (a no-op never reads the hashes), and a build that changed a few records
-writes the columns of the others as they were loaded.
+are one string of names, one array of stat data and one blob of hashes.  Each column is its own
+part of the file, mapped and decoded only when a build reads it (an edit looks up a few dozen
+pages and state files by name, and never reads those tables' tags: decoding torch4x's pages and
+state tables whole and counting their names took 32 of the 40 ms of its stamp's load), and a
+build that changed a few records writes the columns of the others as they were loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from .discover import Entry, RecordedFiles, Walked
+from .errors import DocgraphError
 from .store import TMP_MARK
 
 log = logging.getLogger("docgraph")
@@ -35,7 +38,7 @@ floor) is not written: the base is written anew.  Every build loads the delta an
 dict entry of each of its records: a torch delta of 13,709 records (a re-check after an
 upgrade refreshed the state files' stat data) cost 30 ms of every later build's 0.1 s plan,
 while writing the base costs about as much as loading it, once (measured, session 18)."""
-STAMP_VERSION = 14
+STAMP_VERSION = 15
 _SEP = "\0"  # no path and no task name holds a NUL
 _MAGIC = b"docgraph stamp\n"
 """The base file's first bytes (a stamp of the format before, one marshalled object after
@@ -47,18 +50,51 @@ Columns = tuple[str, bytes, bytes, bytes, str]
 """Names (NUL-separated), stat data (int64 size and mtime per record), MD5s (16 bytes per
 record), tags (uint32 index per record into the tag list, each tag preceded by a NUL, so that
 no tags and one empty tag differ)."""
+_TEXT = (0, 4)
+"""The columns of text; stored as UTF-8 (with the surrogates of undecodable file names)."""
 
 
+class StampDamaged(DocgraphError):
+    """A column of the stamp, decoded when first read, does not fit the others (the engine
+    then builds again without the stamp)."""
+
+
+FEW_FOLDERS = 8
+"""Folders whose records :meth:`Records.rows_in` finds by a search per folder; more by one
+expression of them all."""
 FIND_LIMIT = 16
 """Names looked up in a table's names column before its index is built: a build that looks up
 a few names of the 150,000 state records does not build a dict of them all."""
+
+
+def _starts_in(padded: str, folders: set[str]) -> list[int]:
+    """Where the names directly inside `folders` start in a padded names column (at the NUL
+    before each), in order: a search for each of a few folders' prefix, a text search that
+    skips what cannot match (0.5 ms in torch4x's 2.5 MB of source names, against 4 ms for the
+    one expression of every folder that many folders take, which tries each name)."""
+    if len(folders) > FEW_FOLDERS or "" in folders:
+        pattern = "|".join(re.escape(folder + "/" if folder else "") for folder in sorted(folders, key=len, reverse=True))
+        return [match.start() for match in re.finditer(f"\0(?:{pattern})[^\0/]*(?=\0)", padded)]
+    starts = []
+    for folder in folders:
+        prefix = _SEP + folder + "/"
+        at = padded.find(prefix)
+        while at >= 0:
+            end = padded.index(_SEP, at + 1)
+            if padded.find("/", at + len(prefix), end) < 0:  # not in a subfolder
+                starts.append(at)
+            at = padded.find(prefix, end)
+    return sorted(starts)
 
 
 class Records:
     """A table of records kept as columns, with the changes of this build beside them."""
 
     def __init__(self, columns: Columns | None = None):
-        self._columns = columns
+        self._columns: list[Any] | None = None
+        """The loaded columns; a text column stays a view of the file's bytes until read."""
+        self._size = 0
+        """The number of loaded records."""
         self._names: list[str] | None = None
         self._stats: array[int] | None = None
         self._index: dict[str, int] | None = None
@@ -68,29 +104,51 @@ class Records:
         self._finds = 0
         self._padded: str | None = None
         if columns is not None:
-            names, stats, md5s, tag_ids, _tags = columns
-            count = names.count(_SEP) + 1 if names else 0
-            if len(stats) != 16 * count or len(md5s) != 16 * count or len(tag_ids) != 4 * count:
-                raise ValueError("columns of unequal length")
-            ids = array("I")
-            ids.frombytes(tag_ids)
-            if ids and max(ids) >= _tags.count(_SEP):  # (the tags are split only when read)
-                raise ValueError("a tag id past the tag list")
+            self._load(list(columns))
+
+    @classmethod
+    def stored(cls, parts: list[memoryview]) -> Records:
+        """A table from its five stored columns (see :meth:`stored_columns`), the text ones
+        decoded when read."""
+        table = cls()
+        table._load(list(parts))
+        return table
+
+    def _load(self, columns: list[Any]) -> None:
+        """Take loaded columns, after checking the lengths of the fixed-width ones (the names
+        and the tags are checked when first read: :class:`StampDamaged`)."""
+        names, stats, md5s, tag_ids, _tags = columns
+        count = len(stats) // 16
+        if len(stats) != 16 * count or len(md5s) != 16 * count or len(tag_ids) != 4 * count \
+                or len(names) < count - 1 or (len(names) > 0) != (count > 0):
+            raise ValueError("columns of unequal length")
+        self._columns, self._size = columns, count
+
+    def _column(self, at: int) -> Any:
+        """One loaded column; a text one decoded on first use."""
+        assert self._columns is not None
+        value = self._columns[at]
+        if at in _TEXT and not isinstance(value, str):
+            value = self._columns[at] = str(value, "utf-8", "surrogatepass")
+        return value
 
     # ---------------------------------------------------------------- columns, decoded on demand
 
     def names(self) -> list[str]:
         """The names of the loaded records (without this build's changes)."""
         if self._names is None:
-            text = self._columns[0] if self._columns else ""
-            self._names = text.split(_SEP) if text else []
+            text = self._column(0) if self._columns else ""
+            names = text.split(_SEP) if text else []
+            if len(names) != self._size:
+                raise StampDamaged(f"{len(names)} names for {self._size} records")
+            self._names = names
         return self._names
 
     def _stat_column(self) -> array[int]:
         if self._stats is None:
             self._stats = array("q")
             if self._columns:
-                self._stats.frombytes(self._columns[1])
+                self._stats.frombytes(self._column(1))
         return self._stats
 
     def _position(self, name: str) -> int | None:
@@ -99,7 +157,12 @@ class Records:
                 self._finds += 1
                 padded = self._padded_names()
                 at = padded.rfind(_SEP + name + _SEP)  # the last, as the index has it
-                return None if at < 0 else padded.count(_SEP, 0, at)
+                if at < 0:
+                    return None
+                position = padded.count(_SEP, 0, at)
+                if position >= self._size:
+                    raise StampDamaged(f"a name past the {self._size} records")
+                return position
             self._index = {n: i for i, n in enumerate(self.names())}
         return self._index.get(name)
 
@@ -117,8 +180,7 @@ class Records:
         if not wanted:
             return []
         padded = self._padded_names()
-        pattern = "|".join(re.escape(folder + "/" if folder else "") for folder in sorted(wanted, key=len, reverse=True))
-        starts = [match.start() for match in re.finditer(f"\0(?:{pattern})[^\0/]*(?=\0)", padded)]
+        starts = _starts_in(padded, wanted)
         stats = self._stat_column()
         changes = self._changes
         tags, tag_ids = self._tag_columns() if starts else ([], array("I"))
@@ -140,22 +202,25 @@ class Records:
     def _padded_names(self) -> str:
         """The names column between separators (a name is found as NUL + name + NUL)."""
         if self._padded is None:
-            text = self._columns[0] if self._columns else ""
+            text = self._column(0) if self._columns else ""
             self._padded = _SEP + text + _SEP if text else ""
         return self._padded
 
     def _tag_columns(self) -> tuple[list[str], array[int]]:
         if self._tags is None or self._tag_ids is None:
-            self._tag_ids = array("I")
+            ids = array("I")
             if self._columns:
-                self._tag_ids.frombytes(self._columns[3])
-            self._tags = self._columns[4].split(_SEP)[1:] if self._columns else []
+                ids.frombytes(self._column(3))
+            tags = self._column(4).split(_SEP)[1:] if self._columns else []
+            if ids and max(ids) >= len(tags):
+                raise StampDamaged("a tag id past the tag list")
+            self._tag_ids, self._tags = ids, tags
         return self._tags, self._tag_ids
 
     def _loaded(self, i: int) -> Record:
         assert self._columns is not None
         stats = self._stat_column()
-        md5 = self._columns[2][16 * i:16 * i + 16]
+        md5 = self._column(2)[16 * i:16 * i + 16]
         tags, tag_ids = self._tag_columns()
         return [stats[2 * i], stats[2 * i + 1], "" if md5 == _NO_MD5 else md5.hex(), tags[tag_ids[i]]]
 
@@ -181,7 +246,7 @@ class Records:
             return None if found is None else (found[0], found[1], found[2])
         assert self._columns is not None
         stats = self._stat_column()
-        md5 = self._columns[2][16 * found:16 * found + 16]
+        md5 = self._column(2)[16 * found:16 * found + 16]
         return stats[2 * found], stats[2 * found + 1], "" if md5 == _NO_MD5 else md5.hex()
 
     def peek(self, name: str) -> tuple[int, int, str] | None:
@@ -251,7 +316,7 @@ class Records:
         """(name, size, mtime_ns, md5, tag) of every record, in one pass over the columns."""
         stats = self._stat_column()
         tags, tag_ids = self._tag_columns()
-        md5s = self._columns[2] if self._columns else b""
+        md5s = self._column(2) if self._columns else b""
         changes = self._changes
         for i, name in enumerate(self.names()):
             if not changes or name not in changes:
@@ -292,16 +357,16 @@ class Records:
         return found
 
     def count(self) -> int:
-        """The number of records, without splitting the names column when nothing changed."""
-        if not self._changes:
-            text = self._columns[0] if self._columns else ""
-            return text.count(_SEP) + 1 if text else 0
-        return len(self)
+        """The number of records now: the loaded ones, with those this build added or forgot
+        (a few changes are found in the names column, not by a set of all of them: 8 ms of
+        torch4x's edit builds)."""
+        count = self._size
+        for name, value in self._changes.items():
+            count += (value is not None) - (self._position(name) is not None)
+        return count
 
     def __len__(self) -> int:
-        if not self._changes:
-            return len(self.names())
-        return len(self.keys())
+        return self.count()
 
     @classmethod
     def of(cls, rows: Iterable[tuple[str, Record]]) -> Records:
@@ -317,14 +382,24 @@ class Records:
         other._changes = dict(self._changes)
         return other
 
+    def stored_columns(self) -> list[Any]:
+        """The five columns as stored (bytes-like; the text ones in UTF-8): those loaded, and
+        not yet decoded, as they were read."""
+        if not self._changes and self._columns is not None:
+            return [value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+                    for value in self._columns]
+        names, stats, md5s, tag_ids, tags = self.encode()
+        return [names.encode("utf-8", "surrogatepass"), stats, md5s, tag_ids, tags.encode("utf-8", "surrogatepass")]
+
     def encode(self) -> Columns:
         """The columns to store: the loaded ones when nothing changed, else built anew (an
         update of known names keeps the names column as it was)."""
         if not self._changes and self._columns is not None:
-            return self._columns
+            return (self._column(0), bytes(self._column(1)), bytes(self._column(2)), bytes(self._column(3)),
+                    self._column(4))
         names = self.names()
         stats = array("q", self._stat_column())
-        md5s = bytearray(self._columns[2]) if self._columns else bytearray()
+        md5s = bytearray(self._column(2)) if self._columns else bytearray()
         loaded_tags, loaded_ids = self._tag_columns()
         tags, tag_ids = list(loaded_tags), array("I", loaded_ids)
         tag_of = {t: i for i, t in enumerate(tags)}
@@ -524,10 +599,20 @@ class Stamp:
         other._base = self._base
         return other
 
+    def verify(self) -> None:
+        """Read every table's names and tags, which a build reads only as it needs them
+        (:class:`StampDamaged` when one does not fit its table)."""
+        for name in _TABLES:
+            table: Records = getattr(self, name)
+            table.names()
+            table._tag_columns()
+
     @classmethod
-    def load(cls, state: str) -> Stamp | None:
+    def load(cls, state: str, verified: bool = False) -> Stamp | None:
         """The stamp in STATE: its base, with the changes its delta file records when the delta
-        is of that base (see :meth:`save`)."""
+        is of that base (see :meth:`save`).  `verified`: with every column read now, for a
+        caller that cannot start again without the stamp (the engine can, when a column read
+        later is damaged: :class:`StampDamaged`)."""
         try:
             # mapped, not read: marshal decodes the columns straight from the page cache (a
             # read first copied torch4x's 37 MB once more: 25 of the 47 ms of its load).  The
@@ -538,11 +623,14 @@ class Stamp:
                 if mapped[:1] in (b"{", b"\xfb"):  # a marshalled dict: the format before
                     return None
                 raise ValueError("not a stamp")
-            parts = _parts(memoryview(mapped)[len(_MAGIC):], 1 + len(_TABLES))
-            head = marshal.loads(parts[0])
+            view = memoryview(mapped)[len(_MAGIC):]
+            head = marshal.loads(_parts(view, 1)[0])
             if not isinstance(head, dict) or head.get("version") != STAMP_VERSION:
-                return None
-            sources, pages, state_table, folders = (Records(marshal.loads(part)) for part in parts[1:])
+                return None  # (another version's tables may be fewer parts)
+            parts = _parts(view, 1 + 5 * len(_TABLES))
+            del view
+            sources, pages, state_table, folders = (Records.stored(parts[1 + 5 * at:6 + 5 * at])
+                                                    for at in range(len(_TABLES)))
             del parts
             stamp = cls(head["fingerprint"], head["tasks"], sources, pages, state_table, folders,
                         str(head["listing"]))
@@ -574,6 +662,12 @@ class Stamp:
         except (ValueError, EOFError, TypeError, KeyError, IndexError):
             log.warning("build stamp delta in %s is damaged; checking every task once", state)
             return None
+        if verified:
+            try:
+                stamp.verify()
+            except StampDamaged as exc:
+                log.warning("build stamp in %s is damaged (%s); checking every task once", state, exc)
+                return None
         return stamp
 
     @staticmethod
@@ -602,7 +696,8 @@ class Stamp:
                                         "tasks": self.tasks, "listing": self.listing,
                                         "token": os.urandom(8).hex()}))
             for name in _TABLES:
-                _put(handle, marshal.dumps(getattr(self, name).encode()))
+                for column in getattr(self, name).stored_columns():
+                    _put(handle, column)
         os.replace(tmp, path)
         try:
             os.remove(os.path.join(state, DELTA))  # (of the base replaced: unused in any case)

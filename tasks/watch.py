@@ -406,7 +406,7 @@ class Watcher:
     def _previous(self) -> Known | None:
         from .stamp import Stamp
 
-        stamp = Stamp.load(self.config.state)
+        stamp = Stamp.load(self.config.state, verified=True)
         return stamp.known() if stamp else None
 
     def _git_busy(self) -> bool:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from docgraph.stamp import Records, Stamp
 
-NAMES = st.sampled_from(["a.py", "b/c.h", "b/ü d.md", "x\ny", "page:a.py", "t/" + "z" * 40])
+NAMES = st.sampled_from(["a.py", "b/c.h", "b/ü d.md", "b/\udcff.py", "x\ny", "page:a.py", "t/" + "z" * 40])
 RECORDS = st.tuples(st.integers(0, 2**40), st.integers(0, 2**62),
                     st.sampled_from(["", "0" * 31 + "1", "d41d8cd98f00b204e9800998ecf8427e"]),
                     st.sampled_from(["file", "binary", "page:a.py", "model"]))
@@ -29,8 +29,10 @@ def test_records_survive_encoding_after_any_changes(steps: list[list[tuple[str, 
                 expected.pop(name, None)
             else:
                 expected[name] = list(value)
-        assert len(table) == len(expected)
-        table = Records(table.encode())  # what the next build loads
+        assert len(table) == len(expected) == table.count()
+        # what the next build loads: the columns as stored, each a view of the file's bytes
+        table = Records.stored([memoryview(bytes(c)) for c in table.stored_columns()])
+        assert table.count() == len(expected)
         assert table.keys() == set(expected)
         assert {n: table.get(n) for n in expected} == expected
         assert sorted(table.stats()) == sorted((n, v[0], v[1]) for n, v in expected.items())
@@ -51,33 +53,52 @@ def test_a_copy_does_not_change_the_original() -> None:
     assert Records(table.encode()).get("a") == [1, 2, "", "file"]
 
 
-def test_a_stamp_of_unequal_columns_is_damaged(tmp_path) -> None:
+def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Columns of unequal lengths are damage found by the load; the names and the tags, read
+    when a build first needs them, are checked then (:class:`StampDamaged`), or at once for a
+    caller that asks for a verified stamp."""
+    import io
+    import logging
+
+    from docgraph.stamp import _MAGIC, StampDamaged, _parts, _put
+
     stamp = Stamp("fp", 3)
     stamp.sources.put("a.py", [1, 2, "", "file"])
+    stamp.sources.put("b.py", [3, 4, "", "binary"])
     stamp.save(str(tmp_path))
     assert Stamp.load(str(tmp_path)).sources.get("a.py") == [1, 2, "", "file"]
-    import io
 
-    from docgraph.stamp import _MAGIC, _parts, _put
-
-    data = (tmp_path / "stamp.marshal").read_bytes()  # a magic line, a header, then the tables
+    data = (tmp_path / "stamp.marshal").read_bytes()  # a magic line, a header, then the columns
     assert data.startswith(_MAGIC)
-    head, sources, *others = [marshal.loads(part) for part in _parts(memoryview(data)[len(_MAGIC):], 5)]
+    head, *columns = [bytes(part) for part in _parts(memoryview(data)[len(_MAGIC):], 21)]
+    names, stats, md5s, ids, tags = columns[:5]  # the sources'
+    assert names == "a.py\0b.py".encode() and tags == b"\0file\0binary"
 
-    def store(columns: tuple) -> None:
+    def store(*sources: bytes) -> Stamp | None:
         out = io.BytesIO()
         out.write(_MAGIC)
-        for part in (head, columns, *others):
-            _put(out, marshal.dumps(part))
+        for part in (head, *sources, *columns[5:]):
+            _put(out, part)
         (tmp_path / "stamp.marshal").write_bytes(out.getvalue())
+        return Stamp.load(str(tmp_path))
 
-    names, stats, md5s, ids, tags = sources
-    store((names, stats[:8], md5s, ids, tags))
-    assert Stamp.load(str(tmp_path)) is None
-    store((names, stats, md5s, ids, "\0"))  # tag id 0 names the only tag, "": fine
-    assert Stamp.load(str(tmp_path)) is not None
-    store((names, stats, md5s, b"\x05\0\0\0", tags))  # tag 5 of 1
-    assert Stamp.load(str(tmp_path)) is None
+    assert store(names, stats[:16], md5s, ids, tags) is None  # a record's stat data cut off
+    assert store(names, stats, md5s[:16], ids, tags) is None
+    assert store(b"", stats, md5s, ids, tags) is None
+    fine = store(names, stats, md5s, bytes(8), b"\0")  # tag id 0 names the only tag, "": fine
+    assert fine is not None and fine.sources.get("b.py") == [3, 4, "", ""]
+    for damaged in ((names, stats, md5s, b"\x05" + ids[1:], tags),  # tag 5 of 2
+                    (b"a.py/b.py", stats, md5s, ids, tags)):  # one name for two records
+        loaded = store(*damaged)
+        assert loaded is not None  # (the load does not read them)
+        with pytest.raises(StampDamaged):
+            loaded.verify()
+        with pytest.raises(StampDamaged):
+            list(loaded.sources.rows())  # (again: nothing damaged is kept)
+        with caplog.at_level(logging.WARNING, logger="docgraph"):
+            assert Stamp.load(str(tmp_path), verified=True) is None
+        assert "damaged" in caplog.text
+        caplog.clear()
 
 
 def _tables(state: str) -> dict[str, dict[str, list]]:
@@ -219,8 +240,10 @@ def test_rows_of_folders_agree_with_the_records(names: list[str], changed: list[
     rows = [(name, [i, i * 7, "", f"t{i % 3}"]) for i, name in enumerate(names)]
     table, expected = _changed_table(rows, changed, "new")
     folders = {name.rpartition("/")[0] for name in names[1::2]} | {""}
-    assert sorted(table.rows_in(folders)) == sorted(
-        (n, v[0], v[1], v[3]) for n, v in expected.items() if v is not None and n.rpartition("/")[0] in folders)
+    few = set(sorted(folders - {""})[:3])  # (a search per folder; more, or the root, one expression)
+    for chosen in (folders, folders - {""}, few):
+        assert sorted(table.rows_in(chosen)) == sorted(
+            (n, v[0], v[1], v[3]) for n, v in expected.items() if v is not None and n.rpartition("/")[0] in chosen)
 
 
 def test_a_large_delta_is_written_as_a_new_base(sample, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -253,9 +276,10 @@ def test_a_large_delta_is_written_as_a_new_base(sample, monkeypatch) -> None:  #
 def test_a_stamp_of_another_format_or_cut_short_is_no_stamp(sample, caplog) -> None:  # type: ignore[no-untyped-def]
     """A base file of the format before (one marshalled object after another) is another
     version's, read as no stamp without a warning; one cut short is damaged, with one."""
+    import io
     import logging
 
-    from docgraph.stamp import STAMP
+    from docgraph.stamp import _MAGIC, STAMP, _put
 
     from .conftest import build
 
@@ -264,6 +288,15 @@ def test_a_stamp_of_another_format_or_cut_short_is_no_stamp(sample, caplog) -> N
     whole = (state / STAMP).read_bytes()
     assert Stamp.load(str(state)) is not None
     (state / STAMP).write_bytes(marshal.dumps({"version": 13}) + marshal.dumps(("", b"", b"", b"", "")))
+    with caplog.at_level(logging.WARNING, logger="docgraph"):
+        assert Stamp.load(str(state)) is None
+    # version 14: the magic line and header, then one marshalled part per table (fewer parts)
+    old = io.BytesIO()
+    old.write(_MAGIC)
+    _put(old, marshal.dumps({"version": 14}))
+    for _table in range(4):
+        _put(old, marshal.dumps(("", b"", b"", b"", "")))
+    (state / STAMP).write_bytes(old.getvalue())
     with caplog.at_level(logging.WARNING, logger="docgraph"):
         assert Stamp.load(str(state)) is None
     assert not caplog.records
@@ -347,3 +380,37 @@ def test_an_upgrade_records_what_the_general_path_records(tmp_path, monkeypatch,
     assert len(mine["pages"]) > 50 and len(mine["state"]) > 50
     again = build(ours)
     assert (again["mode"], again["tasks_executed"], again["pages_written"]) == ("no-op", [], [])
+
+
+def test_a_build_that_finds_a_column_damaged_checks_every_task_once(sample, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A damaged column is found when the build first reads it, after the load: the build
+    drops the stamp, checks every task once, and writes what a clean build writes."""
+    import io
+    import logging
+    import shutil
+
+    from docgraph.stamp import _MAGIC, STAMP, _parts, _put
+
+    from .conftest import build, snapshot
+
+    build(sample)
+    stamp_file = sample / ".docgraph" / STAMP
+    data = stamp_file.read_bytes()
+    head, *columns = [bytes(part) for part in _parts(memoryview(data)[len(_MAGIC):], 21)]
+    columns[3] = b"\xff" * len(columns[3])  # every source's tag id past the tag list
+    out = io.BytesIO()
+    out.write(_MAGIC)
+    for part in (head, *columns):
+        _put(out, part)
+    stamp_file.write_bytes(out.getvalue())
+    source = sample / "src" / "geometry" / "shapes.py"
+    source.write_text(source.read_text() + "\n\ndef added_after_damage():\n    return 1\n")
+    with caplog.at_level(logging.WARNING, logger="docgraph"):
+        report = build(sample)
+    assert "damaged" in caplog.text
+    assert "src/geometry/shapes.py" in report["sources_analyzed"]
+    clean = tmp_path / "clean"
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    assert build(clean)["errors"] == report["errors"]  # (the sample's planted findings)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+    assert build(sample)["mode"] == "no-op"
