@@ -375,7 +375,9 @@ class Session:
         owner: dict[str, str] = {}
         touched = self._touched()
         for name in loaded:
-            for path in self._targets(name, graph.outputs_of(name), touched):
+            spec = graph.spec(name)
+            targets = None if spec is None else list(self._targets(name, spec.targets, touched))
+            for path in self._targets(name, graph.outputs_of(name, targets), touched):
                 owner[path] = name
         # the set of generated files changes only when the manifest task ran
         # (walked, not copied into sets: at 48,000 sources each set of 262,000 names was 16 MB

@@ -265,6 +265,12 @@ class Records:
         if self._index is None and len(entries) <= FIND_LIMIT - self._finds:  # a few: found in the column
             return [e for e in entries if (found := self.peek(e.rel)) is None
                     or (found[0], found[1], found[2]) != (e.size, e.mtime_ns, e.kind)]
+        folders = {e.rel.rpartition("/")[0] for e in entries}
+        if self._index is None and len(folders) <= FEW_FOLDERS and "" not in folders:
+            # the files of a few folders (those an edit's revisit stat'ed): found by a search per
+            # folder, where an index of torch4x's 48,000 names took 9 ms
+            now = {name: (size, mtime, tag) for name, size, mtime, tag in self.rows_in(folders)}
+            return [e for e in entries if now.get(e.rel) != (e.size, e.mtime_ns, e.kind)]
         if self._index is None:
             self._position("")
         index = self._index

@@ -324,6 +324,14 @@ def test_differing_entries_found_alike_by_search_or_index(names: list[str], prob
     for start in range(0, len(entries), 5):
         chunk = entries[start:start + 5]
         assert few.differing(chunk) == many.differing(chunk)
+    # more than a few entries, of a few folders: the records of those folders, by a search each
+    folders = sorted({e.rel.rpartition("/")[0] for e in entries} - {""})[:3]
+    grouped = [e for e in entries if e.rel.rpartition("/")[0] in folders] * 4
+    searched = Records.of(rows)
+    for table in (searched, many):  # a change of this build counts too
+        for at, name in enumerate(names[:3]):
+            table.put(name, None if at == 1 else [at % 4, 7 * at, "", "t1"])
+    assert searched.differing(grouped) == many.differing(grouped)
 
 
 @pytest.mark.parametrize("kept", ["", "manifest", "render"])

@@ -777,3 +777,25 @@ def test_the_runner_keeps_few_of_doits_records_and_writes_every_one(tmp_path: Pa
     assert third.executed == ["copy:7"] and third.up_to_date == count - 1
     assert (tmp_path / "out7.txt").read_text(encoding="utf-8") == "CHANGED\n"
     assert held and max(held) <= 4  # (the third run read all 30 records to check them)
+
+
+def test_the_listing_digest_is_the_last_runs_only_for_the_same_stat_data() -> None:
+    """The model takes the listing's digest from its last run's record when the file's stat
+    data (old enough to vouch for its bytes) are those recorded with it; otherwise it reads
+    and hashes the file."""
+    import hashlib
+
+    from docgraph.model import Listing
+
+    raw = b'{"entries": []}'
+    reads: list[int] = []
+
+    def read() -> bytes:
+        reads.append(1)
+        return raw
+
+    assert Listing(read, "15:100").digest_as("15:100", "recorded") == "recorded" and not reads
+    for stat, recorded in (("15:101", "recorded"), ("", ""), (None, None)):
+        assert Listing(read, "15:100").digest_as(stat, recorded) == hashlib.sha1(raw).hexdigest()
+    assert Listing(read, "").digest_as("", "recorded") == hashlib.sha1(raw).hexdigest()  # too recent
+    assert len(reads) == 4

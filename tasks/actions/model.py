@@ -23,7 +23,11 @@ from . import Result
 
 
 def _listing(ctx: ActionContext) -> Listing:
-    return Listing(read_bytes(ctx.paths.setting("tree.json")) or b'{"entries": []}')
+    """The listing, read when the model needs its bytes (see :meth:`Listing.digest_as`)."""
+    path = ctx.paths.setting("tree.json")
+    st = stat_data(path)
+    trusted = st is not None and time.time_ns() - st[1] >= RACY_NS
+    return Listing(lambda: read_bytes(path) or b'{"entries": []}', f"{st[0]}:{st[1]}" if trusted and st else "")
 
 
 def write_ledger(ctx: ActionContext, folder: str, files: list[str]) -> Result:
