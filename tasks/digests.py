@@ -398,11 +398,12 @@ class Digests:
         return by_path(self.checked_rows(paths))
 
     def _letter_where(self, folder: str, bucket: str | None, start: LetterKey | None,
-                      stop: LetterKey | None, joined: bool = True) -> tuple[str, str, list[object]]:
+                      stop: LetterKey | None, joined: bool = True, ranges: int = 1) -> tuple[str, str, list[object]]:
         """The tables and the condition that select the rows of `bucket` (every bucket when None)
         in the subtree of `folder`, from `start` (inclusive) to `stop` (exclusive) in index
         order; without the paths `joined` (the repository's rows) when no column of them is
-        asked for."""
+        asked for.  `ranges`: how many such queries the caller makes, one per range of the
+        letter (see the choice of the join below)."""
         args: list[object] = [folder + "/", folder + "0"] if folder else []
         where = "p.path>=? AND p.path<?" if folder else "1"
         if bucket is not None:
@@ -420,13 +421,17 @@ class Digests:
         if not (joined or folder):
             return "symbols s", where, args
         # A small subtree's files first (CROSS JOIN fixes the order), then their symbols by the
-        # (file, bucket) index; SQLite's own choice, every symbol of the letter in the
-        # repository, took 0.52 ms instead of 0.06 ms for a letter of `torch/nn`, but 4.3 ms
-        # instead of 6.6 ms for one of `torch`, which holds most of them (measured)
+        # (file, bucket) index, named: left to choose, SQLite scanned the whole letter's index
+        # for each file of the subtree (the sums of torch4x's `t2/torch/include`, letter S:
+        # 90 s).  SQLite's own choice, every symbol of the letter in the repository between the
+        # bounds, took 0.52 ms instead of 0.06 ms for a letter of `torch/nn`, but 4.3 ms instead
+        # of 6.6 ms for one of `torch`, which holds most of them; a subtree's files are listed
+        # once per range, so a letter of many ranges reads the repository's rows, each once
+        # (`t2/torch/include`, 30 ranges: 30 ms against 263 ms) (measured)
         join = "symbols s JOIN paths p ON p.id = s.file"
         if folder and (bucket is None
-                       or 4 * self._letter_count(folder, bucket) < self._letter_count("", bucket)):
-            join = "paths p CROSS JOIN symbols s ON p.id = s.file"
+                       or 4 * ranges * self._letter_count(folder, bucket) < self._letter_count("", bucket)):
+            join = "paths p CROSS JOIN symbols s INDEXED BY symbols_file ON p.id = s.file"
         return join, where, args
 
     def keyword_rows(self, folder: str, bucket: str | None = None, start: LetterKey | None = None,
@@ -461,7 +466,8 @@ class Digests:
         high and low 31 bits, so that no sum overflows SQLite's integers)."""
         out = []
         for start, stop in zip([None, *bounds], [*bounds, None]):
-            tables, where, args = self._letter_where(folder, bucket, start, stop, joined=False)
+            tables, where, args = self._letter_where(folder, bucket, start, stop, joined=False,
+                                                     ranges=len(bounds) + 1)
             count, high, low = self.conn.execute(
                 f"SELECT count(*), coalesce(sum(s.h >> 31), 0), coalesce(sum(s.h & {CHECK_LOW}), 0) "
                 f"FROM {tables} WHERE {where}", args).fetchone()

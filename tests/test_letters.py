@@ -137,13 +137,18 @@ def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path)
                                       + ("class S:\n    def s_1(self):\n        pass\n" if n % 3 else ""),
                                       encoding="utf-8")
     (pkg / "use.py").write_text("from .m1 import s_2, s_3\nfrom .m2 import s_2\n", encoding="utf-8")
+    few = root / "src" / "few"  # a subtree of few of the letter's rows: its files first
+    few.mkdir()
+    for n in range(3):
+        (few / f"f{n}.py").write_text("".join(f"def s_{k}():\n    pass\n\n\n" for k in range(n, 6)), encoding="utf-8")
+    (few / "g.py").write_text("from .f1 import s_4\n", encoding="utf-8")
     build(root)
     conn = open_model(str(root / ".docgraph" / "model.sqlite3"))
     try:
         digests = Model(conn, str(root / ".docgraph")).digests
-        for folder in ("", "src", "src/many"):
+        for folder in ("", "src", "src/many", "src/few"):
             every = digests.keyed_rows(folder, "s")
-            assert len(every) > 60
+            assert len(every) > (60 if folder != "src/few" else 10)
             assert [r.row for r in every] == digests.keyword_rows(folder, "s")
             assert every == sorted(keyed(r.row, r.key[-1]) for r in every)
             assert any(r.row.refs for r in every)
@@ -154,6 +159,14 @@ def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path)
                 assert digests.letter_sums(folder, "s", bounds) == ListSource(every).letter_sums(folder, "s", bounds)
                 assert [digests.keyed_rows(folder, "s", a, z)
                         for a, z in zip([None, *bounds], [*bounds, None])] == slices
+        # the few rows' subtree is read file by file through the (file, bucket) index, named
+        # (SQLite chose to scan the letter's index once per file); a letter of many ranges
+        # reads the repository's rows of each range instead
+        tables, where, args = digests._letter_where("src/few", "s", None, None, joined=False)
+        plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN SELECT count(*) FROM {tables} WHERE {where}", args))
+        assert tables.startswith("paths p CROSS JOIN") and "INDEXED BY symbols_file" in tables
+        assert "INDEX symbols_file (file=? AND bucket=?)" in plan
+        assert digests._letter_where("src/few", "s", None, None, joined=False, ranges=100)[0].startswith("symbols s JOIN")
     finally:
         conn.close()
 
