@@ -107,7 +107,7 @@ class SourceTree:
                  findings: tuple[Finding, ...], walked: tuple[Walked, ...] | None = None,
                  differing: frozenset[str] | None = None, *, stated: tuple[Entry, ...] | None = None,
                  listing: str | None = None, unfold: Callable[[], Iterable[Entry]] | None = None,
-                 recorded: Callable[[str], str | None] | None = None, count: int = 0,
+                 recorded: Callable[[str], str | None] | None = None, count: Callable[[], int] | None = None,
                  in_folder: Callable[[str], Iterable[Entry]] | None = None,
                  named: Callable[[Container[str]], Iterable[str]] | None = None):
         if entries is None and (unfold is None or recorded is None or stated is None):
@@ -169,7 +169,9 @@ class SourceTree:
         return self._stated is not None
 
     def __len__(self) -> int:
-        return self._count if self._entries is None else len(self._entries)
+        if self._entries is None:  # (counted when asked: a table's changes are looked up)
+            return self._count() if self._count is not None else 0
+        return len(self._entries)
 
     def _stated_entry(self, rel: str) -> Entry | None:
         if self._stated_by_rel is None:
@@ -240,7 +242,7 @@ class RecordedFiles:
     not list again), made into entries folder by folder as asked, or all at once."""
 
     def __init__(self, by_folder: Callable[[str], list[Entry]], everything: Callable[[], dict[str, list[Entry]]],
-                 kind: Callable[[str], str | None], count: int, listing: str | None,
+                 kind: Callable[[str], str | None], count: Callable[[], int], listing: str | None,
                  tagged: Callable[[Container[str]], list[str]]):
         self._by_folder = by_folder
         self._everything = everything
@@ -249,7 +251,7 @@ class RecordedFiles:
         self.kind = kind
         """The recorded kind of one source (None: not recorded)."""
         self.count = count
-        """How many sources are recorded."""
+        """How many sources are recorded (counted when asked)."""
         self.listing = listing
         """The hash of the recorded listing (:meth:`SourceTree.listing`), when known."""
         self.tagged = tagged

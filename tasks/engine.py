@@ -776,8 +776,9 @@ class Engine:
         self.graph = session.graph
         self._hashes = session.hashes
         graph, tree, the_plan = session.graph, session.tree, session.plan
-        log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree),
-                 len(the_plan.candidates), time.monotonic() - started)
+        if log.isEnabledFor(logging.INFO):  # (a tree of the recorded listing counts its entries when asked)
+            log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree),
+                     len(the_plan.candidates), time.monotonic() - started)
         collector = Collector(progress=self.progress)
         if self.shard is not None:
             return self._shard_build(session, collector, started), True

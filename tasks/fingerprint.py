@@ -237,7 +237,7 @@ def fingerprints(modules: Iterable[str], state: str | None = None) -> tuple[str,
     if path:
         try:
             with open(path, "rb") as handle:
-                cached = marshal.load(handle)
+                cached = marshal.loads(handle.read())  # (see store.unmarshal)
             if cached.get("version") == _VERSION and cached.get("key") == key \
                     and set(wanted) <= set(cached["steps"]):
                 return cached["tool"], {m: cached["steps"][m] for m in wanted}

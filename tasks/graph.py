@@ -42,7 +42,7 @@ from .discover import BINARY, FILE, SourceTree
 from .facts import to_plain
 from .fingerprint import fingerprints
 from .pages import RenderContext
-from .store import read_bytes, recorded_pages
+from .store import read_bytes, recorded_pages, unmarshal
 
 SETTINGS, ANALYZE, LEDGER, MODEL, RENDER, MANIFEST = range(6)
 PART_SEARCHES = 8
@@ -630,7 +630,7 @@ class Graph:
         key = f"{self.fingerprint()}\0{self._state('')}"
         try:
             with open(path, "rb") as handle:
-                kept = marshal.load(handle)
+                kept = unmarshal(handle)
             if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == key:
                 found = load(kept[1])
                 if found is not None:

@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .discover import RACY_NS
-from .store import TMP_MARK
+from .store import TMP_MARK, unmarshal
 
 JOURNAL = "journal.marshal"
 VERSION = 4
@@ -225,7 +225,7 @@ def load(state: str) -> Record | None:
     """The journal of the stamp in STATE, or None (absent, damaged, of another stamp)."""
     try:
         with open(os.path.join(state, JOURNAL), "rb") as handle:
-            data = marshal.load(handle)
+            data = unmarshal(handle)
         if data[0] != VERSION:
             return None
         record = Record(*data[1:])

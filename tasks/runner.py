@@ -48,7 +48,14 @@ from doit.task import Task
 
 from .facts import Finding
 from .report import Collector
-from .store import FileHashes, begin_hashes, close_inherited_locks, take_hashes, write_if_changed
+from .store import (
+    FileHashes,
+    begin_hashes,
+    close_inherited_locks,
+    take_hashes,
+    unmarshal,
+    write_if_changed,
+)
 
 log = logging.getLogger("docgraph")
 SOLO = 1 << 62
@@ -146,7 +153,7 @@ class ListedFolders:
         self.changed = False
         try:
             with open(path, "rb") as handle:
-                loaded = marshal.load(handle)
+                loaded = unmarshal(handle)
             targets, folders, others = loaded
             if not (isinstance(targets, bytes) and isinstance(folders, dict)
                     and (others is None or isinstance(others, list))):

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from .discover import Entry, RecordedFiles, Walked
 from .errors import DocgraphError
-from .store import TMP_MARK
+from .store import TMP_MARK, unmarshal
 
 log = logging.getLogger("docgraph")
 
@@ -265,11 +265,14 @@ class Records:
         if self._index is None and len(entries) <= FIND_LIMIT - self._finds:  # a few: found in the column
             return [e for e in entries if (found := self.peek(e.rel)) is None
                     or (found[0], found[1], found[2]) != (e.size, e.mtime_ns, e.kind)]
-        folders = {e.rel.rpartition("/")[0] for e in entries}
-        if self._index is None and len(folders) <= FEW_FOLDERS and "" not in folders:
+        folders = {e.rel.rpartition("/")[0] for e in entries} - {""}
+        at_root = [e.rel for e in entries if "/" not in e.rel]
+        if self._index is None and len(folders) <= FEW_FOLDERS and len(at_root) <= FIND_LIMIT - self._finds:
             # the files of a few folders (those an edit's revisit stat'ed): found by a search per
-            # folder, where an index of torch4x's 48,000 names took 9 ms
+            # folder (and a few at the root, which every name could match, by their own name),
+            # where an index of torch4x's 48,000 names took 9 ms
             now = {name: (size, mtime, tag) for name, size, mtime, tag in self.rows_in(folders)}
+            now.update((rel, found) for rel in at_root if (found := self.peek(rel)) is not None)
             return [e for e in entries if now.get(e.rel) != (e.size, e.mtime_ns, e.kind)]
         if self._index is None:
             self._position("")
@@ -573,7 +576,7 @@ class Stamp:
             found = sources.peek(rel)
             return None if found is None else found[2]
 
-        return walked, RecordedFiles(by_folder, everything, kind, sources.count(), self.listing or None,
+        return walked, RecordedFiles(by_folder, everything, kind, sources.count, self.listing or None,
                                      sources.names_tagged)
 
     def set_walked(self, walked: Iterable[Walked] | None) -> bool:
@@ -649,7 +652,7 @@ class Stamp:
         stamp._base = (base, tuple(getattr(stamp, name)._columns for name in _TABLES))
         try:
             with open(os.path.join(state, DELTA), "rb") as handle:
-                delta = marshal.load(handle)
+                delta = unmarshal(handle)
             if not isinstance(delta, dict) or delta.get("version") != STAMP_VERSION \
                     or delta["base"] != base or not base:
                 # the delta of another base (a build killed between writing a base and removing

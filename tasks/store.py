@@ -15,11 +15,12 @@ import errno
 import fcntl
 import hashlib
 import json
+import marshal
 import os
 import struct
 import sys
 from collections.abc import Container, Iterable
-from typing import Self
+from typing import Any, BinaryIO, Self
 
 from .errors import LockedError
 
@@ -39,6 +40,12 @@ MD5 digest in 40 bytes; as a tuple of four Python objects it took 240 (see :clas
 # read without hashing.
 _seen: dict[str, bytes] | None = None
 _under = ""  # ROOT + os.sep while an action runs
+
+
+def unmarshal(handle: BinaryIO) -> Any:
+    """The object marshalled in an open file, read whole first: `marshal.load` reads a file
+    object piece by piece (8 ms for torch4x's 184 kB journal, 0.5 ms read first)."""
+    return marshal.loads(handle.read())
 
 
 def _note(path: str, st: os.stat_result, data: bytes) -> None:
