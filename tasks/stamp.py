@@ -5,7 +5,7 @@ generated pages and the state artefacts (tag: the task that wrote them).  Each t
 a few columns, not as one object per record: a no-op build at 48,000 sources reads 153,000
 records, and decoding them as a dict of lists took 0.21 s of its 1.3 s (measured), where columns
 are one string of names, one array of stat data and one blob of hashes.  Each column is its own
-part of the file, mapped and decoded only when a build reads it (an edit looks up a few dozen
+part of the file, read and decoded only when a build reads it (an edit looks up a few dozen
 pages and state files by name, and never reads those tables' tags: decoding torch4x's pages and
 state tables whole and counting their names took 32 of the 40 ms of its stamp's load), and a
 build that changed a few records writes the columns of the others as they were loaded.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import marshal
-import mmap
 import os
 import re
 from array import array
@@ -107,9 +106,9 @@ class Records:
             self._load(list(columns))
 
     @classmethod
-    def stored(cls, parts: list[memoryview]) -> Records:
-        """A table from its five stored columns (see :meth:`stored_columns`), the text ones
-        decoded when read."""
+    def stored(cls, parts: list[Any]) -> Records:
+        """A table from its five stored columns (see :meth:`stored_columns`), each read (and
+        the text ones decoded) when first used."""
         table = cls()
         table._load(list(parts))
         return table
@@ -128,6 +127,8 @@ class Records:
         """One loaded column; a text one decoded on first use."""
         assert self._columns is not None
         value = self._columns[at]
+        if isinstance(value, _Part):
+            value = self._columns[at] = value.read()
         if at in _TEXT and not isinstance(value, str):
             value = self._columns[at] = str(value, "utf-8", "surrogatepass")
         return value
@@ -395,8 +396,8 @@ class Records:
         """The five columns as stored (bytes-like; the text ones in UTF-8): those loaded, and
         not yet decoded, as they were read."""
         if not self._changes and self._columns is not None:
-            return [value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-                    for value in self._columns]
+            return [value.encode("utf-8", "surrogatepass") if isinstance(value, str)
+                    else value.read() if isinstance(value, _Part) else value for value in self._columns]
         names, stats, md5s, tag_ids, tags = self.encode()
         return [names.encode("utf-8", "surrogatepass"), stats, md5s, tag_ids, tags.encode("utf-8", "surrogatepass")]
 
@@ -511,15 +512,50 @@ def _put(handle: BinaryIO, blob: bytes) -> None:
     handle.write(blob)
 
 
-def _parts(view: memoryview, count: int) -> list[memoryview]:
-    """The first `count` parts of a base file (see :func:`_put`), as views of its bytes."""
-    found, at = [], 0
+class _File:
+    """An open base file, closed when the last of its parts is gone.  It keeps the base a
+    build loaded readable after the next build replaced it (watch mode)."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        if hasattr(self, "fd"):  # (not when the open failed)
+            os.close(self.fd)
+
+
+class _Part:
+    """One stored part of a base file, read when first asked for: a column a build never reads
+    costs nothing, and one it reads is copied out once and decoded (a map of the file instead
+    kept every page a build had touched in its memory: up to 37 MB at 48,000 sources, which an
+    upgrade's build, reading every column, carried past 500 MB; measured)."""
+
+    __slots__ = ("_file", "_length", "_offset")
+
+    def __init__(self, file: _File, offset: int, length: int):
+        self._file, self._offset, self._length = file, offset, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self) -> bytes:
+        data = os.pread(self._file.fd, self._length, self._offset)
+        if len(data) != self._length:
+            raise StampDamaged("a column cut short")
+        return data
+
+
+def _parts(file: _File, count: int) -> list[_Part]:
+    """The first `count` parts of a base file after its magic line (see :func:`_put`)."""
+    size = os.fstat(file.fd).st_size
+    found, at = [], len(_MAGIC)
     for _ in range(count):
-        size = int.from_bytes(view[at:at + 8], "little")
-        if at + 8 + size > len(view):
+        head = os.pread(file.fd, 8, at)
+        length = int.from_bytes(head, "little")
+        if len(head) != 8 or at + 8 + length > size:
             raise EOFError("a part past the end of the stamp")
-        found.append(view[at + 8:at + 8 + size])
-        at += 8 + size
+        found.append(_Part(file, at + 8, length))
+        at += 8 + length
     return found
 
 
@@ -623,21 +659,16 @@ class Stamp:
         caller that cannot start again without the stamp (the engine can, when a column read
         later is damaged: :class:`StampDamaged`)."""
         try:
-            # mapped, not read: marshal decodes the columns straight from the page cache (a
-            # read first copied torch4x's 37 MB once more: 25 of the 47 ms of its load).  The
-            # map is left to close when its last view is gone (closing it under a view fails).
-            with open(os.path.join(state, STAMP), "rb") as handle:
-                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            if mapped[:len(_MAGIC)] != _MAGIC:
-                if mapped[:1] in (b"{", b"\xfb"):  # a marshalled dict: the format before
+            file = _File(os.path.join(state, STAMP))
+            start = os.pread(file.fd, len(_MAGIC), 0)
+            if start != _MAGIC:
+                if start[:1] in (b"{", b"\xfb"):  # a marshalled dict: the format before
                     return None
                 raise ValueError("not a stamp")
-            view = memoryview(mapped)[len(_MAGIC):]
-            head = marshal.loads(_parts(view, 1)[0])
+            head = marshal.loads(_parts(file, 1)[0].read())
             if not isinstance(head, dict) or head.get("version") != STAMP_VERSION:
                 return None  # (another version's tables may be fewer parts)
-            parts = _parts(view, 1 + 5 * len(_TABLES))
-            del view
+            parts = _parts(file, 1 + 5 * len(_TABLES))
             sources, pages, state_table, folders = (Records.stored(parts[1 + 5 * at:6 + 5 * at])
                                                     for at in range(len(_TABLES)))
             del parts

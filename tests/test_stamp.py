@@ -30,8 +30,8 @@ def test_records_survive_encoding_after_any_changes(steps: list[list[tuple[str, 
             else:
                 expected[name] = list(value)
         assert len(table) == len(expected) == table.count()
-        # what the next build loads: the columns as stored, each a view of the file's bytes
-        table = Records.stored([memoryview(bytes(c)) for c in table.stored_columns()])
+        # what the next build loads: the columns as stored
+        table = Records.stored([bytes(c) for c in table.stored_columns()])
         assert table.count() == len(expected)
         assert table.keys() == set(expected)
         assert {n: table.get(n) for n in expected} == expected
@@ -60,7 +60,7 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # typ
     import io
     import logging
 
-    from docgraph.stamp import _MAGIC, StampDamaged, _parts, _put
+    from docgraph.stamp import _MAGIC, StampDamaged, _File, _parts, _put
 
     stamp = Stamp("fp", 3)
     stamp.sources.put("a.py", [1, 2, "", "file"])
@@ -70,7 +70,7 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # typ
 
     data = (tmp_path / "stamp.marshal").read_bytes()  # a magic line, a header, then the columns
     assert data.startswith(_MAGIC)
-    head, *columns = [bytes(part) for part in _parts(memoryview(data)[len(_MAGIC):], 21)]
+    head, *columns = [part.read() for part in _parts(_File(str(tmp_path / "stamp.marshal")), 21)]
     names, stats, md5s, ids, tags = columns[:5]  # the sources'
     assert names == b"a.py\0b.py" and tags == b"\0file\0binary"
 
@@ -99,6 +99,31 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # typ
             assert Stamp.load(str(tmp_path), verified=True) is None
         assert "damaged" in caplog.text
         caplog.clear()
+
+
+def test_a_loaded_stamp_reads_its_own_base(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Columns are read when first used: a stamp loaded before the next build replaced the base
+    (watch mode keeps the last build's) reads the base it loaded; a base cut short under it is
+    damage, found when the cut column is read."""
+    from docgraph.stamp import StampDamaged
+
+    first = Stamp("fp", 1)
+    first.sources.put("a.py", [1, 2, "", "file"])
+    first.save(str(tmp_path))
+    loaded = Stamp.load(str(tmp_path))
+    second = Stamp("fp", 1)
+    second.sources.put("b.py", [3, 4, "", "file"])
+    second.save(str(tmp_path))
+    assert loaded is not None and loaded.sources.keys() == {"a.py"}
+    assert loaded.sources.get("a.py") == [1, 2, "", "file"]
+    assert Stamp.load(str(tmp_path)).sources.keys() == {"b.py"}  # type: ignore[union-attr]
+
+    cut = Stamp.load(str(tmp_path))
+    assert cut is not None
+    path = tmp_path / "stamp.marshal"
+    path.write_bytes(path.read_bytes()[:40])  # (in place: the same file, shorter)
+    with pytest.raises(StampDamaged):
+        cut.sources.get("b.py")
 
 
 def _tables(state: str) -> dict[str, dict[str, list]]:
@@ -398,14 +423,13 @@ def test_a_build_that_finds_a_column_damaged_checks_every_task_once(sample, tmp_
     import logging
     import shutil
 
-    from docgraph.stamp import _MAGIC, STAMP, _parts, _put
+    from docgraph.stamp import _MAGIC, STAMP, _File, _parts, _put
 
     from .conftest import build, snapshot
 
     build(sample)
     stamp_file = sample / ".docgraph" / STAMP
-    data = stamp_file.read_bytes()
-    head, *columns = [bytes(part) for part in _parts(memoryview(data)[len(_MAGIC):], 21)]
+    head, *columns = [part.read() for part in _parts(_File(str(stamp_file)), 21)]
     columns[3] = b"\xff" * len(columns[3])  # every source's tag id past the tag list
     out = io.BytesIO()
     out.write(_MAGIC)
