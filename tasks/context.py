@@ -85,6 +85,11 @@ class Paths:
         """The hashes of the summaries of a folder's own files (the model's input)."""
         return state_file(self.state, "ledger", folder, ".json")
 
+    def group(self, group: str) -> str:
+        """The ledgers of the folders of one group (:func:`docgraph.layout.group`), joined: the
+        model's input."""
+        return f"{self.state}{os.sep}group{os.sep}{group}.json"
+
     def seen(self, folder: str) -> str:
         """What the ledger last read of a folder's analyses: their stat data and summary hashes
         (read by the ledger's task alone, so that it reads only the analyses that changed)."""

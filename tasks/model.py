@@ -93,7 +93,7 @@ CREATE INDEX IF NOT EXISTS refs_dst ON refs(dst, name);
 CREATE INDEX IF NOT EXISTS refs_src ON refs(src);
 CREATE TABLE IF NOT EXISTS externals(src INT, module TEXT, kind TEXT);
 CREATE INDEX IF NOT EXISTS externals_src ON externals(src);
-CREATE TABLE IF NOT EXISTS ledgers(folder TEXT PRIMARY KEY, stat TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledgers(name TEXT PRIMARY KEY, stat TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subtree(folder TEXT, bucket TEXT, count INT, hash TEXT,
     PRIMARY KEY(folder, bucket)) WITHOUT ROWID;
 """
@@ -153,10 +153,11 @@ class Listing:
         return set(folders_of(self.rows))
 
     @cached_property
-    def ledger_folders(self) -> list[str]:
-        """Every folder with analysed files of its own (the graph's ledgers), sorted."""
-        return sorted({rel.rpartition("/")[0] for rel, row in self.rows.items()
-                       if row.kind in ("file", "binary")})
+    def ledger_groups(self) -> list[str]:
+        """The groups of the folders with analysed files of their own (the graph's, see
+        :func:`docgraph.layout.group`), sorted."""
+        folders = {rel.rpartition("/")[0] for rel, row in self.rows.items() if row.kind in ("file", "binary")}
+        return sorted({layout.group(layout.key(folder)) for folder in folders})
 
 
 def open_model(path: str) -> sqlite3.Connection:
@@ -246,13 +247,13 @@ def _file_row(ident: int, rel: str, row: TreeRow, summary: dict[str, Any] | None
 
 
 def _ledger_stats(ledger_of: dict[str, str]) -> list[tuple[str, str]]:
-    """(folder, "mtime_ns:size") of every ledger, "" for one missing: what the model notes it
-    has read."""
+    """(group, "mtime_ns:size") of every group of ledgers, "" for one missing: what the model
+    notes it has read."""
     found = []
     for folder, path in ledger_of.items():
         try:
             st = os.stat(path)
-        except FileNotFoundError:  # noted too: the table lists every ledger folder
+        except FileNotFoundError:  # noted too: the table lists every group
             found.append((folder, ""))
             continue
         found.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
@@ -290,9 +291,9 @@ class Model:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
         `summary_of` reads the packed summary of an analysed source (text or binary; None when
-        its analysis wrote none), `ledger_of`
-        the ledger of a folder with analysed files of its own (their summaries' hashes): only
-        the ledgers whose stat data changed are read, and only the summaries whose hash differs
+        its analysis wrote none), `ledger_of` the file of a group of ledgers (the summaries'
+        hashes of the files of a group of folders, see :func:`docgraph.layout.group`): only
+        the groups whose stat data changed are read, and only the summaries whose hash differs
         from the one folded in.  When the listing is the one of the last run (and nothing else
         the whole depends on changed), only those are looked at (:meth:`_edited`); else every
         path of the listing is compared with its row.  `code` is the fingerprint of the
@@ -347,18 +348,18 @@ class Model:
                            list[tuple[str, str]]] | None:
         """With the listing of the last run: the changed summaries (parsed), the listing's rows
         of their files (from the database: paths, kinds and links are as it recorded them) and
-        the ledgers' stat data, from the ledgers that changed alone; None when one names a file
+        the groups' stat data, from the groups that changed alone; None when one names a file
         the database has no row of (its analysis had failed), which the whole comparison
         handles."""
         conn = self.conn
-        read = dict(conn.execute("SELECT folder, stat FROM ledgers"))
-        ledgers = _ledger_stats({folder: ledger_of(folder) for folder in read})
+        read = dict(conn.execute("SELECT name, stat FROM ledgers"))
+        ledgers = _ledger_stats({group: ledger_of(group) for group in read})
         changed: dict[str, tuple[dict[str, Any] | None, str, str]] = {}
         rows: dict[str, TreeRow] = {}
-        for folder, stat in ledgers:
-            if read[folder] == stat:
+        for group, stat in ledgers:
+            if read[group] == stat:
                 continue
-            for rel, digest in json.loads(read_bytes(ledger_of(folder)) or b"[]"):
+            for rel, digest in json.loads(read_bytes(ledger_of(group)) or b"[]"):
                 old = conn.execute("SELECT f.kind, f.hash FROM paths p JOIN files f ON f.id = p.id "
                                    "WHERE p.path=?", (rel,)).fetchone()
                 if old is None:
@@ -381,7 +382,7 @@ class Model:
         self.ids.load((ident, path) for ident, path, *_ in rows)
         stored = {path: (kind, stat, digest) for _, path, kind, stat, digest in rows if kind is not None}
         entries = listing.rows
-        listed, ledgers = self._read_ledgers({f: ledger_of(f) for f in listing.ledger_folders})
+        listed, ledgers = self._read_ledgers({g: ledger_of(g) for g in listing.ledger_groups})
         # rel -> (summary bytes, stat, hash): parsed one at a time (all 12k parsed: 90 MB on torch)
         changed: dict[str, tuple[bytes | None, str, str]] = {}
         # an empty database is rebuilt in bulk, which reads each summary as it goes: read here,
@@ -395,7 +396,7 @@ class Model:
                 continue
             digest = listed.get(rel)
             if digest is None and old is not None and old[0] == row.kind:
-                continue  # its folder's ledger is as the model last read it
+                continue  # its group is as the model last read it
             if digest is not None and old is not None and old[2] == digest and old[0] == row.kind:
                 continue
             data = summary_of(rel)
@@ -418,26 +419,26 @@ class Model:
         return False
 
     def _read_ledgers(self, ledger_of: dict[str, str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
-        """The summary hashes of the files of every folder whose ledger changed since the model
-        read it, and (folder, stat data) of every ledger now, for :meth:`_note_ledgers`."""
-        read = dict(self.conn.execute("SELECT folder, stat FROM ledgers"))
+        """The summary hashes of the files of every group whose file changed since the model
+        read it, and (group, stat data) of every group now, for :meth:`_note_ledgers`."""
+        read = dict(self.conn.execute("SELECT name, stat FROM ledgers"))
         listed: dict[str, str] = {}
         ledgers = _ledger_stats(ledger_of)
-        for folder, stat in ledgers:
-            if read.get(folder) != stat:
-                for rel, digest in json.loads(read_bytes(ledger_of[folder]) or b"[]"):
+        for group, stat in ledgers:
+            if read.get(group) != stat:
+                for rel, digest in json.loads(read_bytes(ledger_of[group]) or b"[]"):
                     listed[rel] = digest
         return listed, ledgers
 
     def _note_ledgers(self, ledgers: list[tuple[str, str]]) -> None:
-        """Remember the ledgers as read (inside the transaction that folds in their files)."""
+        """Remember the groups as read (inside the transaction that folds in their files)."""
         conn = self.conn
         conn.execute("DELETE FROM ledgers")
         conn.executemany("INSERT INTO ledgers VALUES(?,?)", ledgers)
 
     def adopt(self, ledger_of: dict[str, str], folders: set[str], root_name: str) -> None:
-        """Make a database built elsewhere from the same ledgers (a shared cache entry keyed by
-        their bytes) this machine's: record the stat data of the ledgers here, so the next
+        """Make a database built elsewhere from the same groups of ledgers (a shared cache entry
+        keyed by their bytes) this machine's: record the stat data of the groups here, so the next
         :meth:`update` reads only those that change, as after a local build; and when this
         repository's folder has another name, the entry digest (which can show it) anew."""
         self.conn.execute("BEGIN")

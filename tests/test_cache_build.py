@@ -64,11 +64,12 @@ def test_cold_then_warm_fresh_clone_analyses_nothing(tmp_path: Path, cache_url: 
     assert second["sources_analyzed"] == []
     assert len(second["sources_from_cache"]) == SOURCES[0]
     assert second["cache"]["hits"] > 0 and second["cache"].get("written", 0) == 0
-    # every task of a cached kind (all but the settings, the ledgers, which hash the summaries
-    # as a cache key of theirs would, and the manifest) wrote one entry cold and read it warm:
+    # every task of a cached kind (all but the settings, the ledgers and their groups, which
+    # hash the summaries as a cache key of theirs would, and the manifest) wrote one entry cold
+    # and read it warm:
     # none of them ran locally
     cached = [t for t in first["tasks_executed"] if KIND[t.partition(":")[0]].cached]
-    assert {t.partition(":")[0] for t in cached} == set(KIND) - {"settings", "ledger", "manifest"}
+    assert {t.partition(":")[0] for t in cached} == set(KIND) - {"settings", "ledger", "group", "manifest"}
     assert first["cache"]["written"] == len(cached) == second["cache"]["hits"]
     # a folder is read an entry at a time; an object store a chunk of tasks at a time
     looked_up = second["cache"]["hits"] + second["cache"].get("misses", 0)

@@ -107,6 +107,53 @@ def test_a_ledger_reads_only_the_analyses_that_changed(sample: Path, monkeypatch
         assert json.loads(ledger.read_bytes()) == expected()
 
 
+def test_the_model_reads_groups_of_ledgers(tmp_path: Path) -> None:
+    """The model's inputs are the groups of ledgers (at most 256 files at any size), each the
+    ledgers of its folders joined: with two folders of one group, an identifier added in
+    either reaches the keyword pages, and the group holds both folders' files."""
+    import json
+
+    from docgraph import layout
+    from docgraph.config import load
+    from docgraph.context import Paths
+    from docgraph.discover import discover
+    from docgraph.graph import Graph
+
+    names = [f"pkg{i}" for i in range(64)]
+    first = next(a for i, a in enumerate(names) if any(layout.group(layout.key(a)) == layout.group(layout.key(b))
+                                                       for b in names[i + 1:]))
+    second = next(b for b in names if b != first and layout.group(layout.key(b)) == layout.group(layout.key(first)))
+    other = next(n for n in names if layout.group(layout.key(n)) != layout.group(layout.key(first)))
+    root = tmp_path / "repo"
+    for folder in (first, second, other):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "mod.py").write_text(f'"""The {folder} module."""\n\n\ndef {folder}_base():\n    return 1\n',
+                                              encoding="utf-8")
+    build(root)
+    config = load(str(root))
+    paths = Paths(config.root, config.output, config.state)
+    group = layout.group(layout.key(first))
+    model = Graph(config, discover(config)).spec("model")
+    assert model is not None
+    inputs = [dep for dep in model.file_dep if "/settings/" not in dep]
+    assert sorted(inputs) == sorted({f"{Path(config.state).name}/group/{layout.group(layout.key(f))}.json"
+                                     for f in (first, second, other)})
+    for folder in (second, first):
+        with (root / folder / "mod.py").open("a", encoding="utf-8") as handle:
+            handle.write(f"\n\ndef {folder}_added():\n    return 2\n")
+        report = build(root)
+        assert f"group:{group}" in report["tasks_executed"] and "model" in report["tasks_executed"]
+        assert f"{folder}_added" in (root / "repo-docs" / "keywords.md").read_text(encoding="utf-8")
+    joined = json.loads(Path(paths.group(group)).read_bytes())
+    assert sorted(rel for rel, _digest in joined) == sorted([f"{first}/mod.py", f"{second}/mod.py"])
+    assert joined == [entry for folder in sorted((first, second))
+                      for entry in json.loads(Path(paths.ledger(folder)).read_bytes())]
+    clean = tmp_path / "clean" / "repo"  # (the same folder name: the entry page shows it)
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
+
+
 def test_new_identifier_rebuilds_its_pages_and_the_keyword_pages_only(sample: Path) -> None:
     build(sample)
     with (sample / SHAPES).open("a", encoding="utf-8") as handle:

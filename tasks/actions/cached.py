@@ -35,7 +35,7 @@ name a path outside the output folder, is rejected (one finding, the task runs).
 *previous* local record listed and the new one does not are removed, as the action would: only
 pages this tool recorded are ever deleted.  The model's hit is written by its own step
 (`restore`): its database must not meet an old write-ahead log, and it records the stat data of
-the ledgers, which are this machine's.
+the groups of ledgers, which are this machine's.
 
 A hit writes the targets (only where their bytes differ, as the action would; state files that
 are new are created in place, as the actions create them) and returns what the action would have

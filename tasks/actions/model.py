@@ -1,9 +1,9 @@
 """Stage 2: the changed summaries folded into the model; the digests whose content changed.
 
 From the shared cache (:mod:`docgraph.actions.cached`) the model's targets come whole, keyed by
-every ledger (the summaries' hashes), the listing and the model's settings and code:
+every group of ledgers (the summaries' hashes), the listing and the model's settings and code:
 :func:`restore_model` writes them as the action would have, then makes the database this
-machine's (stat data of the ledgers).
+machine's (stat data of the groups).
 """
 
 from __future__ import annotations
@@ -73,6 +73,17 @@ def write_ledger(ctx: ActionContext, folder: str, files: list[str]) -> Result:
     return {}
 
 
+def write_group(ctx: ActionContext, group: str, folders: list[str]) -> Result:
+    """The ledgers of a group's folders joined, in folder order: the model reads the groups
+    whose stat data changed, and compares each file's hash with the one it folded in."""
+    entries = []
+    for folder in folders:
+        entries += json.loads(read_bytes(ctx.paths.ledger(folder)) or b"[]")
+    text = json.dumps(entries, ensure_ascii=False) + "\n"
+    write_if_changed(ctx.paths.group(group), text.encode("utf-8", "surrogatepass"), atomic=False)
+    return {}
+
+
 def _root_name(ctx: ActionContext) -> str:
     return str(json.loads(read_bytes(ctx.paths.setting("root.json")) or b"{}").get("root_name", ""))
 
@@ -86,7 +97,7 @@ def update_model(ctx: ActionContext) -> Result:
     try:
         model = Model(conn, ctx.paths.state)
         written = model.update(_listing(ctx), lambda rel: packed_summary(read_bytes(ctx.paths.facts(rel))),
-                               ctx.paths.ledger,
+                               ctx.paths.group,
                                ctx.config.analysis.include_roots, code, _root_name(ctx),
                                # doit looked at every digest before the runner started this task
                                ensure=not targets_present("model"))
@@ -101,7 +112,7 @@ def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str,
 
     The database was closed cleanly where it was built (its write-ahead log checkpointed into
     it), so it is one file; a log or shared-memory file left here by an earlier database would be
-    replayed into the new one, so both go first.  Its recorded stat data of the ledgers are
+    replayed into the new one, so both go first.  Its recorded stat data of the groups are
     another machine's: :meth:`Model.adopt` records this one's.
     """
     database = ctx.paths.model
@@ -118,7 +129,7 @@ def restore_model(ctx: ActionContext, targets: tuple[str, ...], blobs: dict[str,
     conn = open_model(database)
     try:
         listing = _listing(ctx)
-        Model(conn, ctx.paths.state).adopt({f: ctx.paths.ledger(f) for f in listing.ledger_folders},
+        Model(conn, ctx.paths.state).adopt({g: ctx.paths.group(g) for g in listing.ledger_groups},
                                            listing.folders, _root_name(ctx))
     finally:
         conn.close()
