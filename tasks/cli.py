@@ -12,11 +12,13 @@ import dataclasses
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from .config import Config
+from . import gitprocess
 from .errors import DocgraphError, UsageError
-from .report import Progress
-from .workspace import open_workspace
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger("docgraph")
 
@@ -97,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def build(args: argparse.Namespace) -> int:
     from .engine import Engine
+    from .report import Progress
+    from .workspace import open_workspace
 
     config = _with_cache(open_workspace(args.root, args.config, args.out, args.state, args.adopt),
                          args)
@@ -119,6 +123,7 @@ def build(args: argparse.Namespace) -> int:
 
 def watch(args: argparse.Namespace) -> int:
     from .watch import run_watch
+    from .workspace import open_workspace
 
     config = open_workspace(args.root, args.config, args.out, args.state)
     return run_watch(config, args.config, args.jobs)
@@ -147,6 +152,7 @@ def clean(args: argparse.Namespace) -> int:
     import shutil
 
     from .store import Lock, prune_empty_dirs, read_manifest, remove
+    from .workspace import open_workspace
 
     config = open_workspace(args.root, args.config, args.out, args.state)
     with Lock(config.state):
@@ -164,6 +170,8 @@ def clean(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `docgraph` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "build" and args.shard is None:
+        gitprocess.start_status_early(args.root)  # (see gitprocess: beside the imports below)
     level = logging.INFO if os.environ.get("DOCGRAPH_VERBOSE") else logging.WARNING
     logging.basicConfig(level=level, format="docgraph: %(message)s")
     try:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import gitview, journal
+from . import gitprocess, gitview, journal
 from .config import Config
 from .discover import (
     BINARY,
@@ -737,9 +737,12 @@ class Engine:
         reported here."""
         config = self.config
         pending = None
+        early = gitprocess.take_early_status(config.root)  # (started by the command line)
         if tree is None and changed is None and graph is None and not self.keep_stamp \
                 and self.shard is None and config.git_status and journal.usable(config.root, config.gitignore):
-            pending = journal.PendingStatus(config.root)  # before anything is stat'ed (see journal)
+            pending = journal.PendingStatus(config.root, early)  # before anything is stat'ed (see journal)
+        elif early is not None:
+            early.discard()
         stamp = self._stamp if self._stamp is not None else Stamp.load(config.state)  # (while git looks)
         if self.keep_stamp:
             self._stamp = stamp

@@ -38,41 +38,20 @@ import hashlib
 import marshal
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from . import gitprocess
 from .discover import RACY_NS
 from .store import TMP_MARK, unmarshal
 
 JOURNAL = "journal.marshal"
 VERSION = 4
 
-_GIT = ("git", "-c", "core.excludesFile=/dev/null", "-c", "core.quotePath=false")
-
-
-def _start(root: str, *args: str) -> subprocess.Popen[bytes] | None:
-    """One git command started in ROOT (None when it could not start)."""
-    try:
-        return subprocess.Popen([*_GIT, *args], cwd=root, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
-    except OSError:
-        return None
-
-
-def _output(process: subprocess.Popen[bytes] | None) -> bytes | None:
-    """What a started git command wrote, or None when it failed."""
-    if process is None:
-        return None
-    out, _ = process.communicate()
-    return out if process.returncode == 0 else None
-
-
 def _git(root: str, *args: str) -> bytes | None:
     """Output of one git command in ROOT, or None when it failed."""
-    return _output(_start(root, *args))
+    return gitprocess.output(gitprocess.start(root, *args))
 
 
 def usable(root: str, gitignore: bool) -> bool:
@@ -95,16 +74,16 @@ class Status:
 
 class PendingStatus:
     """`git status` running while the build loads its stamp (0.07 s of torch4x's edit builds
-    was waiting for it); :meth:`result` waits for it."""
+    was waiting for it): the one the command line started early for ROOT when there is one
+    (:mod:`docgraph.gitprocess`), else started now; :meth:`result` waits for it."""
 
-    def __init__(self, root: str) -> None:
-        self.started = time.time_ns()
-        self._process = _start(root, "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=no",
-                               "--no-renames", "--ignore-submodules=none")
+    def __init__(self, root: str, early: gitprocess.StartedStatus | None = None) -> None:
+        self._status = early if early is not None else gitprocess.StartedStatus(root)
+        self.started = self._status.started
 
     def result(self) -> Status | None:
         """What git named (see :func:`status`)."""
-        out = _output(self._process)
+        out = self._status.output()
         return None if out is None else _parse_status(out, self.started)
 
 

@@ -351,3 +351,53 @@ def test_an_edit_does_not_split_the_task_names_of_the_outputs_records(tmp_path: 
         assert build(root)["mode"] == "incremental"
     assert split and max(split) <= 4  # the sources' kinds, the walk's record tags
     assert_same(root, tmp_path)
+
+
+def test_the_command_line_starts_the_status_before_the_build_imports(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docgraph build` starts the `git status` it reads before the rest of docgraph is imported
+    (docgraph.gitprocess): one status per build, the one the engine reads; a build that does
+    not ask git (`git_status: false`) stops it. An edit made after the early status started
+    is found, and the result is a clean build's."""
+    from docgraph import cli, gitprocess
+    from docgraph.report import read_report
+
+    root = git_sample(tmp_path / "repo")
+    started: list[gitprocess.StartedStatus] = []
+    real_init = gitprocess.StartedStatus.__init__
+
+    def counted(self: gitprocess.StartedStatus, where: str, one_thread: bool = False) -> None:
+        real_init(self, where, one_thread)
+        started.append(self)
+
+    monkeypatch.setattr(gitprocess.StartedStatus, "__init__", counted)
+    state = str(root / ".docgraph")
+    assert cli.main(["build", "-q", str(root)]) == 0
+    assert cli.main(["build", "-q", str(root)]) == 0
+    assert read_report(state)["mode"] == "no-op"
+    assert len(started) == 2 and not gitprocess._EARLY
+    assert all(s.process is not None and s.process.returncode == 0 for s in started)
+
+    real_take = gitprocess.take_early_status
+
+    def edit_then_take(where: str) -> gitprocess.StartedStatus | None:
+        found = real_take(where)
+        if found is not None:
+            found.process.wait()  # type: ignore[union-attr]  # (git has looked)
+        _edit_body(root)
+        return found
+
+    monkeypatch.setattr(gitprocess, "take_early_status", edit_then_take)
+    assert cli.main(["build", "-q", str(root)]) == 0  # (the edit came after git looked)
+    monkeypatch.setattr(gitprocess, "take_early_status", real_take)
+    assert cli.main(["build", "-q", str(root)]) == 0
+    assert "src/geometry/shapes.py" in read_report(state)["sources_analyzed"]
+    assert cli.main(["build", "-q", str(root)]) == 0
+    assert read_report(state)["mode"] == "no-op"
+    assert_same(root, tmp_path)
+
+    (root / "docgraph.yaml").write_text("git_status: false\n", encoding="utf-8")
+    before = len(started)
+    assert cli.main(["build", "-q", str(root)]) == 0
+    assert len(started) == before + 1 and not gitprocess._EARLY
+    assert started[-1].process is not None and started[-1].process.returncode is not None  # (stopped, reaped)
