@@ -557,11 +557,10 @@ class Graph:
                 folders = list(self.tree.folders)
                 text_keys, folder_keys = [layout.key(rel) for rel in text], [layout.key(f) for f in folders]
                 xref, folder, subtree = (self._state(kind) + "/" for kind in ("xref", "folders", "subtree"))
+                ledgers = [(f, layout.group(k)) for f, k in zip(folders, folder_keys) if f in own]
                 lists = {"text_keys": text_keys, "text": text, "folder_keys": folder_keys, "folders": folders,
-                         "deps": [self.name(self.paths.group(g))
-                                  for g in sorted({layout.group(k) for f, k in zip(folders, folder_keys) if f in own})],
-                         "ledgers": [f for f in folders if f in own],
-                         "ledger_groups": [layout.group(k) for f, k in zip(folders, folder_keys) if f in own],
+                         "deps": [self.name(self.paths.group(g)) for g in sorted({g for _f, g in ledgers})],
+                         "ledgers": [f for f, _g in ledgers], "ledger_groups": [g for _f, g in ledgers],
                          # interned, as `name` does: the same strings as the pages' inputs
                          "targets": [*(sys.intern(xref + k + PACKED) for k in text_keys),
                                      *(sys.intern(folder + k + PACKED) for k in folder_keys),

@@ -116,13 +116,13 @@ def sort_key(name: str) -> tuple[str, str]:
     return (name.lstrip("_").lower(), name)
 
 
-@lru_cache(maxsize=1 << 16)
 def group(key: str) -> str:
     """The group of a folder's ledger (see :mod:`docgraph.graph`), from the folder's state key:
     its first two hex digits, so at most 256 groups at any size."""
     return key[:2]
 
 
+@lru_cache(maxsize=1 << 16)
 def key(rel: str) -> str:
     """Stem for state artefacts of a source path or folder: 96 bits of its SHA-1 (a collision
     among a million paths has a chance of about 1 in 10**17), as `ab/<22 hex digits>`.  Every

@@ -250,13 +250,13 @@ def _ledger_stats(ledger_of: dict[str, str]) -> list[tuple[str, str]]:
     """(group, "mtime_ns:size") of every group of ledgers, "" for one missing: what the model
     notes it has read."""
     found = []
-    for folder, path in ledger_of.items():
+    for group, path in ledger_of.items():
         try:
             st = os.stat(path)
         except FileNotFoundError:  # noted too: the table lists every group
-            found.append((folder, ""))
+            found.append((group, ""))
             continue
-        found.append((folder, f"{st.st_mtime_ns}:{st.st_size}"))
+        found.append((group, f"{st.st_mtime_ns}:{st.st_size}"))
     return found
 
 
