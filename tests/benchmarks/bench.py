@@ -2,6 +2,14 @@
 
     python tests/benchmarks/bench.py --corpus torch --runs 3
     python tests/benchmarks/bench.py --corpus torch --scenarios full-j2,noop,edit-body
+    python tests/benchmarks/bench.py --corpus torch,torch4x --runs 9 --scenarios walk-stat,noop,edit-body
+
+With several corpora (`--corpus torch,torch4x`) each scenario's runs alternate between them (run 1
+of torch, run 1 of torch4x, run 2 of torch4x, run 2 of torch, ...), and a last table gives the
+ratio of their medians and the median of the ratios of the pairs of runs.  Measured corpus after
+corpus, the same code's torch4x edit build read 1.28 and 1.85 times its torch figure in two
+sittings a quarter of an hour apart (README, session 25): the machine's speed drifts by a third
+over minutes, and a comparison made minutes apart measures the drift.
 
 Each scenario runs `docgraph build` as a child process on a private copy of the corpus and
 records wall time and the peak resident set size of the largest process (see :func:`run`);
@@ -173,9 +181,11 @@ def pick_file(root: Path) -> Path:
     return found[len(found) // 2]
 
 
-def scenario(name: str, root: Path, work: Path, runs: int) -> list[tuple[float, int]]:
+def scenario(name: str, root: Path, work: Path, runs: int, first: int = 0) -> list[tuple[float, int]]:
+    """`runs` runs of one scenario (numbered from `first`: each full build gets a folder of its
+    own); the no-op and edit scenarios share one built copy of the corpus, `work / "tree"`."""
     results = []
-    for number in range(runs):
+    for number in range(first, first + runs):
         target = work / "tree"
         if name in ("cache-cold", "cache-warm"):  # a fresh clone, no local state, a team cache
             cache = work / ("team-cache" if name == "cache-warm" else f"cold-cache-{number}")
@@ -306,9 +316,49 @@ def row(name: str, values: list[tuple[float, int]], reference: float | None) -> 
             f"{max(v[1] for v in values)} | {ratio} |")
 
 
+def ratio_rows(names: list[str], results: dict[str, dict[str, list[tuple[float, int]]]]) -> list[str]:
+    """Each corpus after the first against the first: the ratio of their medians, and the median
+    of the ratios of runs made one after the other (run i of one corpus over run i of the other:
+    a machine slower for a minute slows both runs of a pair)."""
+    first, others = names[0], names[1:]
+    lines = ["| scenario | " + " | ".join(f"{n} median s" for n in names) + " | "
+             + " | ".join(f"{o} / {first}: medians | paired runs" for o in others) + " |",
+             "|---|" + "---|" * (len(names) + 2 * len(others))]
+    for scenario_name, base in results[first].items():
+        if not all(scenario_name in results[o] for o in others):
+            continue
+        medians = [statistics.median(v[0] for v in results[n][scenario_name]) for n in names]
+        cells = [f"{m:.2f}" for m in medians]
+        for at, other in enumerate(others, 1):
+            pairs = [b[0] / a[0] for a, b in zip(base, results[other][scenario_name])]
+            cells += [f"{medians[at] / medians[0]:.2f}", f"{statistics.median(pairs):.2f}"]
+        lines.append(f"| {scenario_name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+ONCE = ("state", "memory-j2")
+"""Scenarios measured once per corpus, not per run."""
+
+
+def measure_once(name: str, root: Path, work: Path) -> str:
+    """The line of a scenario in :data:`ONCE`."""
+    if name == "state":  # the state folder of a full `-j 2` build beside its pages
+        from state_size import report  # type: ignore[import-not-found]
+
+        built = fresh_copy(root, work / "state")
+        run(docgraph(built, "-j", "2"))
+        return "state folder after a full `-j 2` build:\n\n" + report(built)
+    seconds, pss, rss = tree_memory(docgraph(fresh_copy(root, work / "memory"), "-j", "2"))
+    return (f"full build `-j 2`, all processes together: peak PSS {pss} MB "  # (the whole process
+            f"(peak summed RSS {rss} MB, which counts shared pages twice); "  # tree, not its
+            f"{seconds:.1f} s while sampled")  # largest process)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default="torch", choices=["torch", "torch4x", "cpython"])
+    parser.add_argument("--corpus", default="torch",
+                        help="torch, torch4x or cpython; several, comma-separated (torch,torch4x), "
+                             "are measured in one run, their runs interleaved, and compared")
     parser.add_argument("--root", help="benchmark this tree instead of a named corpus "
                         "(tests/benchmarks/synthetic.py makes one)")
     parser.add_argument("--dest", default=os.environ.get("DOCGRAPH_CORPORA", str(REPO.parent / "corpora")))
@@ -322,45 +372,56 @@ def main() -> None:
     args = parser.parse_args()
     global NO_GIT
     NO_GIT = args.no_git
-    root = Path(args.root).resolve() if args.root else corpus(Path(args.dest), args.corpus)
+    names = [args.corpus] if args.root else args.corpus.split(",")
+    unknown = [n for n in names if n not in ("torch", "torch4x", "cpython")]
+    if unknown or len(set(names)) != len(names):
+        parser.error(f"--corpus: torch, torch4x or cpython, each once (not {args.corpus})")
+    roots = {n: Path(args.root).resolve() if args.root else corpus(Path(args.dest), n) for n in names}
     # pip compiles a package's bytecode when it installs it, and an editable install writes it on
     # first import, unless PYTHONDONTWRITEBYTECODE is set (as on the machine these figures come
     # from); then every run would compile docgraph's 40 modules again, about 0.05-0.1 s a run.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "tasks"), str(REPO / "config")],
                    check=True, stdout=subprocess.DEVNULL)
+    results: dict[str, dict[str, list[tuple[float, int]]]] = {n: {} for n in names}
+    lines: dict[str, dict[str, str]] = {n: {} for n in names}
+    with tempfile.TemporaryDirectory(prefix="docgraph-bench-") as tmp:
+        works = {n: Path(tmp) / n for n in names}
+        for work in works.values():
+            work.mkdir()
+        for name in args.scenarios.split(","):
+            if name in ONCE:
+                for n in names:
+                    lines[n][name] = measure_once(name, roots[n], works[n])
+                    print(f"{n}: {lines[n][name]}", file=sys.stderr)
+                continue
+            for number in range(args.runs):
+                # the corpora one after the other in each run, the first of them alternating
+                for n in names if number % 2 == 0 else names[::-1]:
+                    results[n].setdefault(name, []).extend(scenario(name, roots[n], works[n], 1, number))
+            for n in names:
+                print(f"{n} {name}: {[round(s, 2) for s, _ in results[n][name]]}", file=sys.stderr)
+        for n in names:
+            if "doit" in args.baselines:
+                results[n].update(doit_baseline(roots[n], works[n], args.runs))
+            if "ctags" in args.baselines:
+                tags = ctags_baseline(roots[n], works[n], args.runs)
+                if tags:
+                    results[n]["ctags -R"] = tags
+    for n in names:
+        report_corpus(roots[n].name if args.root else n, roots[n], args.runs, results[n], lines[n])
+    if len(names) > 1:
+        print(f"\n{' and '.join(names)} in the same run, runs interleaved:\n")
+        print("\n".join(ratio_rows(names, results)))
+
+
+def report_corpus(title: str, root: Path, runs: int, results: dict[str, list[tuple[float, int]]],
+                  lines: dict[str, str]) -> None:
+    """One corpus's table, and its lines of the scenarios measured once."""
     files = sum(1 for p in root.rglob("*") if p.is_file() and not
                 {".git", "repo-docs", ".docgraph"} & set(p.relative_to(root).parts))
-    results: dict[str, list[tuple[float, int]]] = {}
-    memory_line = state_line = ""
-    with tempfile.TemporaryDirectory(prefix="docgraph-bench-") as tmp:
-        work = Path(tmp)
-        for name in args.scenarios.split(","):
-            if name == "state":  # the state folder of a full `-j 2` build beside its pages
-                from state_size import report  # type: ignore[import-not-found]
-
-                built = fresh_copy(root, work / "state")
-                run(docgraph(built, "-j", "2"))
-                state_line = "state folder after a full `-j 2` build:\n\n" + report(built)
-                print(state_line, file=sys.stderr)
-                continue
-            if name == "memory-j2":  # the whole process tree, not its largest process
-                seconds, pss, rss = tree_memory(docgraph(fresh_copy(root, work / "memory"), "-j", "2"))
-                memory_line = (f"full build `-j 2`, all processes together: peak PSS {pss} MB "
-                               f"(peak summed RSS {rss} MB, which counts shared pages twice); "
-                               f"{seconds:.1f} s while sampled")
-                print(memory_line, file=sys.stderr)
-                continue
-            results[name] = scenario(name, root, work, args.runs)
-            print(f"{name}: {[round(s, 2) for s, _ in results[name]]}", file=sys.stderr)
-        if "doit" in args.baselines:
-            results.update(doit_baseline(root, work, args.runs))
-        if "ctags" in args.baselines:
-            tags = ctags_baseline(root, work, args.runs)
-            if tags:
-                results["ctags -R"] = tags
     full_ref = statistics.median(v[0] for v in results["doit-full"]) if "doit-full" in results else None
     noop_ref = statistics.median(v[0] for v in results["doit-noop"]) if "doit-noop" in results else None
-    print(f"\n{root.name if args.root else args.corpus} corpus: {files:,} files; {args.runs} run(s) each; "
+    print(f"\n{title} corpus: {files:,} files; {runs} run(s) each; "
           f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
           f"{'; .git removed' if NO_GIT else '; a git work tree'}\n")
     if results:
@@ -372,10 +433,9 @@ def main() -> None:
                                          "git-status") \
             else full_ref
         print(row(name, values, reference if not name.startswith(("doit", "ctags")) else None))
-    if memory_line:
-        print(f"\n{memory_line}")
-    if state_line:
-        print(f"\n{state_line}")
+    for name in ONCE:
+        if name in lines:
+            print(f"\n{lines[name]}")
 
 
 if __name__ == "__main__":
