@@ -188,6 +188,11 @@ XREF_BATCH = 2000
 """Files whose cross-references are computed together (:meth:`Digests.write_xrefs`)."""
 
 
+REF_PAIRS = 400
+"""(file, name) pairs per query of their references: two parameters each, within SQLite's
+default limit of 999 before 3.32."""
+
+
 def chunks(items: list[_T], size: int = 500) -> Iterable[list[_T]]:
     """Slices small enough for an SQL `IN (...)`."""
     for start in range(0, len(items), size):
@@ -447,15 +452,19 @@ class Digests:
         found = self.conn.execute(
             f"SELECT {_ORDER}, s.name, s.qualname, p.path, s.line, s.kind, s.rowid, s.file, s.h "
             f"FROM {tables} WHERE {where}", args).fetchall()
-        # the references to these rows' names: those into their files, the others left out
-        named = {(r[7], r[1]) for r in found if not r[2]}
+        # the references to these rows' names, each (file, name) looked up in the references'
+        # index: those of every name of the rows' files, filtered here, were 3,173 rows for the
+        # 193 wanted by a part of 1,300 rows of letter B (10 ms against 2.5)
         refs: dict[tuple[int, str], list[str]] = defaultdict(list)
-        for chunk in chunks(sorted({file for file, _name in named})):
-            for dst, name, src in self.conn.execute(
-                    f"SELECT r.dst, r.name, q.path FROM refs r JOIN paths q ON q.id = r.src "
-                    f"WHERE r.dst IN ({','.join('?' * len(chunk))}) ORDER BY q.path", chunk):
-                if (dst, name) in named:
-                    refs[(dst, name)].append(src)
+        for chunk in chunks(sorted({(r[7], r[1]) for r in found if not r[2]}), REF_PAIRS):
+            pairs = ",".join(["(?,?)"] * len(chunk))
+            got = self.conn.execute(
+                f"SELECT r.dst, r.name, q.path FROM (VALUES {pairs}) v CROSS JOIN refs r "
+                f"ON r.dst = v.column1 AND r.name = v.column2 JOIN paths q ON q.id = r.src",
+                [value for pair in chunk for value in pair]).fetchall()
+            got.sort(key=lambda ref: ref[2])  # (a pair's references are all in its chunk)
+            for dst, name, src in got:
+                refs[(dst, name)].append(src)
         found.sort(key=lambda r: r[:7])
         return [Keyed(r[:7], KeywordRow(r[1], r[5], r[3], r[4], () if r[2] else tuple(refs.get((r[7], r[1]), ())),
                                         r[2]), r[8]) for r in found]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from docgraph.stamp import Records, Stamp
+from docgraph.stamp import FIND_LIMIT, Records, Stamp
 
 NAMES = st.sampled_from(["a.py", "b/c.h", "b/ü d.md", "b/\udcff.py", "x\ny", "page:a.py", "t/" + "z" * 40])
 RECORDS = st.tuples(st.integers(0, 2**40), st.integers(0, 2**62),
@@ -447,3 +447,20 @@ def test_a_build_that_finds_a_column_damaged_checks_every_task_once(sample, tmp_
     assert build(clean)["errors"] == report["errors"]  # (the sample's planted findings)
     assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
     assert build(sample)["mode"] == "no-op"
+
+
+@given(table_names, st.lists(name_part, max_size=12))
+@settings(max_examples=200)
+def test_a_few_names_are_found_in_the_stored_column_without_decoding_it(names: list[str],
+                                                                       probes: list[str]) -> None:
+    """A table read from its stored columns finds a few names by searching the names' UTF-8
+    bytes (a name that is a prefix, a suffix or a middle part of others included), and leaves
+    the column undecoded."""
+    names = [*names, "undecodable-\udcff.py"]  # a file name that is not UTF-8 (surrogateescape)
+    rows = [(name, [i, i * 7, "", "t"]) for i, name in enumerate(dict.fromkeys(names))]
+    table = Records.stored(Records.of(rows).stored_columns())
+    expected = dict(rows)
+    for probe in [*probes, *names][:FIND_LIMIT]:
+        found = expected.get(probe)
+        assert table.stat_of(probe) == (None if found is None else tuple(found[:3])), probe
+    assert isinstance(table._columns[0], bytes)  # (the names searched as stored)
