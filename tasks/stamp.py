@@ -86,7 +86,7 @@ def _starts_in(padded: str, folders: set[str]) -> list[int]:
     return sorted(starts)
 
 
-def _find_last(names: bytes, name: bytes) -> int | None:
+def _find_last(names: bytes | bytearray, name: bytes) -> int | None:
     """The position of the last record called `name` in a names column as stored (UTF-8, the
     names between NULs), searched without decoding the column: a build that looks up a few
     names of torch4x's 106,000 pages decoded 7 MB of names and copied them between two NULs."""
