@@ -40,6 +40,12 @@ _ORDER = "coalesce(s.lname, s.name)"  # the index order's first column (`layout.
 _KEY = f"({_ORDER}, s.name, s.qualname, p.path, s.line, s.kind, s.rowid)"
 CHECK_LOW = (1 << 31) - 1
 """A check is summed as its high and its low 31 bits: no sum of a letter's checks overflows."""
+LOG = "log"
+"""The key in the model's `meta` of the position of its log of changed keyword rows (JSON:
+epoch, generation, the first generation the log holds whole, its rows)."""
+LogPosition = tuple[str, int]
+"""An epoch of the model's tables and a generation of its log: what a letter's parts were cut
+from (:meth:`Digests.log_position`)."""
 LetterKey = tuple[str, str, str, str, int, str, int]
 """Where a keyword row stands in its index: its name's order (`layout.sort_key`), name,
 qualified name, path, line, kind and rowid (which tells identical rows apart)."""
@@ -482,6 +488,32 @@ class Digests:
                 f"FROM {tables} WHERE {where}", args).fetchone()
             out.append((int(count), int(high), int(low)))
         return out
+
+    def log_position(self) -> LogPosition | None:
+        """Where the log of changed keyword rows stands (None: it holds nothing yet)."""
+        found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
+        if found is None:
+            return None
+        epoch, gen, _first, _count = json.loads(found[0])
+        return str(epoch), int(gen)
+
+    def letter_changes(self, folder: str, bucket: str, since: LogPosition
+                       ) -> list[tuple[LetterKey, int, int]] | None:
+        """The rows of `bucket` in the subtree of `folder` that went (-1) or came (+1) after
+        `since`, as (key, check, sign); None when the log cannot say (another epoch, or
+        generations it no longer holds)."""
+        found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
+        if found is None:
+            return None
+        epoch, gen, first, _count = json.loads(found[0])
+        if since[0] != epoch or not first - 1 <= since[1] <= gen:
+            return None
+        where, args = "bucket=? AND gen>?", [bucket, since[1]]
+        if folder:
+            where += " AND path>=? AND path<?"
+            args += [folder + "/", folder + "0"]
+        return [((o, n, q, p, line, kind, rid), h, sign) for o, n, q, p, line, kind, rid, h, sign in self.conn.execute(
+            f"SELECT ord, name, qualname, path, line, kind, rid, h, sign FROM row_log WHERE {where}", args)]
 
     def _letter_count(self, folder: str, bucket: str) -> int:
         row = self.conn.execute("SELECT count FROM subtree WHERE folder=? AND bucket=?",

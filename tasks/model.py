@@ -40,6 +40,7 @@ from . import layout
 from .digests import (
     CHECK_SHIFT,
     ENTRY,
+    LOG,
     MODULUS,
     SEP,
     Digests,
@@ -68,7 +69,10 @@ _EMPTY = pack({})  # what a summary file that vanished while being read counts a
 # derived from its imports, so they are deleted by key, not through an index of their own.
 _FILE_COLUMNS = 19
 _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals", "subtree", "paths",
-           "ledgers")
+           "ledgers", "row_log")
+LOG_ROWS = 200_000
+"""Keyword rows the log of changes keeps (see :meth:`Model._log_changes`): past this, the oldest
+updates' rows are dropped until half remain."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS paths(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
@@ -96,6 +100,9 @@ CREATE INDEX IF NOT EXISTS externals_src ON externals(src);
 CREATE TABLE IF NOT EXISTS ledgers(name TEXT PRIMARY KEY, stat TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subtree(folder TEXT, bucket TEXT, count INT, hash TEXT,
     PRIMARY KEY(folder, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS row_log(gen INT, bucket TEXT, ord TEXT, name TEXT, qualname TEXT, path TEXT,
+    line INT, kind TEXT, rid INT, h INT, sign INT);
+CREATE INDEX IF NOT EXISTS row_log_bucket ON row_log(bucket, gen);
 """
 SCHEMA_VERSION = "7:" + hashlib.sha1(_SCHEMA.encode()).hexdigest()[:12]
 """A database of another schema is dropped and made anew: the version is derived from the
@@ -310,7 +317,7 @@ class Model:
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         if "code" in meta and meta["code"] != code:
             log.info("docgraph's model code changed; rebuilding the model")
-            conn.executescript("".join(f"DELETE FROM {t};" for t in _TABLES))
+            conn.executescript("".join(f"DELETE FROM {t};" for t in _TABLES) + f"DELETE FROM meta WHERE key='{LOG}';")
             meta.pop("listing", None)
         roots = json.dumps(list(include_roots))
         roots_changed = meta.get("include_roots") != roots
@@ -498,6 +505,8 @@ class Model:
         try:
             for table in _TABLES:
                 conn.execute(f"DELETE FROM {table}")
+            # the log starts anew, in an epoch of its own (a position of other tables never matches)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (LOG, json.dumps([os.urandom(8).hex(), 0, 1, 0])))
             for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
                 conn.execute(f"DROP INDEX {name}")
             self.ids.assign(paths)
@@ -698,6 +707,7 @@ class Model:
             # 3. keyword rows before and after, for the rows whose content can change
             dirty = sorted(set(touched) | {e.dst for e in diff if e.names})
             old_rows = self.digests.rows_for(dirty)
+            logged = self._log_rows(dirty)
             self._delete("symbols", "file", touched)
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
@@ -716,6 +726,7 @@ class Model:
             subtree_changed = self._apply_rows(old_rows, by_path(checked), dirty)
             conn.executemany("UPDATE symbols SET h=? WHERE rowid=?",
                              [(row_hash(row) >> CHECK_SHIFT, rowid) for rowid, row in checked])
+            self._log_changes(logged, self._log_rows(dirty))
             total_after = self.digests.subtree_total("")
             if total_after != total_before:  # which folders hold every row of the repository
                 subtree_changed |= self.digests.folders_with_total({total_before, total_after})
@@ -795,6 +806,46 @@ class Model:
                                   (folder, bucket, old_count + count, f"{(old_hash + value) % MODULUS:032x}"))
             touched.add(folder)
         return touched
+
+    def _log_rows(self, paths: list[str]) -> set[tuple[Any, ...]]:
+        """The keyword rows of `paths` as the log keeps them: bucket, key (:data:`LetterKey`) and
+        check."""
+        found: set[tuple[Any, ...]] = set()
+        for chunk in chunks(self.ids.ids(paths)):
+            found.update(self.conn.execute(
+                "SELECT s.bucket, coalesce(s.lname, s.name), s.name, s.qualname, p.path, s.line, s.kind, "
+                "s.rowid, s.h FROM symbols s JOIN paths p ON p.id = s.file "
+                f"WHERE s.file IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def _log_changes(self, before: set[tuple[Any, ...]], after: set[tuple[Any, ...]]) -> None:
+        """Append this update's changed keyword rows to the log, as one generation: the rows
+        gone (sign -1) and come (+1), each with its key and check.  A large letter's pages
+        add the rows logged since they were cut to the sums of their parts, where summing
+        every row of the letter in SQL read the repository's rows of it (:meth:`Digests.
+        letter_changes`); the log's position (`meta` `log`: epoch, generation, the first
+        generation it holds whole) starts anew, with a new epoch, whenever the tables are
+        filled anew, so a position recorded against other tables is never read as this one."""
+        rows = [(*row, -1) for row in before - after] + [(*row, 1) for row in after - before]
+        found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
+        epoch, gen, first, count = json.loads(found[0]) if found else (os.urandom(8).hex(), 0, 1, 0)
+        gen += 1
+        if count + len(rows) > LOG_ROWS:  # the oldest generations go, until half remain
+            kept = 0
+            first = gen
+            for older, size in self.conn.execute(
+                    "SELECT gen, count(*) FROM row_log GROUP BY gen ORDER BY gen DESC").fetchall():
+                if kept + size + len(rows) > LOG_ROWS // 2:
+                    break
+                kept, first = kept + size, older
+            self.conn.execute("DELETE FROM row_log WHERE gen < ?", (first,))
+            count = kept
+            if len(rows) > LOG_ROWS // 2:  # more than the log holds: from the next one on
+                rows, first = [], gen + 1
+        self.conn.executemany("INSERT INTO row_log VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                              [(gen, *row) for row in rows])
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)",
+                          (LOG, json.dumps([epoch, gen, first, count + len(rows)])))
 
     def _neighbours(self, path: str) -> set[str]:
         ident = self.ids.get(path)

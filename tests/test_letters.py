@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import shutil
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,6 +53,9 @@ class ListSource:
     def letter_sums(self, folder: str, bucket: str, bounds: list[LetterKey]) -> list[tuple[int, int, int]]:
         return [(len(found), sum(r.check >> 31 for r in found), sum(r.check & CHECK_LOW for r in found))
                 for found in (self._range(a, z) for a, z in zip([None, *bounds], [*bounds, None]))]
+
+    def letter_changes(self, folder: str, bucket: str, since: object) -> None:
+        return None  # (no log: the sums are summed)
 
 
 def letter(rows: list[Keyed], kept: list[Part], split: int) -> tuple[Rendered, list[Part], int]:
@@ -175,3 +180,71 @@ def test_parts_of_keeps_every_row_in_order() -> None:
     rows = [keyed(KeywordRow(f"f{n}", "function", "a.py", n), n) for n in range(500)]
     parts = parts_of(rows, 40, lambda r: r.row)
     assert [r for part in parts for r in part] == rows
+
+
+def _letter_parts(digests: Any, folders: tuple[str, ...]) -> dict[str, tuple[list[Part], Any]]:
+    """Letter F of each folder cut into parts of at most 30 rows, with the model's log position."""
+    return {folder: ([Part.of(p) for p in parts_of(digests.keyed_rows(folder, "f"), 30, lambda r: r.row)],
+                     digests.log_position()) for folder in folders}
+
+
+def test_the_logged_changes_give_the_sums_of_a_letters_ranges(tmp_path: Path, monkeypatch: Any) -> None:
+    """A large letter's parts, cut before an edit, with the keyword rows the model logged since
+    added and taken away, have the sums SQL gives of every row of the letter between their first
+    keys now: over edits that add, remove and rename definitions, add and remove importers (which
+    change the checks of the rows they import), and add and delete files, in the repository and
+    in a subtree.  Past the log's size, the changes before are not given (the sums are then
+    summed), and the pages stay those of a clean build throughout."""
+    from docgraph import model
+    from docgraph.model import Model, open_model
+    from docgraph.pages.keyword_index import _sums_now
+
+    from .conftest import build, snapshot
+
+    root = tmp_path / "repo"
+    for folder in ("pkg", "pkg/sub"):
+        (root / folder).mkdir(parents=True)
+    for module, count in (("pkg/a", 40), ("pkg/b", 30), ("pkg/sub/c", 35)):
+        (root / f"{module}.py").write_text("".join(
+            f"def f{module[-1]}_{n:02}() -> int:\n    return {n}\n\n\n" for n in range(count)), encoding="utf-8")
+    (root / "docgraph.yaml").write_text("pages:\n  index_split: 30\n", encoding="utf-8")
+    build(root)
+    state = str(root / ".docgraph")
+    steps = [
+        ("pkg/a.py", "def fa_00_added() -> int:\n    return 0\n"),  # a row
+        ("pkg/user.py", "from .a import fa_03, fa_30\nfrom .sub.c import fc_07\n"),  # importers: checks
+        ("pkg/sub/c.py", None),  # a file's rows gone
+        ("pkg/sub/d.py", "".join(f"def fd_{n}() -> None:\n    pass\n\n\n" for n in range(12))),
+        ("pkg/user.py", "from .b import fb_01\n"),
+        ("pkg/b.py", "def fb_00() -> int:\n    return 0\n\n\ndef fz() -> None:\n    pass\n"),
+    ]
+    for at, (rel, text) in enumerate(steps):
+        conn = open_model(state + "/model.sqlite3")
+        try:
+            before = _letter_parts(Model(conn, state).digests, ("", "pkg", "pkg/sub"))
+        finally:
+            conn.close()
+        if at == len(steps) - 1:
+            monkeypatch.setattr(model, "LOG_ROWS", 4)  # the last edit logs more than it keeps
+        path = root / rel
+        if text is None:
+            path.unlink()
+        else:
+            path.write_text(text, encoding="utf-8")
+        build(root)
+        conn = open_model(state + "/model.sqlite3")
+        try:
+            digests = Model(conn, state).digests
+            for folder, (kept, since) in before.items():
+                if len(kept) < 2:
+                    continue
+                changes = digests.letter_changes(folder, "f", since)
+                assert (changes is None) == (at == len(steps) - 1), (rel, folder)
+                assert _sums_now(digests, folder, "f", kept, since) == \
+                    digests.letter_sums(folder, "f", [p.first for p in kept[1:]]), (rel, folder)
+        finally:
+            conn.close()
+    clean = tmp_path / "clean" / root.name
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")

@@ -6,10 +6,11 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 from .. import credentials, layout
 from ..context import ActionContext
-from ..digests import ENTRY, Digests, FolderDigest, read_digest
+from ..digests import ENTRY, Digests, FolderDigest, LogPosition, read_digest
 from ..entry import EntryDigest
 from ..facts import FileFacts, FileXref, analysis_parts, loads, packed_summary, unpack, unpack_plain
 from ..model import open_model
@@ -83,7 +84,7 @@ def render_folder(ctx: ActionContext, folder: str) -> Result:
 
 def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]],
                   overview: Callable[[Digests], PageSet],
-                  letter: Callable[[Digests, str, list[keyword_index.Part]], Letter]) -> Result:
+                  letter: Callable[[Digests, str, list[keyword_index.Part], LogPosition | None], Letter]) -> Result:
     """Shared by `sub.md` and `keywords.md`: rerender only the letters whose hash changed (a
     letter is its page and, when large, its parts), and of a large letter only the parts
     whose rows or place changed.
@@ -104,6 +105,9 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     previous: dict[str, str] = hashed.get("letters", {}) if same else {}
     cuts_before: dict[str, list[list[object]]] = hashed.get("cuts", {}) if same else {}
     cuts: dict[str, list[list[object]]] = {}  # letter -> its parts as cut (large letters)
+    # letter -> the model's log position its parts were cut at (keyword_index._sums_now)
+    since_before: dict[str, list[Any]] = hashed.get("since", {}) if same else {}
+    since: dict[str, list[Any]] = {}
     written: list[str] = []
     removed: list[str] = []
     recorded: dict[str, str] = {}  # the letter pages and their parts now, by letter (and part)
@@ -121,15 +125,20 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
                 recorded.update(had)
                 if bucket in cuts_before:
                     cuts[bucket] = cuts_before[bucket]
+                    if bucket in since_before:
+                        since[bucket] = since_before[bucket]
                 continue
             kept = [keyword_index.Part.load(p) for p in cuts_before.get(bucket, [])] if present else []
-            rendered, parts = letter(digests, bucket, kept)
+            was = since_before.get(bucket)
+            rendered, parts = letter(digests, bucket, kept, (str(was[0]), int(was[1])) if was else None)
             for number, (written_page, made) in enumerate(rendered.items()):
                 recorded[bucket if number == 0 else f"{bucket}/{number}"] = written_page
                 if made is not None and write_text(ctx.paths.page(written_page), made):
                     written.append(ctx.paths.page(written_page))
             if parts:
                 cuts[bucket] = [p.dump() for p in parts]
+                if (position := digests.log_position()) is not None:
+                    since[bucket] = list(position)
     finally:
         conn.close()
     current_pages = set(recorded.values())
@@ -142,7 +151,8 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     # disk block (most of the 625 folders of the torch corpus: 5 MB of `du` otherwise)
     write_text(record_path, json.dumps({"pages": recorded}, sort_keys=True) + "\n" if letters else "")
     write_text(hashes_path, json.dumps(
-        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "cuts": cuts, "render": render},
+        {"letters": {b: d for b, (d, _) in sorted(letters.items())}, "cuts": cuts, "render": render,
+         "since": since},
         sort_keys=True, ensure_ascii=False) + "\n" if letters else "")
     return page_result(ctx, written, removed)
 
@@ -155,7 +165,8 @@ def render_sub(ctx: ActionContext, folder: str) -> Result:
     return _render_split(
         ctx, f"sub:{folder}", buckets,
         lambda rows: keyword_index.subtree_pages(folder, buckets, rows, ctx.render, same_as),
-        lambda rows, bucket, kept: keyword_index.subtree_letter(folder, bucket, rows, ctx.render, kept))
+        lambda rows, bucket, kept, since: keyword_index.subtree_letter(folder, bucket, rows, ctx.render, kept,
+                                                                       since))
 
 
 def render_keywords(ctx: ActionContext) -> Result:
@@ -164,7 +175,7 @@ def render_keywords(ctx: ActionContext) -> Result:
     return _render_split(
         ctx, "keywords", buckets,
         lambda rows: keyword_index.global_pages(buckets, rows, ctx.render),
-        lambda rows, bucket, kept: keyword_index.global_letter(bucket, rows, ctx.render, kept))
+        lambda rows, bucket, kept, since: keyword_index.global_letter(bucket, rows, ctx.render, kept, since))
 
 
 def render_book(ctx: ActionContext, folders: list[str]) -> Result:
