@@ -214,7 +214,9 @@ def first_missing(paths: Iterable[str], listed: ListedFolders | None = None) -> 
     digest = b""
     if listed is not None:
         paths = list(paths)
-        digest = hashlib.blake2b("\0".join(paths).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        # (SHA-1: the processor's own instructions, 1.7 ms for torch4x's 2.8 MB of names, where
+        # BLAKE2b took 5 ms; the digest tells one list of targets from another, no adversary)
+        digest = hashlib.sha1("\0".join(paths).encode("utf-8", "surrogatepass")).digest()
         if listed.all_there(digest):
             return None
         listed.start(digest)

@@ -248,3 +248,48 @@ def test_the_logged_changes_give_the_sums_of_a_letters_ranges(tmp_path: Path, mo
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
     build(clean)
     assert snapshot(root / "repo-docs") == snapshot(clean / "repo-docs")
+
+
+def test_an_index_that_lists_the_same_rows_is_the_deepest_folder_holding_them_all(tmp_path: Path) -> None:
+    """`same_as` of each folder is what a search of every folder's sums finds: the deepest
+    folder below it whose subtree holds all of its keyword rows (`keywords` for all of the
+    repository's), found among the folders of one row's path."""
+    from docgraph.model import Model, open_model
+
+    from .conftest import build
+
+    root = tmp_path / "repo"
+    files = {"top/only/deep/m.py": "def f_m():\n    pass\n",
+             "top/only/deep/sub/n.py": "def f_n():\n    pass\n",
+             "top/only/deep/sub/empty.py": "",  # a file without rows, first of its folder
+             "top/only/aaa/readme.txt": "no rows\n",
+             "two/a/x.py": "def f_x():\n    pass\n",
+             "two/b/y.py": "def f_y():\n    pass\n",
+             "two/b/z/w.py": "def f_w():\n    pass\n",
+             "solo/one/two/t.py": "def f_t():\n    pass\n",
+             "other.py": "def f_o():\n    pass\n"}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    build(root)
+    state = str(root / ".docgraph")
+    conn = open_model(state + "/model.sqlite3")
+    try:
+        digests = Model(conn, state).digests
+        folders = [f for f, in conn.execute("SELECT DISTINCT folder FROM subtree ORDER BY folder")]
+        found = {}
+        for folder in folders:
+            total = digests.subtree_total(folder)
+            row = conn.execute(
+                "SELECT folder FROM subtree WHERE folder>? AND folder<? GROUP BY folder "
+                "HAVING sum(count)=? ORDER BY length(folder) DESC, folder LIMIT 1",
+                (folder + "/", folder + "0", total)).fetchone()
+            expected = "" if not folder else "keywords" if total == digests.subtree_total("") \
+                else row[0] if row else ""
+            found[folder] = digests.same_as(folder, total)
+            assert found[folder] == expected, folder
+        assert found["top"] == found["top/only"] == "top/only/deep"
+        assert found["solo"] == found["solo/one"] == "solo/one/two"
+        assert found["two"] == found["two/b"] == found["top/only/deep"] == ""
+    finally:
+        conn.close()
