@@ -103,23 +103,6 @@ def test_status_names_what_differs_from_head(tmp_path: Path) -> None:
     assert status.files == {"README.md", "src/new file.py", gone.relative_to(root).as_posix()}
 
 
-def test_the_status_leaves_the_index_alone(tmp_path: Path) -> None:
-    """A build's `git status` does not write the index back (no `index.lock` taken beside the
-    user's git), though a tracked file's stat data changed and git refreshed them."""
-    root = git_sample(tmp_path / "repo")
-    build(root)
-    index = root / ".git" / "index"
-    before = index.read_bytes(), index.stat().st_mtime_ns
-    touched = root / "README.md"
-    touched.write_bytes(touched.read_bytes())  # the same content, new stat data
-    os.utime(touched, (time.time() - 30, time.time() - 30))
-    assert journal.status(str(root)) is not None
-    build(root)
-    assert (index.read_bytes(), index.stat().st_mtime_ns) == before
-    git(root, "status", "--porcelain")  # (git itself refreshes it)
-    assert index.read_bytes() != before[0]
-
-
 def test_noop_is_decided_without_a_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = git_sample(tmp_path / "repo")
     build(root)
