@@ -73,6 +73,10 @@ _TABLES = ("files", "symbols", "imports", "tails", "edges", "refs", "externals",
 LOG_ROWS = 200_000
 """Keyword rows the log of changes keeps (see :meth:`Model._log_changes`): past this, the oldest
 updates' rows are dropped until half remain."""
+LOG_FILES = 2_000
+"""An update of more files than this logs none of their rows (the letters' sums are then summed
+once): a checkout of 4,000 files would read and compare their 120,000 rows twice, to log
+more than the log keeps."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS paths(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
@@ -707,7 +711,7 @@ class Model:
             # 3. keyword rows before and after, for the rows whose content can change
             dirty = sorted(set(touched) | {e.dst for e in diff if e.names})
             old_rows = self.digests.rows_for(dirty)
-            logged = self._log_rows(dirty)
+            logged = self._log_rows(dirty) if len(dirty) <= LOG_FILES else None
             self._delete("symbols", "file", touched)
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
@@ -726,7 +730,7 @@ class Model:
             subtree_changed = self._apply_rows(old_rows, by_path(checked), dirty)
             conn.executemany("UPDATE symbols SET h=? WHERE rowid=?",
                              [(row_hash(row) >> CHECK_SHIFT, rowid) for rowid, row in checked])
-            self._log_changes(logged, self._log_rows(dirty))
+            self._log_changes(logged, self._log_rows(dirty) if logged is not None else None)
             total_after = self.digests.subtree_total("")
             if total_after != total_before:  # which folders hold every row of the repository
                 subtree_changed |= self.digests.folders_with_total({total_before, total_after})
@@ -818,19 +822,26 @@ class Model:
                 f"WHERE s.file IN ({','.join('?' * len(chunk))})", chunk))
         return found
 
-    def _log_changes(self, before: set[tuple[Any, ...]], after: set[tuple[Any, ...]]) -> None:
+    def _log_changes(self, before: set[tuple[Any, ...]] | None, after: set[tuple[Any, ...]] | None) -> None:
         """Append this update's changed keyword rows to the log, as one generation: the rows
         gone (sign -1) and come (+1), each with its key and check.  A large letter's pages
         add the rows logged since they were cut to the sums of their parts, where summing
         every row of the letter in SQL read the repository's rows of it (:meth:`Digests.
         letter_changes`); the log's position (`meta` `log`: epoch, generation, the first
         generation it holds whole) starts anew, with a new epoch, whenever the tables are
-        filled anew, so a position recorded against other tables is never read as this one."""
-        rows = [(*row, -1) for row in before - after] + [(*row, 1) for row in after - before]
+        filled anew, so a position recorded against other tables is never read as this one.
+        None: too many files to log (:data:`LOG_FILES`); the log then holds nothing before the
+        next generation."""
+        rows = [] if before is None or after is None else \
+            [(*row, -1) for row in before - after] + [(*row, 1) for row in after - before]
         found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
         epoch, gen, first, count = json.loads(found[0]) if found else (os.urandom(8).hex(), 0, 1, 0)
         gen += 1
-        if count + len(rows) > LOG_ROWS:  # the oldest generations go, until half remain
+        if before is None or after is None or len(rows) > LOG_ROWS // 2:
+            # this generation is not logged: no position before it can be brought up to date
+            self.conn.execute("DELETE FROM row_log")
+            rows, first, count = [], gen + 1, 0
+        elif count + len(rows) > LOG_ROWS:  # the oldest generations go, until half remain
             kept = 0
             first = gen
             for older, size in self.conn.execute(
@@ -840,8 +851,6 @@ class Model:
                 kept, first = kept + size, older
             self.conn.execute("DELETE FROM row_log WHERE gen < ?", (first,))
             count = kept
-            if len(rows) > LOG_ROWS // 2:  # more than the log holds: from the next one on
-                rows, first = [], gen + 1
         self.conn.executemany("INSERT INTO row_log VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                               [(gen, *row) for row in rows])
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)",
