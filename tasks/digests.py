@@ -42,7 +42,36 @@ CHECK_LOW = (1 << 31) - 1
 """A check is summed as its high and its low 31 bits: no sum of a letter's checks overflows."""
 LOG = "log"
 """The key in the model's `meta` of the position of its log of changed keyword rows (JSON:
-epoch, generation, the first generation the log holds whole, its rows)."""
+epoch, generation, the first generation the log holds whole, its rows, and the database file's
+device and inode when the epoch began)."""
+
+
+def database_identity(conn: sqlite3.Connection) -> str:
+    """The model database's file as "device:inode": a database copied or restored (a CI cache,
+    another machine's state) is another file, and its log another epoch (see :data:`LOG`)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ""
+    return f"{st.st_dev}:{st.st_ino}"
+
+
+def read_log_position(conn: sqlite3.Connection) -> tuple[str, int, int, int] | None:
+    """(epoch, generation, first generation held whole, rows) of the model's log; None when it
+    has none, or it began in another file (a copy: two copies of one database would otherwise
+    number different changes alike, and a letter's record from one, restored from a shared
+    cache, would be read against the other's log)."""
+    found = conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
+    if found is None:
+        return None
+    try:
+        epoch, gen, first, count, where = json.loads(found[0])
+    except (ValueError, TypeError):  # (not a position this code wrote)
+        return None
+    if where != database_identity(conn):
+        return None
+    return str(epoch), int(gen), int(first), int(count)
 LogPosition = tuple[str, int]
 """An epoch of the model's tables and a generation of its log: what a letter's parts were cut
 from (:meth:`Digests.log_position`)."""
@@ -491,21 +520,18 @@ class Digests:
 
     def log_position(self) -> LogPosition | None:
         """Where the log of changed keyword rows stands (None: it holds nothing yet)."""
-        found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
-        if found is None:
-            return None
-        epoch, gen, _first, _count = json.loads(found[0])
-        return str(epoch), int(gen)
+        found = read_log_position(self.conn)
+        return None if found is None else (found[0], found[1])
 
     def letter_changes(self, folder: str, bucket: str, since: LogPosition
                        ) -> list[tuple[LetterKey, int, int]] | None:
         """The rows of `bucket` in the subtree of `folder` that went (-1) or came (+1) after
         `since`, as (key, check, sign); None when the log cannot say (another epoch, or
         generations it no longer holds)."""
-        found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
+        found = read_log_position(self.conn)
         if found is None:
             return None
-        epoch, gen, first, _count = json.loads(found[0])
+        epoch, gen, first, _count = found
         if since[0] != epoch or not first - 1 <= since[1] <= gen:
             return None
         where, args = "bucket=? AND gen>?", [bucket, since[1]]

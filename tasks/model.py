@@ -49,7 +49,9 @@ from .digests import (
     ancestors,
     by_path,
     chunks,
+    database_identity,
     names_of,
+    read_log_position,
     row_hash,
 )
 from .discover import folders_of
@@ -512,7 +514,8 @@ class Model:
             for table in _TABLES:
                 conn.execute(f"DELETE FROM {table}")
             # the log starts anew, in an epoch of its own (a position of other tables never matches)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (LOG, json.dumps([os.urandom(8).hex(), 0, 1, 0])))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)",
+                         (LOG, json.dumps([os.urandom(8).hex(), 0, 1, 0, database_identity(conn)])))
             for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
                 conn.execute(f"DROP INDEX {name}")
             self.ids.assign(paths)
@@ -836,10 +839,10 @@ class Model:
         next generation."""
         rows = [] if before is None or after is None else \
             [(*row, -1) for row in before - after] + [(*row, 1) for row in after - before]
-        found = self.conn.execute("SELECT value FROM meta WHERE key=?", (LOG,)).fetchone()
-        epoch, gen, first, count = json.loads(found[0]) if found else (os.urandom(8).hex(), 0, 1, 0)
+        found = read_log_position(self.conn)
+        epoch, gen, first, count = found if found is not None else (os.urandom(8).hex(), 0, 1, 0)
         gen += 1
-        if before is None or after is None or len(rows) > LOG_ROWS // 2:
+        if found is None or before is None or after is None or len(rows) > LOG_ROWS // 2:
             # this generation is not logged: no position before it can be brought up to date
             self.conn.execute("DELETE FROM row_log")
             rows, first, count = [], gen + 1, 0
@@ -856,7 +859,7 @@ class Model:
         self.conn.executemany("INSERT INTO row_log VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                               [(gen, *row) for row in rows])
         self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)",
-                          (LOG, json.dumps([epoch, gen, first, count + len(rows)])))
+                          (LOG, json.dumps([epoch, gen, first, count + len(rows), database_identity(self.conn)])))
 
     def _neighbours(self, path: str) -> set[str]:
         ident = self.ids.get(path)

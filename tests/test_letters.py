@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -246,6 +247,31 @@ def test_the_logged_changes_give_the_sums_of_a_letters_ranges(tmp_path: Path, mo
                     digests.letter_sums(folder, "f", [p.first for p in kept[1:]]), (rel, folder)
         finally:
             conn.close()
+    # a copy of the database (a state folder restored from a cache) is a log of its own: a
+    # position recorded against the original is not brought up to date by the copy's log
+    conn = open_model(state + "/model.sqlite3")
+    try:
+        since = Model(conn, state).digests.log_position()
+    finally:
+        conn.close()
+    assert since is not None
+    shutil.copyfile(state + "/model.sqlite3", state + "/copy.sqlite3")
+    os.replace(state + "/copy.sqlite3", state + "/model.sqlite3")
+    conn = open_model(state + "/model.sqlite3")
+    try:
+        assert Model(conn, state).digests.log_position() is None
+        assert Model(conn, state).digests.letter_changes("", "f", since) is None
+    finally:
+        conn.close()
+    monkeypatch.setattr(model, "LOG_ROWS", 50_000)
+    (root / "pkg" / "a.py").write_text("def fa_new() -> None:\n    pass\n", encoding="utf-8")
+    build(root)
+    conn = open_model(state + "/model.sqlite3")
+    try:
+        after = Model(conn, state).digests.log_position()
+        assert after is not None and after[0] != since[0]  # a new epoch
+    finally:
+        conn.close()
     clean = tmp_path / "clean" / root.name
     shutil.copytree(root, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
     build(clean)
