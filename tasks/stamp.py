@@ -136,13 +136,19 @@ class Records:
             raise ValueError("columns of unequal length")
         self._columns, self._size = columns, count
 
-    def _column(self, at: int) -> Any:
-        """One loaded column; a text one decoded on first use."""
+    def _raw(self, at: int) -> Any:
+        """One loaded column as read (bytes), or decoded when it was already."""
         assert self._columns is not None
         value = self._columns[at]
         if isinstance(value, _Part):
             value = self._columns[at] = value.read()
+        return value
+
+    def _column(self, at: int) -> Any:
+        """One loaded column; a text one decoded on first use."""
+        value = self._raw(at)
         if at in _TEXT and not isinstance(value, str):
+            assert self._columns is not None  # (read by `_raw`)
             value = self._columns[at] = str(value, "utf-8", "surrogatepass")
         return value
 
@@ -164,14 +170,6 @@ class Records:
             if self._columns:
                 self._stats.frombytes(self._column(1))
         return self._stats
-
-    def _raw(self, at: int) -> Any:
-        """One loaded column as read (bytes), or decoded when it was already."""
-        assert self._columns is not None
-        value = self._columns[at]
-        if isinstance(value, _Part):
-            value = self._columns[at] = value.read()
-        return value
 
     def _position(self, name: str) -> int | None:
         if self._index is None:

@@ -108,6 +108,7 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     # letter -> the model's log position its parts were cut at (keyword_index._sums_now)
     since_before: dict[str, list[Any]] = hashed.get("since", {}) if same else {}
     since: dict[str, list[Any]] = {}
+    position: list[Any] | None = None  # the model's log position now, read when a letter is cut
     written: list[str] = []
     removed: list[str] = []
     recorded: dict[str, str] = {}  # the letter pages and their parts now, by letter (and part)
@@ -137,8 +138,10 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
                     written.append(ctx.paths.page(written_page))
             if parts:
                 cuts[bucket] = [p.dump() for p in parts]
-                if (position := digests.log_position()) is not None:
-                    since[bucket] = list(position)
+                if position is None:
+                    position = list(digests.log_position() or ())
+                if position:
+                    since[bucket] = position
     finally:
         conn.close()
     current_pages = set(recorded.values())
