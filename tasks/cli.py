@@ -8,8 +8,6 @@ to date); 2 usage or config error;
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -19,8 +17,6 @@ from .errors import DocgraphError, UsageError
 
 if TYPE_CHECKING:
     from .config import Config
-
-log = logging.getLogger("docgraph")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +36,8 @@ def _cache_options(parser: argparse.ArgumentParser) -> None:
 
 def _with_cache(config: Config, args: argparse.Namespace) -> Config:
     """The configuration with the command line's cache options over `cache:` in docgraph.yaml."""
+    import dataclasses
+
     cache = config.cache
     if args.cache:
         url = args.cache if "://" in args.cache else os.path.abspath(args.cache)
@@ -172,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "build" and args.shard is None:
         gitprocess.start_status_early(args.root)  # (see gitprocess: beside the imports below)
+    import logging  # (after git started: the engine imports it in any case)
+
     level = logging.INFO if os.environ.get("DOCGRAPH_VERBOSE") else logging.WARNING
     logging.basicConfig(level=level, format="docgraph: %(message)s")
     try:

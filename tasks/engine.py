@@ -44,11 +44,12 @@ from .discover import (
     discover,
     make_tree,
 )
+from .errors import StateDamaged
 from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
 from .outputs import page_prefix, stale_pages
 from .report import Collector, Progress, Report, load_findings, write_report
-from .stamp import Records, Stamp, StampDamaged, TableBuilder
+from .stamp import Records, Stamp, TableBuilder
 from .store import (
     BUILDING,
     FileHashes,
@@ -589,7 +590,7 @@ def to_task(spec: Spec) -> Any:
     from .runner import TaskRecord
 
     if not spec.uptodate:
-        return TaskRecord(spec.name, spec.file_dep, spec.targets)
+        return TaskRecord(spec.name, spec.file_dep, spec.targets, spec.targets_digest)
     return Task(spec.name, [(spec.action, spec.args)], file_dep=list(spec.file_dep),
                 targets=list(spec.targets), uptodate=list(spec.uptodate), verbosity=0,
                 doc=spec.doc)
@@ -715,9 +716,9 @@ class Engine:
                       graph: Graph | None) -> tuple[Report, bool]:
         try:
             return self._plan_and_run(started, tree, changed, graph)
-        except StampDamaged as exc:  # a column of the stamp, read as the build needed it
+        except StateDamaged as exc:  # a column of the stamp (or a kept list), read as the build needed it
             state = self.config.state
-            log.warning("build stamp in %s is damaged (%s); checking every task once", state, exc)
+            log.warning("state in %s is damaged (%s); checking every task once", state, exc)
             Stamp.remove(state)
             journal.forget(state)
             self._stamp = None

@@ -38,3 +38,8 @@ class OutputFolderError(UsageError):
 
 class BuildFailed(DocgraphError):
     """A task of the graph failed in a way that is not a per-file finding."""
+
+
+class StateDamaged(DocgraphError):
+    """A part of the state folder, read when a build first needed it, does not fit the rest
+    (the engine then builds again as if it were not there)."""

@@ -28,8 +28,10 @@ config change or a docgraph upgrade reruns exactly the tasks it affects.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
+import logging
 import marshal
 import os
 import sys
@@ -42,10 +44,14 @@ from . import layout
 from .config import Config
 from .context import PACKED, ActionContext, Paths
 from .discover import BINARY, FILE, SourceTree
+from .errors import StateDamaged
 from .facts import to_plain
 from .fingerprint import fingerprints
+from .kept import MapParts, ModelPaths
 from .pages import RenderContext
-from .store import read_bytes, recorded_pages, unmarshal
+from .store import PartsFile, StoredPart, joined_parts, read_bytes, recorded_pages, stored_parts
+
+log = logging.getLogger("docgraph")
 
 SETTINGS, ANALYZE, LEDGER, GROUP, MODEL, RENDER, MANIFEST = range(7)
 PART_SEARCHES = 8
@@ -58,6 +64,8 @@ MAP_PARTS = "map-parts.marshal"
 """The map's partition in the state folder, keyed by the graph's fingerprint (a cache)."""
 MODEL_PATHS = "model-paths.marshal"
 """The model's paths and their keys in the state folder, keyed by the graph's fingerprint (a cache)."""
+KEPT_MAGIC = b"docgraph kept\n"
+"""The first bytes of `MAP_PARTS` and `MODEL_PATHS` (files of parts, :meth:`Graph._kept`)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,22 @@ class _Lazy:
 _lazy = _Lazy()
 
 
+def _healing(method: Callable[..., _T]) -> Callable[..., _T]:
+    """A method of :class:`Graph` that reads the kept lists (:mod:`docgraph.kept`), each checked
+    when first read: when one is damaged, its file is gone (:meth:`StoredPart.damaged`), so the
+    lists are made again from the tree and the method runs again, in the same build (damage found
+    after some tasks ran would otherwise leave the build to start over without their record)."""
+    @functools.wraps(method)
+    def healed(self: Graph, *args: Any) -> _T:
+        try:
+            return method(self, *args)
+        except StateDamaged as exc:
+            log.warning("state of the task graph is damaged (%s); made again from the source listing", exc)
+            self._model_paths_found = self._parts = None
+            return method(self, *args)
+    return healed
+
+
 def step_modules() -> dict[str, str]:
     """Settings slice -> the action module whose code fingerprint it carries (from KINDS)."""
     found: dict[str, str] = {}
@@ -192,6 +216,9 @@ class Spec:
     """Output files."""
     uptodate: tuple[Any, ...] = field(default=())
     """Extra up-to-date checks (only the settings, manifest and map-list tasks have one)."""
+    targets_digest: bytes = field(default=b"", compare=False)
+    """A digest of the output files' names, when kept with them (the model's 52,000): which list
+    of targets the runner checked (:func:`docgraph.runner.first_missing`)."""
     kind: TaskKind = field(init=False, repr=False, compare=False)
     """Its kind (from the name)."""
 
@@ -229,113 +256,6 @@ class Spec:
         if clean is not None:
             data["clean"] = clean
         return data
-
-
-_PATH_LISTS = ("text_keys", "text", "folder_keys", "folders", "deps", "targets", "ledgers", "ledger_groups")
-
-
-@dataclass(frozen=True)
-class ModelPaths:
-    """What the model's task is made of besides settings: its text files and its folders with
-    their state keys (parallel lists), the folders with a ledger and their groups, and the
-    names of its inputs (the groups of ledgers) and of its outputs (a digest per text file and two per
-    folder), each list kept as one string (each name between NULs) and split when first asked:
-    at 48,000 sources an edit of a function made 52,000 names by joining keys to folders (26
-    ms), where it now splits one string, and finds the owner of a digest it wrote by a search
-    of the keys (:meth:`owner`), not a map of 50,000 keys (9 ms)."""
-
-    counts: tuple[int, ...]
-    joined: tuple[str, ...]
-    _split: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
-
-    @staticmethod
-    def of(**lists: list[str]) -> ModelPaths:
-        return ModelPaths(tuple(len(lists[name]) for name in _PATH_LISTS),
-                          tuple("\0" + "\0".join(lists[name]) + "\0" for name in _PATH_LISTS))
-
-    def part(self, name: str) -> list[str]:
-        """One of the lists (`text_keys`, `text`, `folder_keys`, `folders`, `deps`: the names of
-        the groups of ledgers, `targets`: the digests' names, the text files', the folders', the
-        subtrees', `ledgers`: the folders with files of their own, `ledger_groups`: the group of
-        each), split when first asked."""
-        found = self._split.get(name)
-        if found is None:
-            at = _PATH_LISTS.index(name)
-            found = self._split[name] = self.joined[at][1:-1].split("\0") if self.counts[at] else []
-        return found
-
-    def owner(self, key: str) -> tuple[str, str] | None:
-        """("file" | "folder", path) of a state key (of a digest's name), found by a search of
-        the keys' strings."""
-        for kind, keys, paths in (("file", "text_keys", "text"), ("folder", "folder_keys", "folders")):
-            joined = self.joined[_PATH_LISTS.index(keys)]
-            at = joined.find("\0" + key + "\0")
-            if at >= 0:
-                return kind, self.part(paths)[joined.count("\0", 0, at)]
-        return None
-
-    def stored(self) -> tuple[tuple[int, ...], tuple[str, ...]]:
-        """As kept: the counts and the strings (which load in a few milliseconds where 50,000
-        pairs took 0.15 s)."""
-        return self.counts, self.joined
-
-    @staticmethod
-    def from_stored(stored: Any) -> ModelPaths | None:
-        counts, joined = stored
-        if len(counts) != len(_PATH_LISTS) or len(joined) != len(_PATH_LISTS) \
-                or not all(isinstance(text, str) and text[:1] == text[-1:] == "\0" for text in joined) \
-                or [text.count("\0") - 1 if count else 0 for count, text in zip(counts, joined)] != list(counts):
-            return None
-        return ModelPaths(tuple(counts), tuple(joined))
-
-
-@dataclass(frozen=True)
-class MapParts:
-    """The folder-aligned parts of `docgraph.json`: each part's first folder and its files, kept
-    joined (one string a part, each name between NULs) and split only for a part a build
-    renders: the lists of every part took 32 ms to load at 48,000 sources, for an edit that
-    renders one part."""
-
-    folders: tuple[str, ...]
-    joined: tuple[str, ...]
-    counts: tuple[int, ...]
-    text: tuple[str, ...]
-    """Per part, its text files (those with a cross-reference digest), joined the same way."""
-
-    @staticmethod
-    def of(parts: list[tuple[str, list[str]]], is_text: Callable[[str], bool]) -> MapParts:
-        return MapParts(tuple(folder for folder, _files in parts),
-                        tuple("\0" + "\0".join(files) + "\0" for _folder, files in parts),
-                        tuple(len(files) for _folder, files in parts),
-                        tuple("\0".join(f for f in files if is_text(f)) for _folder, files in parts))
-
-    def __len__(self) -> int:
-        return len(self.folders)
-
-    def files(self, number: int) -> list[str]:
-        """The files of part `number` (counted from 0)."""
-        return self.joined[number][1:-1].split("\0") if self.counts[number] else []
-
-    def text_files(self, number: int) -> list[str]:
-        """The text files of part `number` (a kind asked of each of 1,000 files made an index
-        of 48,000 recorded sources: 28 ms)."""
-        return self.text[number].split("\0") if self.text[number] else []
-
-    def holding(self, rel: str) -> int | None:
-        """The number of the part that lists `rel` (a search of each part's string)."""
-        needle = "\0" + rel + "\0"
-        return next((number for number, text in enumerate(self.joined) if needle in text), None)
-
-    def stored(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
-        return self.folders, self.joined, self.counts, self.text
-
-    @staticmethod
-    def from_stored(stored: Any) -> MapParts | None:
-        folders, joined, counts, text = stored
-        if not len(folders) == len(joined) == len(counts) == len(text) \
-                or not all(isinstance(t, str) for t in (*joined, *text)):
-            return None
-        return MapParts(tuple(folders), tuple(joined), tuple(counts), tuple(text))
 
 
 class Graph:
@@ -565,9 +485,7 @@ class Graph:
                          "targets": [*(sys.intern(xref + k + PACKED) for k in text_keys),
                                      *(sys.intern(folder + k + PACKED) for k in folder_keys),
                                      *(sys.intern(subtree + k + PACKED) for k in folder_keys)]}
-                made = ModelPaths.of(**lists)
-                made._split.update(lists)  # (its lists as made: not split again from the strings)
-                return made
+                return ModelPaths.of(**lists)
 
             self._model_paths_found = self._kept(MODEL_PATHS, ModelPaths.from_stored, make, ModelPaths.stored)
         return self._model_paths_found
@@ -580,14 +498,16 @@ class Graph:
             self._keys_partial = True  # (`consumers_of` asks `found` whose digest it is)
         # a folder holding only folders has no ledger: nothing would ever write it when such
         # a folder appears above new files in an incremental build
+        more = (*(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json")),
+                # the database itself: the keyword indices read it, so one deleted by hand
+                # is a missing output, made again before they run
+                self.name(self.paths.model))
         return Spec(task_name("model"), _lazy.action("model", "update_model"), (self.context,),
                     (self.setting_file("tree.json"), self.setting_file("model.json"),
                      self.setting_file("root.json"), *found.part("deps")),
-                    (*found.part("targets"),
-                     *(self._state(g) for g in ("book.json", "stats.json", "findings.json", "entry.json")),
-                     # the database itself: the keyword indices read it, so one deleted by hand
-                     # is a missing output, made again before they run
-                     self.name(self.paths.model)))
+                    (*found.part("targets"), *more),
+                    targets_digest=hashlib.sha1(found.targets_digest + "\0".join(more).encode(
+                        "utf-8", "surrogatepass")).digest())
 
     def _folder_spec(self, folder: str) -> Spec:
         n, paths = self.name, self.paths
@@ -640,27 +560,31 @@ class Graph:
 
         return self._kept(MAP_PARTS, MapParts.from_stored, make, MapParts.stored)
 
-    def _kept(self, name: str, load: Callable[[Any], _T | None], make: Callable[[], _T],
-              store: Callable[[_T], Any]) -> _T:
+    def _kept(self, name: str, load: Callable[[Any, list[StoredPart]], _T | None], make: Callable[[], _T],
+              store: Callable[[_T], tuple[Any, list[bytes]]]) -> _T:
         """A value made from the listing, settings and code alone, kept in the state folder
         (file `name`) under the graph's fingerprint and the state folder's name: read when they
-        are the last build's, made (and kept) otherwise."""
+        are the last build's, made (and kept) otherwise.  Kept as a file of parts: a head (the
+        key, the value's own head, the number of parts), then the value's parts, each read
+        when the value first needs it (:mod:`docgraph.kept`)."""
         path = os.path.join(self.config.state, name)
         key = f"{self.fingerprint()}\0{self._state('')}"
         try:
-            with open(path, "rb") as handle:
-                kept = unmarshal(handle)
-            if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == key:
-                found = load(kept[1])
-                if found is not None:
-                    return found
+            file = PartsFile(path)
+            if os.pread(file.fd, len(KEPT_MAGIC), 0) == KEPT_MAGIC:
+                kept, head, count = marshal.loads(stored_parts(file, 1, len(KEPT_MAGIC))[0].read())
+                if kept == key:
+                    found = load(head, stored_parts(file, 1 + count, len(KEPT_MAGIC))[1:])
+                    if found is not None:
+                        return found
         except (OSError, EOFError, ValueError, TypeError, AttributeError):
             pass
         made = make()
         if os.path.isdir(self.config.state):
             from .store import write_if_changed
 
-            write_if_changed(path, marshal.dumps((key, store(made))))
+            head, blobs = store(made)
+            write_if_changed(path, joined_parts(KEPT_MAGIC, [marshal.dumps((key, head, len(blobs))), *blobs]))
         return made
 
     def _map_parts_listed(self) -> list[tuple[str, str, int]]:
@@ -717,6 +641,7 @@ class Graph:
 
     # ------------------------------------------------------------------ all of them
 
+    @_healing
     def keys(self, kind: str) -> list[str | None]:
         """The keys of one kind's tasks (`[None]` for a kind of one task), in a stable order."""
         if kind == "analyze":
@@ -741,6 +666,7 @@ class Graph:
             return [layout.MAP]
         return [*(layout.map_part_page(i) for i in range(1, count + 1)), layout.MAP]
 
+    @_healing
     def _make(self, kind: str, key: str | None) -> Spec:
         """The spec of one task from its kind and key (the key is known to exist)."""
         if key is None:
@@ -781,7 +707,7 @@ class Graph:
                           self.config.cache, shared=frozenset(f for f in inputs if f.startswith(settings)),
                           recorded=spec.kind.recorded, fresh_only=fresh_only, restore=restore)
         return Spec(spec.name, _lazy.cached(), (task, spec.action, spec.args), spec.file_dep,
-                    spec.targets, spec.uptodate)
+                    spec.targets, spec.uptodate, spec.targets_digest)
 
     def _build(self) -> Iterator[Spec]:
         for kind in KINDS:
@@ -825,6 +751,7 @@ class Graph:
         found = split_name(name)
         return found is not None and found[1] is not None and not self._has_key(found[0].name, found[1])
 
+    @_healing
     def _has_key(self, kind: str, key: str) -> bool:
         if kind == "analyze":
             return self.tree.kind(key) in (FILE, BINARY)
@@ -858,6 +785,7 @@ class Graph:
             self._keys = keys
         return self._keys
 
+    @_healing
     def consumers_of(self, target: str, producer: str = "") -> list[str]:
         """Names of the tasks that read the file named `target` (from the layout of names).
 

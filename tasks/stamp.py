@@ -19,11 +19,11 @@ import os
 import re
 from array import array
 from collections.abc import Callable, Container, Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 from .discover import Entry, RecordedFiles, Walked
-from .errors import DocgraphError
-from .store import TMP_MARK, unmarshal
+from .errors import StateDamaged
+from .store import TMP_MARK, PartsFile, StoredPart, put_part, stored_parts, unmarshal
 
 log = logging.getLogger("docgraph")
 
@@ -53,7 +53,7 @@ _TEXT = (0, 4)
 """The columns of text; stored as UTF-8 (with the surrogates of undecodable file names)."""
 
 
-class StampDamaged(DocgraphError):
+class StampDamaged(StateDamaged):
     """A column of the stamp, decoded when first read, does not fit the others (the engine
     then builds again without the stamp)."""
 
@@ -140,7 +140,7 @@ class Records:
         """One loaded column as read (bytes), or decoded when it was already."""
         assert self._columns is not None
         value = self._columns[at]
-        if isinstance(value, _Part):
+        if isinstance(value, StoredPart):
             value = self._columns[at] = value.read()
         return value
 
@@ -418,7 +418,7 @@ class Records:
         not yet decoded, as they were read."""
         if not self._changes and self._columns is not None:
             return [value.encode("utf-8", "surrogatepass") if isinstance(value, str)
-                    else value.read() if isinstance(value, _Part) else value for value in self._columns]
+                    else value.read() if isinstance(value, StoredPart) else value for value in self._columns]
         names, stats, md5s, tag_ids, tags = self.encode()
         return [names.encode("utf-8", "surrogatepass"), stats, md5s, tag_ids, tags.encode("utf-8", "surrogatepass")]
 
@@ -527,59 +527,6 @@ def _base_token(state: str) -> str | None:
     return head.get("token") if isinstance(head, dict) else None
 
 
-def _put(handle: BinaryIO, blob: bytes) -> None:
-    """One part of the base file: its length (8 bytes, little-endian), then its bytes."""
-    handle.write(len(blob).to_bytes(8, "little"))
-    handle.write(blob)
-
-
-class _File:
-    """An open base file, closed when the last of its parts is gone.  It keeps the base a
-    build loaded readable after the next build replaced it (watch mode)."""
-
-    def __init__(self, path: str):
-        self.fd = os.open(path, os.O_RDONLY)
-
-    def __del__(self) -> None:
-        if hasattr(self, "fd"):  # (not when the open failed)
-            os.close(self.fd)
-
-
-class _Part:
-    """One stored part of a base file, read when first asked for: a column a build never reads
-    costs nothing, and one it reads is copied out once and decoded (a map of the file instead
-    kept every page a build had touched in its memory: up to 37 MB at 48,000 sources, which an
-    upgrade's build, reading every column, carried past 500 MB; measured)."""
-
-    __slots__ = ("_file", "_length", "_offset")
-
-    def __init__(self, file: _File, offset: int, length: int):
-        self._file, self._offset, self._length = file, offset, length
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self) -> bytes:
-        data = os.pread(self._file.fd, self._length, self._offset)
-        if len(data) != self._length:
-            raise StampDamaged("a column cut short")
-        return data
-
-
-def _parts(file: _File, count: int) -> list[_Part]:
-    """The first `count` parts of a base file after its magic line (see :func:`_put`)."""
-    size = os.fstat(file.fd).st_size
-    found, at = [], len(_MAGIC)
-    for _ in range(count):
-        head = os.pread(file.fd, 8, at)
-        length = int.from_bytes(head, "little")
-        if len(head) != 8 or at + 8 + length > size:
-            raise EOFError("a part past the end of the stamp")
-        found.append(_Part(file, at + 8, length))
-        at += 8 + length
-    return found
-
-
 _TABLES = ("sources", "pages", "state", "folders")
 """The stamp's tables, in the order they are stored."""
 
@@ -680,16 +627,16 @@ class Stamp:
         caller that cannot start again without the stamp (the engine can, when a column read
         later is damaged: :class:`StampDamaged`)."""
         try:
-            file = _File(os.path.join(state, STAMP))
+            file = PartsFile(os.path.join(state, STAMP), StampDamaged)
             start = os.pread(file.fd, len(_MAGIC), 0)
             if start != _MAGIC:
                 if start[:1] in (b"{", b"\xfb"):  # a marshalled dict: the format before
                     return None
                 raise ValueError("not a stamp")
-            head = marshal.loads(_parts(file, 1)[0].read())
+            head = marshal.loads(stored_parts(file, 1, len(_MAGIC))[0].read())
             if not isinstance(head, dict) or head.get("version") != STAMP_VERSION:
                 return None  # (another version's tables may be fewer parts)
-            parts = _parts(file, 1 + 5 * len(_TABLES))
+            parts = stored_parts(file, 1 + 5 * len(_TABLES), len(_MAGIC))
             sources, pages, state_table, folders = (Records.stored(parts[1 + 5 * at:6 + 5 * at])
                                                     for at in range(len(_TABLES)))
             del parts
@@ -753,12 +700,12 @@ class Stamp:
         tmp = os.path.join(state, f".{STAMP}{TMP_MARK}{os.getpid()}")  # a killed build's: removed
         with open(tmp, "wb") as handle:
             handle.write(_MAGIC)
-            _put(handle, marshal.dumps({"version": STAMP_VERSION, "fingerprint": self.fingerprint,
+            put_part(handle, marshal.dumps({"version": STAMP_VERSION, "fingerprint": self.fingerprint,
                                         "tasks": self.tasks, "listing": self.listing,
                                         "token": os.urandom(8).hex()}))
             for name in _TABLES:
                 for column in getattr(self, name).stored_columns():
-                    _put(handle, column)
+                    put_part(handle, column)
         os.replace(tmp, path)
         try:
             os.remove(os.path.join(state, DELTA))  # (of the base replaced: unused in any case)

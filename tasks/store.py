@@ -22,7 +22,7 @@ import sys
 from collections.abc import Container, Iterable
 from typing import Any, BinaryIO, Self
 
-from .errors import LockedError
+from .errors import LockedError, StateDamaged
 
 MANIFEST = "manifest.json"
 TMP_MARK = ".docgraph-tmp-"   # temporary files of atomic writes: `.<name>.docgraph-tmp-<pid>`
@@ -46,6 +46,84 @@ def unmarshal(handle: BinaryIO) -> Any:
     """The object marshalled in an open file, read whole first: `marshal.load` reads a file
     object piece by piece (8 ms for torch4x's 184 kB journal, 0.5 ms read first)."""
     return marshal.loads(handle.read())
+
+
+def put_part(handle: BinaryIO, blob: bytes) -> None:
+    """One part of a file of parts: its length (8 bytes, little-endian), then its bytes."""
+    handle.write(len(blob).to_bytes(8, "little"))
+    handle.write(blob)
+
+
+def joined_parts(magic: bytes, blobs: Iterable[bytes]) -> bytes:
+    """A file of parts as bytes: `magic`, then each part as :func:`put_part` writes it."""
+    return magic + b"".join(len(blob).to_bytes(8, "little") + blob for blob in blobs)
+
+
+class PartsFile:
+    """An open file of parts (the build stamp, the graph's kept lists), closed when the last of
+    its parts is gone, so a file a build loaded stays readable after the next build replaced it
+    (watch mode)."""
+
+    def __init__(self, path: str, error: type[StateDamaged] = StateDamaged):
+        self.path, self.error = path, error
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        if hasattr(self, "fd"):  # (not when the open failed)
+            os.close(self.fd)
+
+    def damaged(self, why: str) -> StateDamaged:
+        """The error to raise for a part that does not fit, after removing the file when it is
+        still the one read (the build that starts again then makes it anew)."""
+        try:
+            if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                os.remove(self.path)
+        except OSError:
+            pass
+        return self.error(f"{os.path.basename(self.path)}: {why}")
+
+
+class StoredPart:
+    """One part of a file of parts, read when first asked for: a part a build never reads costs
+    nothing, and one it reads is copied out once (a map of the file instead kept every page a
+    build had touched in its memory: up to 37 MB at 48,000 sources, which an upgrade's build,
+    reading every part of the stamp, carried past 500 MB; measured)."""
+
+    __slots__ = ("_file", "_length", "_offset")
+
+    def __init__(self, file: PartsFile, offset: int, length: int):
+        self._file, self._offset, self._length = file, offset, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, start: int = 0, length: int | None = None) -> bytes:
+        """Its bytes, or `length` of them from `start`."""
+        wanted = self._length - start if length is None else length
+        if start < 0 or wanted < 0 or start + wanted > self._length:
+            raise self._file.damaged("a read past the end of a part")
+        data = os.pread(self._file.fd, wanted, self._offset + start)
+        if len(data) != wanted:
+            raise self._file.damaged("a part cut short")
+        return data
+
+    def damaged(self, why: str) -> StateDamaged:
+        return self._file.damaged(why)
+
+
+def stored_parts(file: PartsFile, count: int, start: int) -> list[StoredPart]:
+    """The first `count` parts of a file of parts from byte `start` (after its magic line);
+    EOFError when they do not fit the file."""
+    size = os.fstat(file.fd).st_size
+    found, at = [], start
+    for _ in range(count):
+        head = os.pread(file.fd, 8, at)
+        length = int.from_bytes(head, "little")
+        if len(head) != 8 or at + 8 + length > size:
+            raise EOFError("a part past the end of the file")
+        found.append(StoredPart(file, at + 8, length))
+        at += 8 + length
+    return found
 
 
 def _note(path: str, st: os.stat_result, data: bytes) -> None:

@@ -499,6 +499,69 @@ def test_an_edit_of_contents_folds_in_without_the_listing_or_the_resolver(
     assert build(sample)["tasks_executed"] == []
 
 
+def test_the_kept_lists_are_read_as_asked_and_a_damaged_one_is_made_again(
+        sample: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The model's paths and the map's parts a build kept are read back as parts of their file,
+    each when first asked for, and give what the tree gives: the owner of every key, the
+    targets, the part of every file.  A list damaged on disk is found when a build reads it:
+    the build drops the file, makes it again, and writes what a clean build writes."""
+    import dataclasses
+    import hashlib
+    import logging
+    import marshal
+
+    from docgraph import graph, layout
+    from docgraph.config import load
+    from docgraph.discover import discover
+    from docgraph.store import PartsFile, StoredPart, stored_parts
+
+    (sample / "docgraph.yaml").write_text("pages:\n  map_part_files: 3\n", encoding="utf-8")
+    build(sample)
+    config = load(str(sample))
+    tree = discover(config)
+    made = graph.Graph(dataclasses.replace(config, state=str(tmp_path / "none")), tree)  # (nothing kept)
+    fresh, fresh_parts = made._model_paths(), made.map_parts
+    assert not isinstance(fresh.lists[0], StoredPart)
+    kept = graph.Graph(config, tree)
+    found, parts = kept._model_paths(), kept.map_parts
+    assert all(isinstance(part, StoredPart) for part in found.lists)  # read from the file
+    assert isinstance(parts.files_stored, StoredPart) and len(parts) > 2
+    text = [e.rel for e in tree.entries if e.kind == "file"]
+    assert [found.owner(layout.key(rel)) for rel in text] == [("file", rel) for rel in text]
+    assert [found.owner(layout.key(f)) for f in tree.folders] == [("folder", f) for f in tree.folders]
+    assert "text" not in found._split  # (each file's name read alone)
+    none = str(tmp_path / "none") + "/"
+    assert found.part("targets") == [".docgraph/" + t.removeprefix(none) for t in fresh.part("targets")]
+    assert found.targets_digest == hashlib.sha1("\0".join(found.part("targets")).encode()).digest()
+    rels = [e.rel for e in tree.entries if e.kind in ("file", "binary")]
+    assert [parts.holding(rel) for rel in rels] == [fresh_parts.holding(rel) for rel in rels]
+    assert [parts.files(n) for n in range(len(parts))] == [fresh_parts.files(n) for n in range(len(parts))]
+    assert [parts.text_files(n) for n in range(len(parts))] == \
+        [fresh_parts.text_files(n) for n in range(len(parts))]
+
+    path = sample / ".docgraph" / graph.MODEL_PATHS
+    head = stored_parts(PartsFile(str(path)), 1, len(graph.KEPT_MAGIC))[0].read()
+    count = marshal.loads(head)[2]
+    targets = stored_parts(PartsFile(str(path)), 1 + count, len(graph.KEPT_MAGIC))[6].read()
+    data = path.read_bytes()
+    at = data.index(targets) + targets.index(b"\0")
+    with path.open("r+b") as handle:  # (in place: the same file, one target fewer)
+        handle.seek(at)
+        handle.write(b"x")
+    (sample / SHAPES).write_text((sample / SHAPES).read_text(encoding="utf-8") +
+                                 "\n\ndef added_after_damage() -> int:\n    return 1\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="docgraph"):
+        report = build(sample)
+    assert "model-paths.marshal: targets:" in caplog.text
+    assert SHAPES in report["sources_analyzed"]
+    assert path.read_bytes() == data  # made again
+    clean = tmp_path / "clean" / sample.name
+    shutil.copytree(sample, clean, ignore=shutil.ignore_patterns("repo-docs", ".docgraph"))
+    build(clean)
+    assert snapshot(sample / "repo-docs") == snapshot(clean / "repo-docs")
+    assert build(sample)["tasks_executed"] == []
+
+
 def test_a_new_row_of_a_large_letter_rewrites_its_part_not_every_part_after_it(tmp_path: Path) -> None:
     """A letter longer than `pages.index_split` is cut into parts where its rows' hashes say:
     a function added near the start of the letter rewrites the letter page and its own part,

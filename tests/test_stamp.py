@@ -60,7 +60,8 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # typ
     import io
     import logging
 
-    from docgraph.stamp import _MAGIC, StampDamaged, _File, _parts, _put
+    from docgraph.stamp import _MAGIC, StampDamaged
+    from docgraph.store import PartsFile, put_part, stored_parts
 
     stamp = Stamp("fp", 3)
     stamp.sources.put("a.py", [1, 2, "", "file"])
@@ -70,7 +71,7 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # typ
 
     data = (tmp_path / "stamp.marshal").read_bytes()  # a magic line, a header, then the columns
     assert data.startswith(_MAGIC)
-    head, *columns = [part.read() for part in _parts(_File(str(tmp_path / "stamp.marshal")), 21)]
+    head, *columns = [part.read() for part in stored_parts(PartsFile(str(tmp_path / "stamp.marshal")), 21, len(_MAGIC))]
     names, stats, md5s, ids, tags = columns[:5]  # the sources'
     assert names == b"a.py\0b.py" and tags == b"\0file\0binary"
 
@@ -78,7 +79,7 @@ def test_a_stamp_of_unequal_columns_is_damaged(tmp_path, caplog) -> None:  # typ
         out = io.BytesIO()
         out.write(_MAGIC)
         for part in (head, *sources, *columns[5:]):
-            _put(out, part)
+            put_part(out, part)
         (tmp_path / "stamp.marshal").write_bytes(out.getvalue())
         return Stamp.load(str(tmp_path))
 
@@ -304,7 +305,8 @@ def test_a_stamp_of_another_format_or_cut_short_is_no_stamp(sample, caplog) -> N
     import io
     import logging
 
-    from docgraph.stamp import _MAGIC, STAMP, _put
+    from docgraph.stamp import _MAGIC, STAMP
+    from docgraph.store import put_part
 
     from .conftest import build
 
@@ -318,9 +320,9 @@ def test_a_stamp_of_another_format_or_cut_short_is_no_stamp(sample, caplog) -> N
     # version 14: the magic line and header, then one marshalled part per table (fewer parts)
     old = io.BytesIO()
     old.write(_MAGIC)
-    _put(old, marshal.dumps({"version": 14}))
+    put_part(old, marshal.dumps({"version": 14}))
     for _table in range(4):
-        _put(old, marshal.dumps(("", b"", b"", b"", "")))
+        put_part(old, marshal.dumps(("", b"", b"", b"", "")))
     (state / STAMP).write_bytes(old.getvalue())
     with caplog.at_level(logging.WARNING, logger="docgraph"):
         assert Stamp.load(str(state)) is None
@@ -423,18 +425,19 @@ def test_a_build_that_finds_a_column_damaged_checks_every_task_once(sample, tmp_
     import logging
     import shutil
 
-    from docgraph.stamp import _MAGIC, STAMP, _File, _parts, _put
+    from docgraph.stamp import _MAGIC, STAMP
+    from docgraph.store import PartsFile, put_part, stored_parts
 
     from .conftest import build, snapshot
 
     build(sample)
     stamp_file = sample / ".docgraph" / STAMP
-    head, *columns = [part.read() for part in _parts(_File(str(stamp_file)), 21)]
+    head, *columns = [part.read() for part in stored_parts(PartsFile(str(stamp_file)), 21, len(_MAGIC))]
     columns[3] = b"\xff" * len(columns[3])  # every source's tag id past the tag list
     out = io.BytesIO()
     out.write(_MAGIC)
     for part in (head, *columns):
-        _put(out, part)
+        put_part(out, part)
     stamp_file.write_bytes(out.getvalue())
     source = sample / "src" / "geometry" / "shapes.py"
     source.write_text(source.read_text() + "\n\ndef added_after_damage():\n    return 1\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from docgraph import layout
 from docgraph.analyzers import analyze, choose
 from docgraph.config import load
 from docgraph.discover import discover
-from docgraph.errors import ConfigError
+from docgraph.errors import ConfigError, StateDamaged
 from docgraph.facts import FileFacts, SummaryImport, dumps, loads
 from docgraph.pages.markdown import code, fence, href, text
 from docgraph.sourcetext import decode, is_binary
@@ -549,7 +550,10 @@ def test_map_part_of_a_file_found_by_search_or_by_map(sample: Path) -> None:
     assert "binary" in kinds.values()
     for number in range(len(parts)):
         assert parts.text_files(number) == [f for f in parts.files(number) if kinds[f] == "file"]
-    assert MapParts.from_stored(parts.stored()) == parts
+    again = MapParts.from_stored(*parts.stored())
+    assert again is not None and [again.files(n) for n in range(len(again))] == \
+        [parts.files(n) for n in range(len(parts))]
+    assert [again.holding(rel) for rel in rels] == [parts.holding(rel) for rel in rels]
 
 
 def test_the_model_paths_kept_joined_give_the_keys_owners_and_names_made_from_the_tree(sample: Path) -> None:
@@ -578,10 +582,37 @@ def test_the_model_paths_kept_joined_give_the_keys_owners_and_names_made_from_th
     owning = {e.rel.rpartition("/")[0] for e in tree.entries if e.kind in ("file", "binary")}
     graph = Graph(config, tree)
     assert deps == sorted({graph.name(graph.paths.group(layout.group(layout.key(f)))) for f in owning})
-    again = ModelPaths.from_stored(found.stored())
+    (head, digest), lists = found.stored()
+    again = ModelPaths.from_stored((head, digest), lists)
     assert again is not None and [again.part(n) for n in ("text", "targets", "deps")] == [text, targets, deps]
-    counts, joined = found.stored()
-    assert ModelPaths.from_stored(((counts[0] + 1, *counts[1:]), joined)) is None
+    assert [again.owner(layout.key(rel)) for rel in text] == [("file", rel) for rel in text]
+    assert again.targets_digest == hashlib.sha1("\0".join(targets).encode()).digest()
+    assert ModelPaths.from_stored((head, digest), lists[:-1]) is None  # a list short
+    miscounted = ModelPaths.from_stored(((*head[:5], head[5] + 1, *head[6:]), digest), lists)
+    assert miscounted is not None  # (the counts are checked as each list is read)
+    with pytest.raises(StateDamaged):
+        miscounted.part("targets")
+
+
+def test_a_key_is_found_only_where_a_key_starts() -> None:
+    """The keys are stored side by side without separators: a probe that matches across two
+    keys (the end of one and the start of the next) is no key, and one that is a key further
+    on is found there."""
+    from docgraph.kept import KEY_LENGTH, ModelPaths
+
+    first, second = "ab/" + "0" * 22, "cd/" + "1" * 22
+    straddling = "0" * 10 + "cd/" + "1" * 12
+    assert len(first) == len(second) == len(straddling) == KEY_LENGTH == len(layout.key("x"))
+    text_keys = [first, second, straddling]
+    paths = ModelPaths.of(text_keys=text_keys, text=["a.py", "b/\udcff.py", "c.py"], folder_keys=[],
+                          folders=[], deps=[], targets=[], ledgers=[], ledger_groups=[])
+    stored = ModelPaths.from_stored(*paths.stored())
+    assert stored is not None
+    assert [stored.owner(k) for k in text_keys] == [("file", "a.py"), ("file", "b/\udcff.py"), ("file", "c.py")]
+    alone = ModelPaths.from_stored(*ModelPaths.of(
+        text_keys=[first, second], text=["a.py", "b.py"], folder_keys=[], folders=[], deps=[], targets=[],
+        ledgers=[], ledger_groups=[]).stored())
+    assert alone is not None and alone.owner(straddling) is None and alone.owner(first[:-1]) is None
 
 
 def test_first_missing_lists_a_folder_of_many_targets_and_stats_the_few(tmp_path: Path) -> None:
