@@ -132,14 +132,14 @@ def key(rel: str) -> str:
     return f"{digest[:2]}/{digest[2:24]}"
 
 
-def relative_link(from_page: str, to_path: str) -> str:
-    """Relative path from page `from_page` to `to_path` (both relative to the same root)."""
-    folder = from_page.rpartition("/")[0]
+def link_from_folder(folder: str, to_path: str) -> str:
+    """Relative path from a page in `folder` ("" for the root) to `to_path`: the same for every
+    page of one folder (the parts of a keyword index link the same files)."""
     if not folder:
         return to_path
     if to_path.startswith(folder) and to_path[len(folder):len(folder) + 1] == "/":
         return to_path[len(folder) + 1:]  # the common case: a page of the same folder or below
-    src = from_page.split("/")[:-1]
+    src = folder.split("/")
     dst = to_path.split("/")
     common = 0
     while common < len(src) and common < len(dst) - 1 and src[common] == dst[common]:

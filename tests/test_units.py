@@ -832,3 +832,17 @@ def test_the_listing_digest_is_the_last_runs_only_for_the_same_stat_data() -> No
         assert Listing(read, "15:100").digest_as(stat, recorded) == hashlib.sha1(raw).hexdigest()
     assert Listing(read, "").digest_as("", "recorded") == hashlib.sha1(raw).hexdigest()  # too recent
     assert len(reads) == 4
+
+
+_link_segment = st.sampled_from(["a", "b", "ab", "a.b", "sub-a.md", "x y", "é"])
+
+
+@given(st.lists(_link_segment, max_size=4), st.lists(_link_segment, min_size=1, max_size=5))
+def test_a_link_from_a_folder_leads_to_its_target(folder: list[str], target: list[str]) -> None:
+    """A page in `folder` reaches `target` by the relative link (every page of a folder shares
+    it, so the links are cached by the folder)."""
+    import posixpath
+
+    found = layout.link_from_folder("/".join(folder), "/".join(target))
+    assert not found.startswith("/") and posixpath.normpath(posixpath.join("/".join(folder), found)) == \
+        posixpath.normpath("/".join(target))
