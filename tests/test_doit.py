@@ -186,7 +186,8 @@ def test_doit_on_the_torch_corpus_matches_docgraph_build(tmp_path: Path) -> None
         pytest.skip(f"no torch corpus at {corpus} (../shared/bench/make-corpus.sh DEST torch)")
     import shutil
 
-    via_doit, via_cli = tmp_path / "a", tmp_path / "b"
+    # (one folder name: with neither a README title nor a manifest, the entry page is titled by it)
+    via_doit, via_cli = tmp_path / "a" / corpus.name, tmp_path / "b" / corpus.name
     for copy in (via_doit, via_cli):
         shutil.copytree(corpus, copy, ignore=shutil.ignore_patterns(".git", "repo-docs", ".docgraph"))
     for copy in (via_doit, via_cli):  # the same sources: dodo.py is one of them
