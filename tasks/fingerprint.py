@@ -164,15 +164,24 @@ def closure(module: str, parsed: dict[str, tuple[set[str], set[str]]] | None = N
     return sorted(files)
 
 
+def _relative(path: str) -> str:
+    """A file's name inside the installed code: the same code installed elsewhere, or installed
+    another way, has the same fingerprint."""
+    rel = os.path.relpath(path, _HERE) if path.startswith(_HERE + os.sep) \
+        else DATA + "/" + os.path.relpath(path, _data_dir())
+    return rel.replace(os.sep, "/")
+
+
 def _hash(files: Iterable[str]) -> str:
+    """SHA-1 of the files' relative names and contents, in the order of those names (in the
+    order of the absolute paths, an editable install, whose data folder `config/` sorts before
+    `tasks/`, and a regular one, whose `docgraph/` sorts before `docgraph_config/`, hashed the
+    same files in two orders: every render task of a tree ran again when one replaced the
+    other, and the shared cache's keys of a team's two kinds of install differed)."""
     digest = hashlib.sha1()
-    for path in files:
+    for rel, path in sorted((_relative(path), path) for path in files):
         with open(path, "rb") as handle:
-            data = handle.read()
-        # relative names: the same code installed elsewhere has the same fingerprint
-        rel = os.path.relpath(path, _HERE) if path.startswith(_HERE + os.sep) \
-            else DATA + "/" + os.path.relpath(path, _data_dir())
-        digest.update(rel.replace(os.sep, "/").encode() + b"\0" + data)
+            digest.update(rel.encode() + b"\0" + handle.read())
     return digest.hexdigest()
 
 

@@ -138,3 +138,20 @@ def test_the_cached_fingerprints_are_the_same_however_docgraph_is_run(
     (other / "installed").mkdir()  # a package installed there
     os.utime(other, ns=(1, 1))
     assert fingerprint._stat_key(files) != key
+
+
+def test_the_fingerprints_are_the_same_however_the_code_is_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same code laid out as a regular install (`docgraph/` before `docgraph_config/`) and as
+    this repository's editable one (`config/` before `tasks/`) has the same fingerprints: the
+    files are hashed in the order of their names inside the code, not of their paths."""
+    found = []
+    for package, data in (("site/docgraph", "site/docgraph_config"), ("repo/tasks", "repo/config")):
+        shutil.copytree(PACKAGE, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(DATA, tmp_path / data, ignore=shutil.ignore_patterns("__pycache__"))
+        monkeypatch.setattr(fingerprint, "_HERE", str(tmp_path / package))
+        monkeypatch.setattr(fingerprint, "_data_dir", lambda folder=str(tmp_path / data): folder)
+        fingerprint._compute.cache_clear()  # (kept per process)
+        found.append(fingerprint._compute(("docgraph.actions.render", "docgraph.actions.analyze")))
+    fingerprint._compute.cache_clear()
+    assert found[0] == found[1]
