@@ -72,6 +72,8 @@ def read_log_position(conn: sqlite3.Connection) -> tuple[str, int, int, int] | N
     if where != database_identity(conn):
         return None
     return str(epoch), int(gen), int(first), int(count)
+
+
 LogPosition = tuple[str, int]
 """An epoch of the model's tables and a generation of its log: what a letter's parts were cut
 from (:meth:`Digests.log_position`)."""

@@ -55,10 +55,10 @@ def _damaged(source: Stored, why: str) -> StateDamaged:
 
 
 def _read(source: Stored, start: int = 0, length: int | None = None) -> bytes:
+    """Bytes of a list, or `length` of them from `start` (a stored part checks its bounds; a
+    list as made is read where it was made to be read)."""
     if isinstance(source, StoredPart):
         return source.read(start, length)
-    if start < 0 or start + (len(source) - start if length is None else length) > len(source):
-        raise StateDamaged("a read past the end of a list")
     return source[start:] if length is None else source[start:start + length]
 
 
@@ -88,6 +88,7 @@ class ModelPaths:
     @staticmethod
     def of(**lists: list[str]) -> ModelPaths:
         blobs: list[bytes] = []
+        text = [_encode(t) for t in lists["text"]]
         for name in _PATH_LISTS:
             items = lists[name]
             if name in _KEYS:
@@ -95,9 +96,9 @@ class ModelPaths:
                 if len(data) != KEY_LENGTH * len(items):
                     raise ValueError(f"a state key of {name} is not {KEY_LENGTH} characters")
             else:
-                data = _encode("\0".join(items))
+                data = b"\0".join(text) if name == "text" else _encode("\0".join(items))
             blobs.append(data)
-        ends = array("Q", accumulate(len(_encode(t)) + 1 for t in lists["text"]))
+        ends = array("Q", accumulate(len(t) + 1 for t in text))
         made = ModelPaths(tuple(len(lists[name]) for name in _PATH_LISTS), (*blobs, ends.tobytes()),
                           hashlib.sha1(blobs[_PATH_LISTS.index("targets")]).digest())
         made._split.update(lists)  # (its lists as made: not split again from the bytes)

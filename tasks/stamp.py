@@ -701,8 +701,8 @@ class Stamp:
         with open(tmp, "wb") as handle:
             handle.write(_MAGIC)
             put_part(handle, marshal.dumps({"version": STAMP_VERSION, "fingerprint": self.fingerprint,
-                                        "tasks": self.tasks, "listing": self.listing,
-                                        "token": os.urandom(8).hex()}))
+                                            "tasks": self.tasks, "listing": self.listing,
+                                            "token": os.urandom(8).hex()}))
             for name in _TABLES:
                 for column in getattr(self, name).stored_columns():
                     put_part(handle, column)
