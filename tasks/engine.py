@@ -19,8 +19,6 @@ property tests compare this path with clean builds after random edit sequences.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import itertools
 import logging
@@ -29,7 +27,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +45,7 @@ from .discover import (
 from .errors import StateDamaged
 from .facts import Finding
 from .graph import ANALYZE, MANIFEST, Graph, Spec, task_name
+from .heap import collector_paused
 from .outputs import page_prefix, stale_pages
 from .report import Collector, Progress, Report, load_findings, write_report
 from .stamp import Records, Stamp, TableBuilder
@@ -492,22 +491,6 @@ def _untagged(found: tuple[int, int, str] | None) -> list[Any] | None:
     return None if found is None else [found[0], found[1], found[2], ""]
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector off while a build makes objects by the ten thousand that form no
-    cycles (the stamp's records, discovery's entries, the plan, doit's task records, the new
-    stamp): each full collection would scan every one made so far.  Measured on torch4x, the
-    plan of a one-file edit with the collector on: the entries of the recorded tree 115 ms
-    and the listing's hash 65 ms, against 65-76 and 21-31 ms without."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 @dataclass(frozen=True)
 class _Planned:
     """A build planned (see :meth:`Engine._plan_build`)."""
@@ -726,7 +709,7 @@ class Engine:
 
     def _plan_and_run(self, started: float, tree: SourceTree | None, changed: set[str] | None,
                       graph: Graph | None) -> tuple[Report, bool]:
-        with collector_paused():  # (see collector_paused)
+        with collector_paused():  # (see docgraph.heap)
             found = self._plan_build(started, tree, changed, graph)
         if isinstance(found, tuple):
             return found

@@ -300,12 +300,14 @@ class Model:
         self.state = state
         self.ids = PathIds(conn)
         self.digests = Digests(conn, state, self.ids)
+        self._read_ahead: Callable[[list[str]], None] = lambda rels: None  # (see update)
 
     # ---------------------------------------------------------------- change detection
 
     def update(self, listing: Listing, summary_of: Callable[[str], bytes | None],
                ledger_of: Callable[[str], str], include_roots: tuple[str, ...], code: str = "",
-               root_name: str = "", ensure: bool = True) -> list[str]:
+               root_name: str = "", ensure: bool = True,
+               read_ahead: Callable[[list[str]], None] = lambda rels: None) -> list[str]:
         """Bring the model up to date with the summaries on disk; return digest files written.
 
         `summary_of` reads the packed summary of an analysed source (text or binary; None when
@@ -318,9 +320,11 @@ class Model:
         model's code: when it differs from the one that built the database, everything is
         rebuilt from the summaries (and every digest compared); `root_name` names the project
         when nothing in it does (the entry digest).  `ensure` looks for digests missing on disk
-        (deleted by hand): the runner says when it found them all.
+        (deleted by hand): the runner says when it found them all.  `read_ahead` asks for the
+        summaries of files a rebuild in bulk reads next (:func:`docgraph.store.read_ahead`).
         """
         self.digests.root_name = root_name
+        self._read_ahead = read_ahead
         conn = self.conn
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         if "code" in meta and meta["code"] != code:
@@ -519,7 +523,13 @@ class Model:
             for name, _sql in indexes:  # filling tables without indexes, then indexing, is faster
                 conn.execute(f"DROP INDEX {name}")
             self.ids.assign(paths)
-            for batch in chunks(paths, BULK_BATCH):
+            batches = list(chunks(paths, BULK_BATCH))
+            for at, batch in enumerate(batches):
+                # the summaries of a tree analysed a minute ago may have left the page cache:
+                # those of the next batch are read from disk while this one is folded in
+                for ahead in (batches[at:at + 2] if at == 0 else batches[at + 1:at + 2]):
+                    self._read_ahead([rel for rel in ahead if rel not in changed
+                                      and entries[rel].kind in ("file", "binary")])
                 self._bulk_rows(batch, entries, changed, summary_of, resolver)
             conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
             self._note_ledgers(ledgers)

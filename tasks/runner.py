@@ -47,11 +47,13 @@ from doit.dependency import Dependency, JSONCodec, MD5Checker, SqliteDB
 from doit.task import Task
 
 from .facts import Finding
+from .heap import collector_paused
 from .report import Collector
 from .store import (
     FileHashes,
     begin_hashes,
     close_inherited_locks,
+    read_ahead,
     take_hashes,
     unmarshal,
     write_if_changed,
@@ -246,7 +248,10 @@ def first_missing(paths: Iterable[str], listed: ListedFolders | None = None, dig
     return None
 
 
-def _execute_chunk(jobs: list[Job]) -> list[Outcome]:
+def _execute_chunk(jobs: list[Job], inputs: tuple[str, ...] = ()) -> list[Outcome]:
+    """Run a chunk of tasks, their `inputs` (the files they read) asked for first
+    (:func:`docgraph.store.read_ahead`)."""
+    read_ahead(inputs)
     hook = _SETUP[0].on_chunk
     if hook is not None:
         hook([(action, args) for _name, action, args in jobs])
@@ -621,10 +626,13 @@ class StageRunner:
             # stat data of every source input as the task starts: a file rewritten while its task
             # runs must not be recorded with its new state (doit issue #119)
             watched = self.watched
-            before = {n: _marks(_inputs(by_name[n], watched)) for n in todo}
+            with collector_paused():
+                before = {n: _marks(_inputs(by_name[n], watched)) for n in todo}
             jobs = [(n, *jobs_of[n]) for n in todo]
             solo = [job for job in jobs if weight(job[0]) >= SOLO] if pooled else []
-            for name, error, values, hashes, cpu in _quiet_gc(self._execute(jobs, solo, frozenset(complete))):
+            inputs_of = (lambda n: sorted(by_name[n].file_dep)) if pooled else (lambda n: ())
+            for name, error, values, hashes, cpu in _quiet_gc(self._execute(jobs, solo, frozenset(complete),
+                                                                             inputs_of)):
                 task = by_name[name]
                 name = task.name  # the graph's string, not the copy unpickled from a worker
                 kind = name.partition(":")[0]
@@ -670,7 +678,8 @@ class StageRunner:
                 log.info("runner: CPU time of the actions: %s",
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))
 
-    def _execute(self, jobs: list[Job], solo: list[Job], complete: frozenset[str]) -> Iterator[Outcome]:
+    def _execute(self, jobs: list[Job], solo: list[Job], complete: frozenset[str],
+                 inputs_of: Callable[[str], Iterable[str]] = lambda name: ()) -> Iterator[Outcome]:
         setup = WorkerSetup(os.getcwd(), self.hashes.root, self.on_chunk, complete, self.hashes.parts,
                             os.getpid())
         if self.jobs <= 1 or len(jobs) < INLINE_BELOW:
@@ -690,7 +699,8 @@ class StageRunner:
         try:
             # a long task (the model) alone, submitted first; the others in chunks beside it
             given: dict[Future[list[Outcome]], list[Job]] = {pool.submit(_execute_alone, job): [job] for job in solo}
-            given.update((pool.submit(_execute_chunk, chunk), chunk) for chunk in chunks)
+            given.update((pool.submit(_execute_chunk, chunk, _inputs_of_chunk(chunk, inputs_of)), chunk)
+                         for chunk in chunks)
             for future in as_completed(given):
                 ran = given.pop(future)  # (with its outcomes: the futures are not kept to the end)
                 try:
@@ -707,6 +717,11 @@ class StageRunner:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _inputs_of_chunk(chunk: list[Job], inputs_of: Callable[[str], Iterable[str]]) -> tuple[str, ...]:
+    """The files the tasks of `chunk` read, each once, in the order of the tasks."""
+    return tuple(dict.fromkeys(path for name, _action, _args in chunk for path in inputs_of(name)))
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import marshal
 import os
+import stat
 import struct
 import sys
 from collections.abc import Container, Iterable
@@ -214,6 +215,42 @@ def stat_data(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
+
+
+READ_AHEAD_LIMIT = 8 << 20
+"""Bytes of one file :func:`read_ahead` asks for at most (a task reading a huge file reads its
+head, if anything)."""
+
+
+def read_ahead(paths: Iterable[str]) -> None:
+    """Ask the kernel to read the regular files at `paths` into its page cache, without waiting
+    for them (POSIX_FADV_WILLNEED): the reads of a worker's next tasks then find them there.
+    A file not read for a while is not in the cache: on the machine of the README's figures the
+    kernel drops file pages unused for a minute, and at 48,000 sources the pages stage reads
+    each source, its facts and cross-references a minute or more after the analysis touched
+    them.  Read one at a time, each is a wait for the disk (110 µs, 55 of them CPU, against 17
+    from the cache); asked for together, the disk reads them while the tasks run (12,000 such
+    files read in 0.2 s after 0.16 s of asking, against 1.2-1.5 s).  Asking about a file the
+    cache holds costs 2 µs.  Only regular files are opened (not through a symbolic link, not a
+    FIFO or a device); errors are ignored: the task's own read reports them."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:  # (not on macOS)
+        return
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW | os.O_CLOEXEC
+    for path in paths:
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode) or not st.st_size:
+                continue
+            fd = os.open(path, flags)
+        except OSError:
+            continue
+        try:
+            advise(fd, 0, min(st.st_size, READ_AHEAD_LIMIT), os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def read_bytes(path: str) -> bytes | None:

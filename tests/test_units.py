@@ -846,3 +846,125 @@ def test_a_link_from_a_folder_leads_to_its_target(folder: list[str], target: lis
     found = layout.link_from_folder("/".join(folder), "/".join(target))
     assert not found.startswith("/") and posixpath.normpath(posixpath.join("/".join(folder), found)) == \
         posixpath.normpath("/".join(target))
+
+
+def test_read_ahead_asks_for_regular_files_only_and_never_blocks(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-ahead of a chunk's inputs asks the kernel for the regular files among them, at
+    most READ_AHEAD_LIMIT bytes of each; a FIFO (whose open would wait for a writer), a symbolic
+    link, a folder, an empty or missing file are passed over without an error."""
+    import os
+    import threading
+
+    from docgraph import store
+
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise here")
+    asked: list[tuple[str, int, int]] = []
+    names_of: dict[int, str] = {}  # open descriptors' files
+    real_open = os.open
+
+    def opened(path: str, flags: int, *args: object) -> int:
+        fd = real_open(path, flags, *args)
+        names_of[fd] = os.path.basename(path)
+        return fd
+
+    monkeypatch.setattr(os, "open", opened)
+    monkeypatch.setattr(os, "posix_fadvise", 
+                        lambda fd, offset, length, advice: asked.append((names_of[fd], offset, length)))
+    monkeypatch.setattr(store, "READ_AHEAD_LIMIT", 1000)
+    (tmp_path / "small.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "large.h").write_bytes(b"int x;\n" * 1000)
+    (tmp_path / "empty.py").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink(tmp_path / "small.py", tmp_path / "link.py")
+    names = ["small.py", "large.h", "empty.py", "folder", "pipe", "link.py", "missing.py"]
+    done = threading.Event()
+
+    def run() -> None:
+        store.read_ahead(str(tmp_path / n) for n in names)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(10), "read_ahead blocked"
+    assert asked == [("small.py", 0, 6), ("large.h", 0, 1000)]
+
+
+def test_each_chunk_a_worker_runs_comes_with_its_tasks_inputs(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner hands each chunk of tasks to a worker with the files those tasks depend on,
+    each once, and the worker asks for them (read ahead) before it runs the first task."""
+    from concurrent.futures import Future
+
+    from docgraph import runner
+    from docgraph.report import Collector
+    from docgraph.store import FileHashes
+
+    events: list[object] = []
+
+    class InlinePool:  # a pool whose submissions run at once, in this process
+        def __init__(self, workers: int, mp_context: object, initializer: object,
+                     initargs: tuple[runner.WorkerSetup]) -> None:
+            runner._SETUP[:] = list(initargs)
+
+        def submit(self, function: object, *args: object) -> Future[object]:
+            done: Future[object] = Future()
+            done.set_result(function(*args))  # type: ignore[operator]
+            return done
+
+        def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+            runner._SETUP.clear()
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(runner, "read_ahead", lambda paths: events.append(("ahead", list(paths))))
+    monkeypatch.setattr(runner, "CHUNK", 3)
+    monkeypatch.chdir(tmp_path)
+    count = 40
+    deps = {f"t{n:02}": (f"src/{n}.py", "settings.json", f"facts/{n}") for n in range(count)}
+    jobs = [(name, events.append, (name,)) for name in deps]
+    stage = runner.StageRunner(str(tmp_path / "doit.sqlite3"), 2, Collector(), FileHashes(str(tmp_path)))
+    outcomes = list(stage._execute(jobs, [], frozenset(), lambda name: deps[name]))
+    assert sorted(name for name, error, *_ in outcomes if error is None) == sorted(deps)
+    chunks: list[list[str]] = []
+    for event in events:
+        if isinstance(event, tuple):
+            chunks.append([])
+            ahead = event[1]
+            assert len(ahead) == len(set(ahead))  # each once
+        else:
+            chunks[-1].append(str(event))
+            assert deps[str(event)][0] in ahead and deps[str(event)][2] in ahead  # asked before it ran
+    assert sum(len(c) for c in chunks) == count and all(1 <= len(c) <= 3 for c in chunks)
+
+
+def test_a_model_built_in_bulk_asks_for_each_summary_before_reading_it(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model rebuilt from every summary (a first build) reads each analysed file's summary
+    after it has asked for it (read ahead), a batch ahead of the one it folds in."""
+    from docgraph.actions import model as model_action
+
+    from .conftest import build, make_sample
+
+    monkeypatch.setattr("docgraph.model.BULK_BATCH", 3)
+    asked: list[str] = []
+    read: list[str] = []
+    batches: list[int] = []  # summaries read when each batch was asked for
+    real_read = model_action.read_bytes
+
+    def ahead(paths: object) -> None:
+        batches.append(len(read))
+        asked.extend(paths)  # type: ignore[call-overload]
+
+    def reading(path: str) -> bytes | None:
+        if "/facts/" in path:
+            assert path in asked, f"{path} read before it was asked for"
+            read.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(model_action, "read_ahead", ahead)
+    monkeypatch.setattr(model_action, "read_bytes", reading)
+    root = make_sample(tmp_path / "repo")
+    build(root)
+    assert read and set(read) <= set(asked) and len(batches) > 2
+    assert batches[:2] == [0, 0]  # the first two batches asked for before the first is read

@@ -18,7 +18,7 @@ from ..context import ActionContext
 from ..facts import analysis_parts, packed_summary
 from ..model import Listing, Model, open_model
 from ..runner import RACY_NS, targets_present
-from ..store import read_bytes, remove, stat_data, write_if_changed
+from ..store import read_ahead, read_bytes, remove, stat_data, write_if_changed
 from . import Result
 
 
@@ -100,7 +100,8 @@ def update_model(ctx: ActionContext) -> Result:
                                ctx.paths.group,
                                ctx.config.analysis.include_roots, code, _root_name(ctx),
                                # doit looked at every digest before the runner started this task
-                               ensure=not targets_present("model"))
+                               ensure=not targets_present("model"),
+                               read_ahead=lambda rels: read_ahead(ctx.paths.facts(rel) for rel in rels))
     finally:
         conn.close()
     return {"state": len(written)}
