@@ -29,6 +29,9 @@ from . import Result, page_result
 
 PageSet = tuple[dict[str, str], dict[str, tuple[str, str]]]
 Letter = tuple[keyword_index.Rendered, list[keyword_index.Part]]
+LINKS_KEPT = 65536
+"""Files whose links the letters of one index share at most (:data:`keyword_index.Links`): the
+repository-wide index of torch4x names 47,000 files."""
 
 
 def _facts(ctx: ActionContext, rel: str) -> FileFacts:
@@ -84,7 +87,8 @@ def render_folder(ctx: ActionContext, folder: str) -> Result:
 
 def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]],
                   overview: Callable[[Digests], PageSet],
-                  letter: Callable[[Digests, str, list[keyword_index.Part], LogPosition | None], Letter]) -> Result:
+                  letter: Callable[[Digests, str, list[keyword_index.Part], LogPosition | None,
+                                    keyword_index.Links], Letter]) -> Result:
     """Shared by `sub.md` and `keywords.md`: rerender only the letters whose hash changed (a
     letter is its page and, when large, its parts), and of a large letter only the parts
     whose rows or place changed.
@@ -109,6 +113,7 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
     since_before: dict[str, list[Any]] = hashed.get("since", {}) if same else {}
     since: dict[str, list[Any]] = {}
     position: list[Any] | None = None  # the model's log position now, read when a letter is cut
+    links: keyword_index.Links = {}  # (the index's pages are all in one folder)
     written: list[str] = []
     removed: list[str] = []
     recorded: dict[str, str] = {}  # the letter pages and their parts now, by letter (and part)
@@ -131,7 +136,9 @@ def _render_split(ctx: ActionContext, name: str, buckets: dict[str, list[object]
                 continue
             kept = [keyword_index.Part.load(p) for p in cuts_before.get(bucket, [])] if present else []
             was = since_before.get(bucket)
-            rendered, parts = letter(digests, bucket, kept, (str(was[0]), int(was[1])) if was else None)
+            if len(links) > LINKS_KEPT:
+                links.clear()
+            rendered, parts = letter(digests, bucket, kept, (str(was[0]), int(was[1])) if was else None, links)
             for number, (written_page, made) in enumerate(rendered.items()):
                 recorded[bucket if number == 0 else f"{bucket}/{number}"] = written_page
                 if made is not None and write_text(ctx.paths.page(written_page), made):
@@ -168,8 +175,8 @@ def render_sub(ctx: ActionContext, folder: str) -> Result:
     return _render_split(
         ctx, f"sub:{folder}", buckets,
         lambda rows: keyword_index.subtree_pages(folder, buckets, rows, ctx.render, same_as),
-        lambda rows, bucket, kept, since: keyword_index.subtree_letter(folder, bucket, rows, ctx.render, kept,
-                                                                       since))
+        lambda rows, bucket, kept, since, links: keyword_index.subtree_letter(folder, bucket, rows, ctx.render,
+                                                                              kept, since, links))
 
 
 def render_keywords(ctx: ActionContext) -> Result:
@@ -178,7 +185,8 @@ def render_keywords(ctx: ActionContext) -> Result:
     return _render_split(
         ctx, "keywords", buckets,
         lambda rows: keyword_index.global_pages(buckets, rows, ctx.render),
-        lambda rows, bucket, kept, since: keyword_index.global_letter(bucket, rows, ctx.render, kept, since))
+        lambda rows, bucket, kept, since, links: keyword_index.global_letter(bucket, rows, ctx.render, kept,
+                                                                             since, links))
 
 
 def render_book(ctx: ActionContext, folders: list[str]) -> Result:

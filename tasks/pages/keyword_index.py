@@ -64,11 +64,20 @@ def _short(name: str) -> str:
     return shorter.replace("\0", "<…>")
 
 
-def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
+Links = dict[str, tuple[str, str, str]]
+"""The links of the files an index's pages name: path -> (its docs page's href, its source's href
+without the line number, its text).  Valid for the pages of one folder (all of one index's
+letters and parts are in its folder): torch4x's `t2/torch` index names 11,000 files in 146,023
+rows over 144 parts, each part had made its own."""
+
+
+def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext, files: Links | None = None) -> str:
     """Four columns that each say one thing: the name (to its entry in the docs page), its kind,
     `path:line` (to the source line) and the files that import the name.  Paths may wrap after a
-    `/` (:func:`path_text`), so the table fits GitHub's ~1,000 px column; names stay whole."""
-    files: dict[str, tuple[str, str, str]] = {}  # path -> (docs href, line href, its text)
+    `/` (:func:`path_text`), so the table fits GitHub's ~1,000 px column; names stay whole.
+    `files`: the links already made for pages of `page`'s folder (:data:`Links`)."""
+    if files is None:
+        files = {}
 
     def file_links(path: str) -> tuple[str, str, str]:
         found = files.get(path)
@@ -219,11 +228,20 @@ def _cut_hash(row: KeywordRow) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
 
-def _ends_part(size: int, row: KeywordRow, limit: int) -> bool:
-    """Whether a part of `size` rows ends with `row` (:func:`parts_of`)."""
-    least, late, spread = max(1, limit // 4), max(1, 3 * limit // 4), max(1, limit // 3)
-    return size >= limit or size >= least and \
-        _cut_hash(row) % (spread if size < late else max(1, spread // 8)) == 0
+class _Cuts:
+    """Where a part of at most `limit` rows ends (:func:`parts_of`): its bounds, computed once."""
+
+    __slots__ = ("late", "least", "limit", "spread", "tight")
+
+    def __init__(self, limit: int):
+        self.limit, self.least, self.late = limit, max(1, limit // 4), max(1, 3 * limit // 4)
+        self.spread = max(1, limit // 3)
+        self.tight = max(1, self.spread // 8)
+
+    def ends(self, size: int, row: KeywordRow) -> bool:
+        """Whether a part of `size` rows ends with `row`."""
+        return size >= self.limit or size >= self.least and \
+            _cut_hash(row) % (self.spread if size < self.late else self.tight) == 0
 
 
 def parts_of(rows: Sequence[_R], limit: int, row: Callable[[_R], KeywordRow] = lambda r: r  # type: ignore[assignment,return-value]
@@ -237,9 +255,10 @@ def parts_of(rows: Sequence[_R], limit: int, row: Callable[[_R], KeywordRow] = l
     there moves the cuts after it until one falls where a row said so again)."""
     parts: list[list[_R]] = []
     current: list[_R] = []
+    ends = _Cuts(limit).ends
     for item in rows:
         current.append(item)
-        if _ends_part(len(current), row(item), limit):
+        if ends(len(current), row(item)):
             parts.append(current)
             current = []
     if current:
@@ -262,6 +281,7 @@ def _recut(source: RowSource, folder: str, bucket: str, limit: int, kept: Sequen
     until a cut falls where a kept part begins whose rows are the same: an added row reads
     and cuts about one part's rows, not the letter's."""
     out: list[Part | list[Keyed]] = []
+    ends = _Cuts(limit).ends
     changed = [part.sums() != now for part, now in zip(kept, sums)]
     at = 0
     while at < len(kept):
@@ -273,7 +293,7 @@ def _recut(source: RowSource, folder: str, bucket: str, limit: int, kept: Sequen
         while True:
             for item in _kept_rows(source, folder, bucket, kept, at):
                 current.append(item)
-                if _ends_part(len(current), item.row, limit):
+                if ends(len(current), item.row):
                     out.append(current)
                     current = []
             at += 1
@@ -306,15 +326,18 @@ def _sums_now(source: RowSource, folder: str, bucket: str, kept: Sequence[Part],
 
 def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderContext, template: str,
             title: str, summary: Callable[[int], str], what: str,
-            kept: Sequence[Part], since: LogPosition | None = None) -> tuple[Rendered, list[Part]]:
+            kept: Sequence[Part], since: LogPosition | None = None,
+            links: Links | None = None) -> tuple[Rendered, list[Part]]:
     """A letter page, and when its rows are more than `pages.index_split` its parts
     (:func:`parts_of`): then the letter page lists the parts with the first and last name of
     each (GitHub renders a Markdown file only when small, "generally less than 2 MB": a letter
     of a 48,000-file tree held 10 MB).  With the parts `kept` from the last time (:class:`Part`),
     only the rows of those that changed are read (:func:`_recut`), and a part is rendered again
     only when its rows or its number (or the number of parts) changed; `since`: the model's
-    log position when the kept parts were cut (:func:`_sums_now`)."""
+    log position when the kept parts were cut (:func:`_sums_now`); `links`: those made for other
+    pages of the folder (:data:`Links`)."""
     limit = ctx.settings.index_split
+    files: Links = {} if links is None else links
     sums = _sums_now(source, folder, bucket, kept, since) if kept else []
     cut: list[Part | list[Keyed]]
     if sums and sum(n for n, _, _ in sums) > limit:
@@ -323,7 +346,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
         rows = source.keyed_rows(folder, bucket)
         if len(rows) <= limit:
             return {page: fill(template, title=title, summary=summary(len(rows)),
-                               body=_rows_table([r.row for r in rows], page, ctx))}, []
+                               body=_rows_table([r.row for r in rows], page, ctx, files))}, []
         cut = list(parts_of(rows, limit, lambda r: r.row))
     parts = [p if isinstance(p, Part) else Part.of(p) for p in cut]
     pages = [layout.letter_part_page(page, number) for number in range(1, len(parts) + 1)]
@@ -356,12 +379,13 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
             template, title=title,
             summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(part)} "
                     f"({plural(part.count, 'row')}); " + " · ".join(a for a in around if a) + ".",
-            body=_rows_table([r.row for r in made], target, ctx))
+            body=_rows_table([r.row for r in made], target, ctx, files))
     return out, parts
 
 
 def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContext,
-                   kept: Sequence[Part], since: LogPosition | None = None) -> tuple[Rendered, list[Part]]:
+                   kept: Sequence[Part], since: LogPosition | None = None,
+                   links: Links | None = None) -> tuple[Rendered, list[Part]]:
     """One letter page of a split `sub.md` (with its parts when large)."""
     page = layout.sub_letter_page(folder, bucket)
 
@@ -371,7 +395,8 @@ def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContex
                 f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
 
     return _letter(model, folder, bucket, page, ctx, "folder_sub.md", code(folder) + f" — {_label(bucket)}",
-                   summary, f"starting with {_label(bucket)} in {_scope(folder)} and below", kept, since)
+                   summary, f"starting with {_label(bucket)} in {_scope(folder)} and below", kept, since,
+                   links)
 
 
 def global_pages(buckets: dict[str, list[object]], model: RowSource,
@@ -391,7 +416,8 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
 
 
 def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
-                  kept: Sequence[Part], since: LogPosition | None = None) -> tuple[Rendered, list[Part]]:
+                  kept: Sequence[Part], since: LogPosition | None = None,
+                  links: Links | None = None) -> tuple[Rendered, list[Part]]:
     """One letter page of a split `keywords.md` (with its parts when large)."""
     page = layout.keywords_letter_page(bucket)
 
@@ -400,4 +426,4 @@ def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
                 f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
 
     return _letter(model, "", bucket, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}",
-                   kept, since)
+                   kept, since, links)
