@@ -300,7 +300,6 @@ class Model:
         self.state = state
         self.ids = PathIds(conn)
         self.digests = Digests(conn, state, self.ids)
-        self._read_ahead: Callable[[list[str]], None] = lambda rels: None  # (see update)
 
     # ---------------------------------------------------------------- change detection
 
@@ -324,7 +323,6 @@ class Model:
         summaries of files a rebuild in bulk reads next (:func:`docgraph.store.read_ahead`).
         """
         self.digests.root_name = root_name
-        self._read_ahead = read_ahead
         conn = self.conn
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         if "code" in meta and meta["code"] != code:
@@ -351,7 +349,7 @@ class Model:
             else:
                 self._note_ledgers(ledgers)
         else:
-            bulk = self._compare(listing, summary_of, ledger_of, include_roots, roots, roots_changed)
+            bulk = self._compare(listing, summary_of, ledger_of, include_roots, roots, roots_changed, read_ahead)
         if interrupted and not bulk:
             log.info("the last model update was interrupted; checking every digest")
             self._write_all(listing)
@@ -395,7 +393,7 @@ class Model:
 
     def _compare(self, listing: Listing, summary_of: Callable[[str], bytes | None],
                  ledger_of: Callable[[str], str], include_roots: tuple[str, ...], roots: str,
-                 roots_changed: bool) -> bool:
+                 roots_changed: bool, read_ahead: Callable[[list[str]], None]) -> bool:
         """Compare every path of the listing with its row and fold in what differs (in bulk when
         the database is empty or most files changed: then True)."""
         conn = self.conn
@@ -428,7 +426,7 @@ class Model:
             changed[rel] = (data, "", hashlib.sha1(data).hexdigest())
         removed = sorted(set(self.ids.every()) - set(entries))
         if not stored or len(changed) + len(removed) > BULK_SHARE * max(1, len(entries)):
-            self._bulk(listing, changed, summary_of, include_roots, roots, ledgers)
+            self._bulk(listing, changed, summary_of, include_roots, roots, ledgers, read_ahead)
             self._write_all(listing)
             return True
         if changed or removed or roots_changed:
@@ -497,10 +495,11 @@ class Model:
 
     def _bulk(self, listing: Listing, changed: dict[str, tuple[bytes | None, str, str]],
               summary_of: Callable[[str], bytes | None], include_roots: tuple[str, ...], roots: str,
-              ledgers: list[tuple[str, str]]) -> None:
+              ledgers: list[tuple[str, str]], read_ahead: Callable[[list[str]], None]) -> None:
         """Every table from the summaries, :data:`BULK_BATCH` files' rows in memory at a time:
         all rows at once peaked at 550 MB on a 48k-file tree.  The subtree sums are read back
-        from the tables once they are indexed, by the query the incremental path uses."""
+        from the tables once they are indexed, by the query the incremental path uses;
+        `read_ahead` is asked for each batch's summaries while the one before is folded in."""
         conn = self.conn
         manifests: dict[str, tuple[str, ...]] = {}  # what go.mod, composer.json files declare
         entries = listing.rows
@@ -524,12 +523,16 @@ class Model:
                 conn.execute(f"DROP INDEX {name}")
             self.ids.assign(paths)
             batches = list(chunks(paths, BULK_BATCH))
+
+            def ask(batch: list[str]) -> None:
+                read_ahead([rel for rel in batch if rel not in changed and entries[rel].kind in ("file", "binary")])
+
+            # the summaries of a tree analysed a minute ago may have left the page cache: those
+            # of the next batch are read from disk while this one is folded in
+            ask(batches[0] if batches else [])
             for at, batch in enumerate(batches):
-                # the summaries of a tree analysed a minute ago may have left the page cache:
-                # those of the next batch are read from disk while this one is folded in
-                for ahead in (batches[at:at + 2] if at == 0 else batches[at + 1:at + 2]):
-                    self._read_ahead([rel for rel in ahead if rel not in changed
-                                      and entries[rel].kind in ("file", "binary")])
+                if at + 1 < len(batches):
+                    ask(batches[at + 1])
                 self._bulk_rows(batch, entries, changed, summary_of, resolver)
             conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
             self._note_ledgers(ledgers)

@@ -630,9 +630,8 @@ class StageRunner:
                 before = {n: _marks(_inputs(by_name[n], watched)) for n in todo}
             jobs = [(n, *jobs_of[n]) for n in todo]
             solo = [job for job in jobs if weight(job[0]) >= SOLO] if pooled else []
-            inputs_of = (lambda n: sorted(by_name[n].file_dep)) if pooled else (lambda n: ())
-            for name, error, values, hashes, cpu in _quiet_gc(self._execute(jobs, solo, frozenset(complete),
-                                                                             inputs_of)):
+            for name, error, values, hashes, cpu in _quiet_gc(self._execute(
+                    jobs, solo, frozenset(complete), lambda n: sorted(by_name[n].file_dep))):
                 task = by_name[name]
                 name = task.name  # the graph's string, not the copy unpickled from a worker
                 kind = name.partition(":")[0]
