@@ -81,6 +81,9 @@ LetterKey = tuple[str, str, str, str, int, str, int]
 """Where a keyword row stands in its index: its name's order (`layout.sort_key`), name,
 qualified name, path, line, kind and rowid (which tells identical rows apart)."""
 SEP = "\x1f"  # separator of name lists stored in one column
+REFS_SEP = "\0"
+"""Separator of the paths of a keyword row's references, stored with the row (`symbols.refs`): the
+one character no path holds."""
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,9 @@ class FolderDigest:
     """Test files elsewhere that reference its files."""
 
 
-@dataclass(frozen=True)
-class KeywordRow:
-    """One definition site in a keyword index."""
+class KeywordRow(NamedTuple):
+    """One definition site in a keyword index (a tuple: the indices of torch4x read 3 million of
+    them, and a frozen dataclass took 0.8 µs more each to make)."""
 
     name: str
     """Identifier."""
@@ -223,11 +226,6 @@ def ancestors(path: str) -> list[str]:
 
 XREF_BATCH = 2000
 """Files whose cross-references are computed together (:meth:`Digests.write_xrefs`)."""
-
-
-REF_PAIRS = 400
-"""(file, name) pairs per query of their references: two parameters each, within SQLite's
-default limit of 999 before 3.32."""
 
 
 def chunks(items: list[_T], size: int = 500) -> Iterable[list[_T]]:
@@ -452,7 +450,7 @@ class Digests:
             where += " AND s.bucket=?"
             args.append(bucket)
         # The order's first column bounds the scan of the letter's index (`symbols_order`), which
-        # holds each row's file and check too; the rest of the key is compared only for the
+        # holds every column of a row but its path; the rest of the key is compared only for the
         # rows that share a bound's first column, so only those are read from the table
         path = "p.path" if joined or folder else "(SELECT path FROM paths WHERE id = s.file)"
         key = f"({_ORDER}, s.name, s.qualname, {path}, s.line, s.kind, s.rowid)"
@@ -487,24 +485,13 @@ class Digests:
         """:meth:`keyword_rows` with the key and the check of each row."""
         tables, where, args = self._letter_where(folder, bucket, start, stop)
         found = self.conn.execute(
-            f"SELECT {_ORDER}, s.name, s.qualname, p.path, s.line, s.kind, s.rowid, s.file, s.h "
+            f"SELECT {_ORDER}, s.name, s.qualname, p.path, s.line, s.kind, s.rowid, s.h, s.refs "
             f"FROM {tables} WHERE {where}", args).fetchall()
-        # the references to these rows' names, each (file, name) looked up in the references'
-        # index: those of every name of the rows' files, filtered here, were 3,173 rows for the
-        # 193 wanted by a part of 1,300 rows of letter B (10 ms against 2.5)
-        refs: dict[tuple[int, str], list[str]] = defaultdict(list)
-        for chunk in chunks(sorted({(r[7], r[1]) for r in found if not r[2]}), REF_PAIRS):
-            pairs = ",".join(["(?,?)"] * len(chunk))
-            got = self.conn.execute(
-                f"SELECT r.dst, r.name, q.path FROM (VALUES {pairs}) v CROSS JOIN refs r "
-                f"ON r.dst = v.column1 AND r.name = v.column2 JOIN paths q ON q.id = r.src",
-                [value for pair in chunk for value in pair]).fetchall()
-            got.sort(key=lambda ref: ref[2])  # (a pair's references are all in its chunk)
-            for dst, name, src in got:
-                refs[(dst, name)].append(src)
-        found.sort(key=lambda r: r[:7])
-        return [Keyed(r[:7], KeywordRow(r[1], r[5], r[3], r[4], () if r[2] else tuple(refs.get((r[7], r[1]), ())),
-                                        r[2]), r[8]) for r in found]
+        # in key order: the key's last column, the rowid, tells every two rows apart, so the
+        # columns after it are never compared (a key made for each row cost 0.4 µs a row)
+        found.sort()
+        return [Keyed(r[:7], KeywordRow(r[1], r[5], r[3], r[4], tuple(r[8].split(REFS_SEP)) if r[8] else (), r[2]),
+                      r[7]) for r in found]
 
     def letter_sums(self, folder: str, bucket: str, bounds: list[LetterKey]) -> list[tuple[int, int, int]]:
         """Of the rows of `bucket` in the subtree of `folder` cut at `bounds` (the first key of

@@ -42,6 +42,7 @@ from .digests import (
     ENTRY,
     LOG,
     MODULUS,
+    REFS_SEP,
     SEP,
     Digests,
     KeywordRow,
@@ -77,6 +78,12 @@ LOG_ROWS = 50_000
 updates' rows are dropped until half remain.  An identifier edit logs the rows that differ (a
 rewritten file's rows that come back with the same rowid are the same rows): 52 rows for 24
 edit builds of torch4x, 16 kB of the database."""
+ORDER_INDEX = "symbols_order"
+"""The index the letters are read by: every column a keyword row shows but its path, its references
+too (`symbols.refs`, the paths of the files importing it, set with its check), so that a letter is
+read from it alone: no row of the table, no query of `refs` per name.  All keyword indices of
+torch4x rendered in one process: 32.9 s before, 24.7 s (2.5 µs a row read through the table
+before, 1.6 from the index)."""
 LOG_FILES = 2_000
 """An update of more files than this logs none of their rows (the letters' sums are then summed
 once): a checkout of 4,000 files would read and compare their 120,000 rows twice, to log
@@ -91,9 +98,10 @@ CREATE TABLE IF NOT EXISTS files(
     project TEXT);
 CREATE INDEX IF NOT EXISTS files_folder ON files(folder);
 CREATE TABLE IF NOT EXISTS symbols(file INT, name TEXT, kind TEXT, line INT, bucket TEXT, qualname TEXT,
-    lname TEXT, h INT);
+    lname TEXT, h INT, refs TEXT);
 CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file, bucket);
-CREATE INDEX IF NOT EXISTS symbols_order ON symbols(bucket, coalesce(lname, name), file, h);
+CREATE INDEX IF NOT EXISTS symbols_order ON symbols(bucket, coalesce(lname, name), file, h, name, qualname, line,
+    kind, refs);
 CREATE TABLE IF NOT EXISTS imports(file INT, module TEXT, kind TEXT, names TEXT, level INT, system INT);
 CREATE INDEX IF NOT EXISTS imports_file ON imports(file);
 CREATE TABLE IF NOT EXISTS tails(tail TEXT, file INT, PRIMARY KEY(tail, file)) WITHOUT ROWID;
@@ -536,9 +544,15 @@ class Model:
                 self._bulk_rows(batch, entries, changed, summary_of, resolver)
             conn.execute("INSERT OR REPLACE INTO meta VALUES('include_roots', ?)", (roots,))
             self._note_ledgers(ledgers)
-            for _name, sql in indexes:
-                conn.execute(sql)
+            # the letters' index once the sums have set each row's check, which it holds (set
+            # in it, each of torch4x's 580,000 checks moved an entry of the index)
+            for name, sql in indexes:
+                if name != ORDER_INDEX:
+                    conn.execute(sql)
             self._bulk_subtree(paths)
+            for name, sql in indexes:
+                if name == ORDER_INDEX:
+                    conn.execute(sql)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -579,7 +593,7 @@ class Model:
             edges += found
             externals += [(rel, module, kind) for module, kind in missing]
         conn.executemany(f"INSERT INTO files VALUES({','.join('?' * _FILE_COLUMNS)})", files)
-        conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,NULL)", symbols)
+        conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,NULL,NULL)", symbols)
         conn.executemany("INSERT INTO imports VALUES(?,?,?,?,?,?)", imports)
         conn.executemany("INSERT INTO tails VALUES(?,?)", tail_rows)
         self._insert_edges(edges, externals)
@@ -596,8 +610,8 @@ class Model:
                 value = row_hash(row)
                 entry[0] += 1
                 entry[1] += value
-                checks.append((value >> CHECK_SHIFT, rowid))
-            self.conn.executemany("UPDATE symbols SET h=? WHERE rowid=?", checks)
+                checks.append((value >> CHECK_SHIFT, REFS_SEP.join(row.refs), rowid))
+            self.conn.executemany("UPDATE symbols SET h=?, refs=? WHERE rowid=?", checks)
         totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         for (folder, bucket), (count, value) in direct.items():
             for above in ancestors(folder + "/"):
@@ -733,7 +747,7 @@ class Model:
             self._delete("symbols", "file", touched)
             for rel, (summary, _stat, _digest) in changed.items():
                 if summary is not None:
-                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,NULL)",
+                    conn.executemany("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,NULL,NULL)",
                                      [symbol_row(ident(rel), s) for s in summary.get("symbols", ())])
             resolved = sorted(set(sources) | set(removed))
             for table in ("edges", "refs", "externals"):
@@ -746,8 +760,8 @@ class Model:
             total_before = self.digests.subtree_total("")
             checked = self.digests.checked_rows(dirty)
             subtree_changed = self._apply_rows(old_rows, by_path(checked), dirty)
-            conn.executemany("UPDATE symbols SET h=? WHERE rowid=?",
-                             [(row_hash(row) >> CHECK_SHIFT, rowid) for rowid, row in checked])
+            conn.executemany("UPDATE symbols SET h=?, refs=? WHERE rowid=?",
+                             [(row_hash(row) >> CHECK_SHIFT, REFS_SEP.join(row.refs), rowid) for rowid, row in checked])
             self._log_changes(logged, self._log_rows(dirty) if logged is not None else None)
             total_after = self.digests.subtree_total("")
             if total_after != total_before:  # which folders hold every row of the repository

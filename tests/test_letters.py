@@ -89,7 +89,7 @@ def edits(draw: st.DrawFn) -> tuple[list[Keyed], list[Keyed]]:
             else:
                 row = after[at].row
                 refs = tuple(sorted({*row.refs, draw(st.sampled_from(["x.py", "y.py"]))}))
-                after[at] = keyed(dataclasses.replace(row, refs=refs), after[at].key[-1])
+                after[at] = keyed(row._replace(refs=refs), after[at].key[-1])
     return before, after
 
 
