@@ -621,15 +621,17 @@ class StageRunner:
                 listed.save()
             checking = time.perf_counter() - clock
             pooled = self.jobs > 1 and len(todo) >= INLINE_BELOW
-            # the order matters only to a pool: long tasks first, so none is left alone at the end
-            todo.sort(key=(lambda n: (-weight(n), n)) if pooled else None)
-            # stat data of every source input as the task starts: a file rewritten while its task
-            # runs must not be recorded with its new state (doit issue #119)
             watched = self.watched
+            # (tens of thousands of tuples each: at torch4x a full collection of the main
+            # process's heap, 1 s, ran while the jobs were listed)
             with collector_paused():
+                # the order matters only to a pool: long tasks first, so none is left alone at the end
+                todo.sort(key=(lambda n: (-weight(n), n)) if pooled else None)
+                # stat data of every source input as the task starts: a file rewritten while its
+                # task runs must not be recorded with its new state (doit issue #119)
                 before = {n: _marks(_inputs(by_name[n], watched)) for n in todo}
-            jobs = [(n, *jobs_of[n]) for n in todo]
-            solo = [job for job in jobs if weight(job[0]) >= SOLO] if pooled else []
+                jobs = [(n, *jobs_of[n]) for n in todo]
+                solo = [job for job in jobs if weight(job[0]) >= SOLO] if pooled else []
             for name, error, values, hashes, cpu in _quiet_gc(self._execute(
                     jobs, solo, frozenset(complete), lambda n: sorted(by_name[n].file_dep))):
                 task = by_name[name]
