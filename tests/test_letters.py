@@ -165,6 +165,19 @@ def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path)
                 assert digests.letter_sums(folder, "s", bounds) == ListSource(every).letter_sums(folder, "s", bounds)
                 assert [digests.keyed_rows(folder, "s", a, z)
                         for a, z in zip([None, *bounds], [*bounds, None])] == slices
+        # a letter is read from the letters' index alone, each row's references stored with it
+        # (no row of the table, no query of the references per name), and those are the ones
+        # the references' table gives
+        traced: list[str] = []
+        conn.set_trace_callback(traced.append)
+        every = digests.keyed_rows("", "s")
+        conn.set_trace_callback(None)
+        assert len(traced) == 1 and "refs r" not in traced[0]
+        plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + traced[0]))
+        assert "USING COVERING INDEX symbols_order" in plan, plan
+        given = digests.rows_for({r.row.path for r in every})
+        assert sorted(r.row for r in every) == sorted(row for rows in given.values() for row in rows
+                                                      if layout.bucket_of(row.name) == "s")
         # the few rows' subtree is read file by file through the (file, bucket) index, named
         # (SQLite chose to scan the letter's index once per file); a letter of many ranges
         # reads the repository's rows of each range instead
