@@ -451,7 +451,7 @@ class Digests:
             args.append(bucket)
         # The order's first column bounds the scan of the letter's index (`symbols_order`), which
         # holds every column of a row but its path; the rest of the key is compared only for the
-        # rows that share a bound's first column, so only those are read from the table
+        # rows that share a bound's first column, so only their paths are looked up
         path = "p.path" if joined or folder else "(SELECT path FROM paths WHERE id = s.file)"
         key = f"({_ORDER}, s.name, s.qualname, {path}, s.line, s.kind, s.rowid)"
         for bound, loose, strict, near in ((start, ">=", ">=", ">"), (stop, "<=", "<", "<")):
