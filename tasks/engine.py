@@ -767,6 +767,7 @@ class Engine:
             log.info("discovery and plan: %d entries, %d candidate task(s) in %.2f s", len(tree),
                      len(the_plan.candidates), time.monotonic() - started)
         collector = Collector(progress=self.progress)
+        collector.timings["plan"] = time.monotonic() - started
         if self.shard is not None:
             return self._shard_build(session, collector, started), True
         if the_plan.noop:
@@ -790,8 +791,8 @@ class Engine:
                     session.settle(names)
                 if len(names) >= TRIM_AFTER:
                     _give_back_memory()
-                log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names),
-                         time.monotonic() - began)
+                collector.timings[f"stage {stage}"] = took = time.monotonic() - began
+                log.info("stage %d: %d task(s) checked in %.2f s", stage, len(names), took)
             if stage == ANALYZE and self.on_own_pages is not None and not the_plan.full:
                 self._own_pages(session, collector)
         if "manifest" in collector.executed and not collector.failures:  # sources came or went
@@ -866,6 +867,8 @@ class Engine:
             output=self.config.output,
             sources_from_cache=tuple(sorted(collector.from_cache)),
             cache=tuple(sorted(collector.cache.items())),
+            timings=tuple(collector.timings.items()),
+            cpu=tuple(collector.cpu.items()),
         )
 
     def _store(self, stamp: Stamp) -> None:

@@ -43,6 +43,12 @@ class Collector:
     """Shared cache counts (hits, misses, bytes read and written, ...) summed over the tasks."""
     noted: list[Finding] = field(default_factory=list)
     """Findings the tasks returned (the shared cache's: a corrupt entry, an unreachable store)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of the build's steps, in order: `plan` (discovery and plan), then
+    `stage N` for each stage of tasks that ran (:data:`docgraph.graph.KINDS` says which kinds
+    each stage holds)."""
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of the actions that ran, summed by task kind (in whichever process ran them)."""
 
     def take(self, name: str, values: dict[str, Any]) -> None:
         analyzed = values.get("analyzed")
@@ -186,6 +192,10 @@ class Report:
     """Sources whose analysis came from the shared cache instead of running."""
     cache: tuple[tuple[str, int], ...] = ()
     """Shared cache counts: hits, misses, rejected, written, bytes_read, bytes_written, ..."""
+    timings: tuple[tuple[str, float], ...] = ()
+    """Where the wall time went, step by step (:attr:`Collector.timings`)."""
+    cpu: tuple[tuple[str, float], ...] = ()
+    """CPU seconds of the actions by task kind (:attr:`Collector.cpu`)."""
 
     @property
     def failed(self) -> bool:
@@ -208,6 +218,10 @@ class Report:
             "errors": [{"path": e.path, "line": e.line, "message": e.message} for e in self.errors],
             "seconds": round(self.seconds, 3),
         }
+        if self.timings:
+            data["timings"] = {step: round(seconds, 3) for step, seconds in self.timings}
+        if self.cpu:
+            data["cpu_seconds"] = {kind: round(seconds, 3) for kind, seconds in sorted(self.cpu)}
         if self.cache or self.sources_from_cache:
             data["sources_from_cache"] = sorted(self.sources_from_cache)
             data["cache"] = dict(sorted(self.cache))

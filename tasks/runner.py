@@ -675,6 +675,8 @@ class StageRunner:
                      "%.2f s in all", len(tasks), checking, saving, time.perf_counter() - began,
                      time.perf_counter() - clock)
             log.info("runner: main process CPU %.2f s", time.process_time() - main_cpu)
+            for kind, seconds in cpu_of.items():
+                collector.cpu[kind] = collector.cpu.get(kind, 0.0) + seconds
             if cpu_of:
                 log.info("runner: CPU time of the actions: %s",
                          ", ".join(f"{k} {v:.2f} s" for k, v in sorted(cpu_of.items(), key=lambda kv: -kv[1])))

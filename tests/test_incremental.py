@@ -28,8 +28,15 @@ def test_first_build_analyses_everything_and_rerun_does_nothing(sample: Path) ->
     first = build(sample)
     assert "src/geometry/io.py" in first["sources_analyzed"]
     assert "build/generated.py" not in first["sources_analyzed"]  # .gitignore'd
+    # where the time went: the plan, then each stage in order, the CPU of every kind that ran
+    steps = list(first["timings"])
+    assert steps[0] == "plan" and steps[1:] == sorted(steps[1:]) and "stage 1" in steps
+    assert all(s >= 0 for s in first["timings"].values())
+    assert sum(first["timings"].values()) <= first["seconds"] + 0.0005 * len(steps)  # (each rounded)
+    assert set(first["cpu_seconds"]) == {n.partition(":")[0] for n in first["tasks_executed"]}
     again = build(sample)
     assert again["mode"] == "no-op"
+    assert set(again.get("timings", {})) <= {"plan"} and "cpu_seconds" not in again  # no stage ran
     assert again["tasks_executed"] == []
     assert again["sources_analyzed"] == [] and again["pages_written"] == []
 
@@ -43,6 +50,7 @@ def test_body_edit_reruns_only_that_files_tasks(sample: Path) -> None:
     assert set(report["tasks_executed"]) == {f"analyze:{SHAPES}", f"page:{SHAPES}", f"kw:{SHAPES}",
                                              "ledger:src/geometry"}
     assert report["pages_written"] == [f"{SHAPES}_docs.md"]
+    assert set(report["cpu_seconds"]) == {"analyze", "page", "kw", "ledger"}
 
 
 def test_a_ledger_reads_only_the_analyses_that_changed(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -306,6 +314,8 @@ def test_parallel_build_writes_the_same_bytes_as_serial(tmp_path: Path) -> None:
     build(serial, jobs=1)
     report = build(parallel, jobs=2)
     assert report["pages_written"]
+    # the actions' CPU as the pool's workers measured it, by kind
+    assert set(report["cpu_seconds"]) == {n.partition(":")[0] for n in report["tasks_executed"]}
     assert snapshot(serial / "repo-docs") == snapshot(parallel / "repo-docs")
 
 

@@ -6,7 +6,9 @@
 
 With several corpora (`--corpus torch,torch4x`) each scenario's runs alternate between them (run 1
 of torch, run 1 of torch4x, run 2 of torch4x, run 2 of torch, ...), and a last table gives the
-ratio of their medians and the median of the ratios of the pairs of runs.  Measured corpus after
+ratio of their medians and the median of the ratios of the pairs of runs; for a full build, another
+gives each step's median (the wall seconds of the plan and of each stage, the CPU seconds of each
+task kind's actions, from each build's `last-build.json`) and their ratio.  Measured corpus after
 corpus, the same code's torch4x edit build read 1.28 and 1.85 times its torch figure in two
 sittings a quarter of an hour apart (README, session 25): the machine's speed drifts by a third
 over minutes, and a comparison made minutes apart measures the drift.
@@ -206,6 +208,7 @@ def scenario(name: str, root: Path, work: Path, runs: int, first: int = 0) -> li
             target = fresh_copy(root, work / f"{name}-{number}")  # deleted when the benchmark ends
             jobs = name.split("-j", 1)[1]
             results.append(run(docgraph(target, "-j", jobs))[:2])
+            note_steps(root.name, name, target)
             continue
         if not (target / ".docgraph").exists():
             fresh_copy(root, target)
@@ -316,6 +319,38 @@ def row(name: str, values: list[tuple[float, int]], reference: float | None) -> 
             f"{max(v[1] for v in values)} | {ratio} |")
 
 
+STEPS: dict[tuple[str, str], dict[str, list[float]]] = {}
+"""(corpus, full-build scenario) -> step -> seconds of each run: the wall seconds of the build's
+steps and the CPU seconds of its actions by task kind, from its report (`last-build.json`)."""
+
+
+def note_steps(corpus_name: str, scenario_name: str, target: Path) -> None:
+    done = json.loads((target / ".docgraph" / "last-build.json").read_text())
+    steps = STEPS.setdefault((corpus_name, scenario_name), {})
+    for step, seconds in done.get("timings", {}).items():
+        steps.setdefault(f"{step}, wall", []).append(seconds)
+    for kind, seconds in done.get("cpu_seconds", {}).items():
+        steps.setdefault(f"{kind} actions, CPU", []).append(seconds)
+
+
+def step_rows(names: list[str], scenario_name: str) -> list[str]:
+    """The full build `scenario_name` step by step (:data:`STEPS`): each corpus's median seconds
+    and each corpus after the first against the first, the ratio of the medians."""
+    found = [STEPS.get((n, scenario_name), {}) for n in names]
+    steps = [s for s in found[0] if all(s in f for f in found[1:])]
+    if not steps:
+        return []
+    first, others = names[0], names[1:]
+    lines = [f"| {scenario_name}: step | " + " | ".join(f"{n} median s" for n in names) + " | "
+             + " | ".join(f"{o} / {first}" for o in others) + " |",
+             "|---|" + "---|" * (len(names) + len(others))]
+    for step in steps:
+        medians = [statistics.median(f[step]) for f in found]
+        ratios = [f"{m / medians[0]:.2f}" if medians[0] else "" for m in medians[1:]]
+        lines.append(f"| {step} | " + " | ".join(f"{m:.2f}" for m in medians) + " | " + " | ".join(ratios) + " |")
+    return lines
+
+
 def ratio_rows(names: list[str], results: dict[str, dict[str, list[tuple[float, int]]]]) -> list[str]:
     """Each corpus after the first against the first: the ratio of their medians, and the median
     of the ratios of runs made one after the other (run i of one corpus over run i of the other:
@@ -412,6 +447,11 @@ def main() -> None:
     if len(names) > 1:
         print(f"\n{' and '.join(names)} in the same run, runs interleaved:\n")
         print("\n".join(ratio_rows(names, results)))
+        for scenario_name in args.scenarios.split(","):
+            steps = step_rows(names, scenario_name)
+            if steps:
+                print(f"\n{scenario_name}, step by step (each build's `last-build.json`):\n")
+                print("\n".join(steps))
 
 
 def report_corpus(title: str, root: Path, runs: int, results: dict[str, list[tuple[float, int]]],
