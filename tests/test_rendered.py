@@ -311,6 +311,14 @@ def test_keyword_index_has_letter_headings_and_no_repeated_column(pages: dict[st
     assert "Point::norm" in rendered.split('id="letter-n"')[1]  # C++ members as C++ writes them
     # paths may wrap after a slash: no path widens the table past GitHub's column
     assert '<a href="../src/geometry/shapes.py#L33">src/<wbr>geometry/<wbr>shapes.py:33</a>' in rendered
+    # a folder's index shows where a name is defined below the folder (the title names it), the
+    # same line linked; its importers, from anywhere, by their whole paths
+    sub = gfm(pages["src/sub.md"])
+    assert "Keywords of <code>src</code> and below" in sub
+    assert '<a href="../../src/geometry/shapes.py#L33">geometry/<wbr>shapes.py:33</a>' in sub
+    circle = next(row for row in sub.split("<tr>") if "#sym-Circle\"" in row)
+    assert ('<a href="../tests/test_shapes.py_docs.md">tests/<wbr>test_shapes.py</a>' in circle
+            and '<a href="geometry/io.py_docs.md">src/<wbr>geometry/<wbr>io.py</a>' in circle)
     index = gfm(pages["src/geometry/index.md"])
     assert ">docs</a>" not in index  # the file name itself links its docs page
 

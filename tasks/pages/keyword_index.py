@@ -64,26 +64,33 @@ def _short(name: str) -> str:
     return shorter.replace("\0", "<…>")
 
 
-Links = dict[str, tuple[str, str, str]]
+Links = dict[str, tuple[str, str, str, str]]
 """The links of the files an index's pages name: path -> (its docs page's href, its source's href
-without the line number, its text).  Valid for the pages of one folder (all of one index's
+without the line number, its text, its text below the index's folder).  Valid for the pages of one folder (all of one index's
 letters and parts are in its folder): torch4x's `t2/torch` index names 11,000 files in 146,023
 rows over 144 parts, each part had made its own."""
 
 
-def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext, files: Links | None = None) -> str:
+def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext, files: Links | None = None,
+                folder: str = "") -> str:
     """Four columns that each say one thing: the name (to its entry in the docs page), its kind,
     `path:line` (to the source line) and the files that import the name.  Paths may wrap after a
-    `/` (:func:`path_text`), so the table fits GitHub's ~1,000 px column; names stay whole.
-    `files`: the links already made for pages of `page`'s folder (:data:`Links`)."""
+    `/` (:func:`path_text`), so the table fits GitHub's ~1,000 px column; names stay whole.  In
+    the index of a `folder`, where every row's file is, a path is shown below it
+    (`modules/conv.py:12` in the index of `torch/nn`): the folder's name, repeated on every
+    row, was a third of the column in `torch/include/ATen/ops`; the importers, from anywhere,
+    keep their whole paths.  `files`: the links already made for pages of `page`'s folder
+    (:data:`Links`)."""
     if files is None:
         files = {}
+    below = len(folder) + 1 if folder else 0
 
-    def file_links(path: str) -> tuple[str, str, str]:
+    def file_links(path: str) -> tuple[str, str, str, str]:
         found = files.get(path)
         if found is None:
-            found = files[path] = (ctx.page_href(page, layout.docs_page(path)),
-                                   ctx.line_href(page, path), path_text(path))
+            whole = path_text(path)
+            found = files[path] = (ctx.page_href(page, layout.docs_page(path)), ctx.line_href(page, path),
+                                   whole, path_text(path[below:]) if below else whole)
         return found
 
     # the lines are written here rather than through `table` (the indices of a large repository
@@ -91,10 +98,10 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext, files: Li
     # `text`, link targets percent-encoded), so only a name's cell is made safe for a table
     out = ["| Identifier | Kind | Defined in | Imported by |", "|---|---|---|---|"]
     for row in rows:
-        docs, line_href, path = file_links(row.path)
+        docs, line_href, _, path = file_links(row.path)
         refs = ""
         if row.refs:
-            refs = ", ".join([f"[{file_links(r)[2]}]({file_links(r)[0]})" for r in row.refs[:REFS_SHOWN]])
+            refs = ", ".join([f"[{link[2]}]({link[0]})" for link in map(file_links, row.refs[:REFS_SHOWN])])
             if len(row.refs) > REFS_SHOWN:
                 refs += f" and {len(row.refs) - REFS_SHOWN} more"
         shown = row.qualname or row.name  # a member as `Class.method`
@@ -108,16 +115,17 @@ def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext, files: Li
     return "\n".join(out)
 
 
-def _lettered(rows: list[KeywordRow], page: str, ctx: RenderContext) -> str:
-    """A one-page index in letter order: a jump bar, then a heading and a table per letter."""
+def _lettered(rows: list[KeywordRow], page: str, ctx: RenderContext, folder: str = "") -> str:
+    """A one-page index in letter order: a jump bar, then a heading and a table per letter;
+    `folder`: the index's (see :func:`_rows_table`)."""
     groups: dict[str, list[KeywordRow]] = {}
     for row in rows:
         groups.setdefault(layout.bucket_of(row.name), []).append(row)
     if len(groups) == 1:
-        return _rows_table(rows, page, ctx)
+        return _rows_table(rows, page, ctx, folder=folder)
     jump = " · ".join(link(_label(b), f"#letter-{b}") for b in groups)
     return jump + "\n\n" + "\n\n".join(
-        f'### <a id="letter-{b}"></a>{_label(b)}\n\n' + _rows_table(group, page, ctx)
+        f'### <a id="letter-{b}"></a>{_label(b)}\n\n' + _rows_table(group, page, ctx, folder=folder)
         for b, group in groups.items())
 
 
@@ -180,7 +188,7 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(folder))
         return {page: fill("folder_sub.md", title=title, summary=summary,
-                           body=_lettered(rows, page, ctx))}, {}
+                           body=_lettered(rows, page, ctx, folder))}, {}
     letters = {b: (str(v[1]), layout.sub_letter_page(folder, b)) for b, v in buckets.items()}
     body = "By initial letter: " + _letter_links(
         buckets, page, lambda b: layout.sub_letter_page(folder, b), ctx)
@@ -346,7 +354,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
         rows = source.keyed_rows(folder, bucket)
         if len(rows) <= limit:
             return {page: fill(template, title=title, summary=summary(len(rows)),
-                               body=_rows_table([r.row for r in rows], page, ctx, files))}, []
+                               body=_rows_table([r.row for r in rows], page, ctx, files, folder))}, []
         cut = list(parts_of(rows, limit, lambda r: r.row))
     parts = [p if isinstance(p, Part) else Part.of(p) for p in cut]
     pages = [layout.letter_part_page(page, number) for number in range(1, len(parts) + 1)]
@@ -379,7 +387,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
             template, title=title,
             summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(part)} "
                     f"({plural(part.count, 'row')}); " + " · ".join(a for a in around if a) + ".",
-            body=_rows_table([r.row for r in made], target, ctx, files))
+            body=_rows_table([r.row for r in made], target, ctx, files, folder))
     return out, parts
 
 
