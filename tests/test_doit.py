@@ -216,3 +216,33 @@ def test_every_kind_is_created_after_the_stage_just_before_it() -> None:
             assert all(k.stage < kind.stage for k in KINDS if k.name != kind.name)
         else:
             assert KIND[kind.after].stage == kind.stage - 1, kind.name
+
+
+def test_records_are_looked_for_only_for_kinds_the_database_holds(tmp_path: Path) -> None:
+    """A first build's tasks have no record: saving one must not query for it (150,000 queries
+    on torch4x); a kind with records is read as before, and a record saved either way is whole."""
+    import sqlite3
+
+    from doit.dependency import JSONCodec
+
+    from docgraph.runner import TaskDB
+
+    db = TaskDB(str(tmp_path / "doit.sqlite3"), JSONCodec())
+    db.set("analyze:a.py", "a.py", [1.0, 2, "f00"])
+    db.set("keywords", "x", [1.0, 2, "f01"])
+    db.flush()
+    db._conn.commit()
+    db.note_unrecorded({"analyze", "page", "keywords", "book"})
+    assert db.unrecorded == {"page", "book"}
+    queries: list[str] = []
+    db._conn.set_trace_callback(queries.append)
+    db.load("page:b.py")
+    db.load("book")
+    assert not queries
+    db.load("analyze:a.py")
+    assert len(queries) == 1 and db.get("analyze:a.py", "a.py") == [1.0, 2, "f00"]
+    db.set("page:b.py", "b.py", [3.0, 4, "f02"])
+    db.flush()
+    db._conn.commit()
+    rows = dict(sqlite3.connect(tmp_path / "doit.sqlite3").execute("SELECT task_id, task_data FROM doit"))
+    assert json.loads(rows["page:b.py"]) == {"b.py": [3.0, 4, "f02"]}
