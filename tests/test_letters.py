@@ -128,9 +128,12 @@ def test_an_added_row_reads_about_one_parts_rows() -> None:
         assert 1 <= len([p for p, text in rendered.items() if text is not None and p.count("-") > 1]) <= 2
 
 
-def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path) -> None:
+def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path, monkeypatch: Any) -> None:
     """The model's rows of a letter cut at any bounds: each range read alone and summed in SQL is
-    that slice of the whole letter (its order and every check as :func:`keyed` makes them)."""
+    that slice of the whole letter (its order and every check as :func:`keyed` makes them),
+    whichever way a subtree's rows are found: file by file, by the runs of its files' ids (one
+    after a first build, more once files are added) or, past :data:`ID_RUNS` runs, by path."""
+    from docgraph import digests as digests_module
     from docgraph.model import Model, open_model
 
     from .conftest import build, make_sample
@@ -149,22 +152,35 @@ def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path)
         (few / f"f{n}.py").write_text("".join(f"def s_{k}():\n    pass\n\n\n" for k in range(n, 6)), encoding="utf-8")
     (few / "g.py").write_text("from .f1 import s_4\n", encoding="utf-8")
     build(root)
+
+    def check(runs: dict[str, int]) -> None:
+        conn = open_model(str(root / ".docgraph" / "model.sqlite3"))
+        try:
+            digests = Model(conn, str(root / ".docgraph")).digests
+            for folder in ("", "src", "src/many", "src/few"):
+                every = digests.keyed_rows(folder, "s")
+                assert len(every) > (60 if folder != "src/few" else 10)
+                assert [r.row for r in every] == digests.keyword_rows(folder, "s")
+                assert every == sorted(keyed(r.row, r.key[-1]) for r in every)
+                assert any(r.row.refs for r in every)
+                for step in (1, 5, 17):
+                    bounds = [r.key for r in every[step::step]]
+                    edges = [0, *range(step, len(every), step), len(every)]
+                    slices = [every[a:z] for a, z in itertools.pairwise(edges)]
+                    assert digests.letter_sums(folder, "s", bounds) == \
+                        ListSource(every).letter_sums(folder, "s", bounds)
+                    assert [digests.keyed_rows(folder, "s", a, z)
+                            for a, z in zip([None, *bounds], [*bounds, None])] == slices
+            for folder, count in runs.items():
+                found = digests._id_runs(folder)
+                assert (found is None) if count < 0 else (found is not None and len(found) == count), (folder, found)
+        finally:
+            conn.close()
+
+    check({"src": 1, "src/many": 1})  # a first build numbers the paths in order
     conn = open_model(str(root / ".docgraph" / "model.sqlite3"))
     try:
         digests = Model(conn, str(root / ".docgraph")).digests
-        for folder in ("", "src", "src/many", "src/few"):
-            every = digests.keyed_rows(folder, "s")
-            assert len(every) > (60 if folder != "src/few" else 10)
-            assert [r.row for r in every] == digests.keyword_rows(folder, "s")
-            assert every == sorted(keyed(r.row, r.key[-1]) for r in every)
-            assert any(r.row.refs for r in every)
-            for step in (1, 5, 17):
-                bounds = [r.key for r in every[step::step]]
-                edges = [0, *range(step, len(every), step), len(every)]
-                slices = [every[a:z] for a, z in itertools.pairwise(edges)]
-                assert digests.letter_sums(folder, "s", bounds) == ListSource(every).letter_sums(folder, "s", bounds)
-                assert [digests.keyed_rows(folder, "s", a, z)
-                        for a, z in zip([None, *bounds], [*bounds, None])] == slices
         # a letter is read from the letters' index alone, each row's references stored with it
         # (no row of the table, no query of the references per name), and those are the ones
         # the references' table gives
@@ -180,14 +196,25 @@ def test_the_models_ranges_and_sums_are_those_of_its_sorted_rows(tmp_path: Path)
                                                       if layout.bucket_of(row.name) == "s")
         # the few rows' subtree is read file by file through the (file, bucket) index, named
         # (SQLite chose to scan the letter's index once per file); a letter of many ranges
-        # reads the repository's rows of each range instead
+        # reads the repository's rows of each range from the letters' index, those of the
+        # subtree's files kept by their ids, no path looked up
         tables, where, args = digests._letter_where("src/few", "s", None, None, joined=False)
         plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN SELECT count(*) FROM {tables} WHERE {where}", args))
         assert tables.startswith("paths p CROSS JOIN") and "INDEXED BY symbols_file" in tables
         assert "INDEX symbols_file (file=? AND bucket=?)" in plan
-        assert digests._letter_where("src/few", "s", None, None, joined=False, ranges=100)[0].startswith("symbols s JOIN")
+        tables, where, args = digests._letter_where("src/few", "s", None, None, joined=False, ranges=100)
+        plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN SELECT count(*) FROM {tables} WHERE {where}", args))
+        assert "paths" not in tables and "s.file BETWEEN" in where
+        assert "COVERING INDEX symbols_order" in plan and "paths" not in plan, plan
     finally:
         conn.close()
+    # files added later take ids after every other: their subtrees are read by more runs
+    (pkg / "m_late.py").write_text("def s_late():\n    pass\n", encoding="utf-8")
+    (few / "late.py").write_text("def s_late2():\n    pass\n", encoding="utf-8")
+    build(root)
+    check({"src": 2, "src/many": 2, "src/few": 2})
+    monkeypatch.setattr(digests_module, "ID_RUNS", 1)  # past the runs kept: compared by path
+    check({"src": -1, "src/many": -1, "src/few": -1})
 
 
 def test_parts_of_keeps_every_row_in_order() -> None:
