@@ -500,9 +500,14 @@ class Digests:
         found = self._runs.get(folder, False)
         if found is not False:
             return found  # type: ignore[return-value]
+        bounds = (folder + "/", folder + "0")
+        low, high, count = self.conn.execute(
+            "SELECT min(id), max(id), count(*) FROM paths WHERE path>=? AND path<?", bounds).fetchone()
+        if count and high - low + 1 == count:  # one run (torch4x's `t2/torch`: 1 ms, 7 ms listed)
+            self._runs[folder] = [(low, high)]
+            return self._runs[folder]
         runs: list[list[int]] = []
-        for (ident,) in self.conn.execute("SELECT id FROM paths WHERE path>=? AND path<? ORDER BY id",
-                                          (folder + "/", folder + "0")):
+        for (ident,) in self.conn.execute("SELECT id FROM paths WHERE path>=? AND path<? ORDER BY id", bounds):
             if runs and runs[-1][1] == ident - 1:
                 runs[-1][1] = ident
             else:
