@@ -82,11 +82,11 @@ LetterKey = tuple[str, str, str, str, int, str, int]
 qualified name, path, line, kind and rowid (which tells identical rows apart)."""
 SEP = "\x1f"  # separator of name lists stored in one column
 REFS_SEP = "\0"
+"""Separator of the paths of a keyword row's references, stored with the row (`symbols.refs`): the
+one character no path holds."""
 ID_RUNS = 16
 """Runs of file ids a subtree's letter is read by at most (:meth:`Digests._id_runs`): past them
 (files added one by one to a large subtree over many builds), its rows are compared by path."""
-"""Separator of the paths of a keyword row's references, stored with the row (`symbols.refs`): the
-one character no path holds."""
 
 
 @dataclass(frozen=True)
@@ -463,22 +463,22 @@ class Digests:
         small = bool(folder) and (bucket is None or 8 * ranges * self._letter_count(folder, bucket)
                                   < self._letter_count("", bucket))
         runs = self._id_runs(folder) if folder and not small else None
+        by_path = small or bool(folder) and runs is None
         args: list[object] = []
-        if small or (folder and runs is None):
+        if by_path:
             args += [folder + "/", folder + "0"]
             where = "p.path>=? AND p.path<?"
-        elif runs:
-            where = "(" + " OR ".join(["s.file BETWEEN ? AND ?"] * len(runs)) + ")"
+        elif runs is None:  # the root: every row
+            where = "1"
+        else:  # (no run: a subtree of no file, no row)
+            where = "(" + (" OR ".join(["s.file BETWEEN ? AND ?"] * len(runs)) or "0") + ")"
             args += [bound for run in runs for bound in run]
-        else:
-            where = "1" if not folder else "0"  # (a subtree of no file holds no row)
         if bucket is not None:
             where += " AND s.bucket=?"
             args.append(bucket)
         # The order's first column bounds the scan of the letter's index (`symbols_order`); the
         # rest of the key is compared only for the rows that share a bound's first column, so
         # only their paths are looked up
-        by_path = small or bool(folder) and runs is None
         path = "p.path" if joined or by_path else "(SELECT path FROM paths WHERE id = s.file)"
         key = f"({_ORDER}, s.name, s.qualname, {path}, s.line, s.kind, s.rowid)"
         for bound, loose, strict, near in ((start, ">=", ">=", ">"), (stop, "<=", "<", "<")):
@@ -497,9 +497,8 @@ class Digests:
         build numbers the paths in order, so a subtree is one run; a file added later is a run
         of its own); None when they are more than :data:`ID_RUNS`.  Read once per folder: the
         paths do not change while the pages are rendered."""
-        found = self._runs.get(folder, False)
-        if found is not False:
-            return found  # type: ignore[return-value]
+        if folder in self._runs:
+            return self._runs[folder]
         bounds = (folder + "/", folder + "0")
         low, high, count = self.conn.execute(
             "SELECT min(id), max(id), count(*) FROM paths WHERE path>=? AND path<?", bounds).fetchone()

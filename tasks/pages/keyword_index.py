@@ -66,9 +66,9 @@ def _short(name: str) -> str:
 
 Links = dict[str, tuple[str, str, str, str]]
 """The links of the files an index's pages name: path -> (its docs page's href, its source's href
-without the line number, its text, its text below the index's folder).  Valid for the pages of one folder (all of one index's
-letters and parts are in its folder): torch4x's `t2/torch` index names 11,000 files in 146,023
-rows over 144 parts, each part had made its own."""
+without the line number, its text, its text below the index's folder).  Valid for the pages of
+one folder (all of one index's letters and parts are in its folder): torch4x's `t2/torch` index
+names 11,000 files in 146,023 rows over 144 parts, each part had made its own."""
 
 
 def _rows_table(rows: list[KeywordRow], page: str, ctx: RenderContext, files: Links | None = None,
