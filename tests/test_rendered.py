@@ -430,11 +430,21 @@ def test_a_large_letter_is_split_into_parts_of_bounded_rows(tmp_path: Path) -> N
     letter = (out / "keywords-s.md").read_text(encoding="utf-8")
     parts = sorted(out.glob("keywords-s-*.md"))
     assert len(parts) >= 2 and f"In {len(parts)} parts:" in letter
+    # each page's heading names its letter, and a part's its place (tabs, MkDocs' navigation)
+    assert "<h1>Keyword Index: S</h1>" in gfm(letter)
+    folder_letters = [p for p in out.rglob("sub-*.md") if not re.search(r"-\d+\.md$", p.name)]
+    assert folder_letters
+    for page in folder_letters:
+        folder, bucket = page.parent.relative_to(out).as_posix(), page.stem[len("sub-"):]
+        label = "Other" if bucket == "other" else bucket.upper()
+        assert f"<h1>Keywords of <code>{folder}</code> and below: {label}</h1>" in gfm(
+            page.read_text(encoding="utf-8"))
     for number, part in enumerate(parts, 1):
         text = (out / f"keywords-s-{number}.md").read_text(encoding="utf-8")
         rows = [line for line in text.splitlines() if line.startswith("| [")]
         assert 1 <= len(rows) <= 2
         assert f"Part {number} of {len(parts)}" in text
+        assert f"<h1>Keyword Index: S, part {number} of {len(parts)}</h1>" in gfm(text)
         shown = " ".join(parse(gfm(text)).text)
         assert "all parts" in shown and ("next" in shown) == (number < len(parts))
     assert broken_links(out) == []

@@ -27,6 +27,7 @@ from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural,
 
 _R = TypeVar("_R")
 REFS_SHOWN = 5
+KEYWORDS_TITLE = "Keyword Index (A–Z)"
 SHORT_NAME = 48  # longer C++ names show `<…>` for their template arguments
 
 
@@ -164,7 +165,7 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     """
     page = layout.folder_page(folder, layout.FOLDER_SUB)
     total = _total(buckets)
-    title = code(folder or ".")
+    title = f"Keywords of {code(folder or '.')} and below"
     if not folder:
         summary = (f"{plural(total, 'definition')} in the whole repository; "
                    f"the repository-wide index is {link('keywords.md', ctx.page_href(page, layout.KEYWORDS))}.")
@@ -384,7 +385,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
                   link("next", ctx.page_href(target, pages[number])) if number < len(parts) else "",
                   link("all parts", ctx.page_href(target, page))]
         out[target] = fill(
-            template, title=title,
+            template, title=f"{title}, part {number} of {len(parts)}",
             summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(part)} "
                     f"({plural(part.count, 'row')}); " + " · ".join(a for a in around if a) + ".",
             body=_rows_table([r.row for r in made], target, ctx, files, folder))
@@ -402,7 +403,8 @@ def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContex
                 f"{_scope(folder)} and below; "
                 f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
 
-    return _letter(model, folder, bucket, page, ctx, "folder_sub.md", code(folder) + f" — {_label(bucket)}",
+    return _letter(model, folder, bucket, page, ctx, "folder_sub.md",
+                   f"Keywords of {code(folder)} and below: {_label(bucket)}",
                    summary, f"starting with {_label(bucket)} in {_scope(folder)} and below", kept, since,
                    links)
 
@@ -417,10 +419,10 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(""))
         body = _lettered(rows, page, ctx) if rows else ""
-        return {page: fill("keywords.md", summary=summary, body=body)}, {}
+        return {page: fill("keywords.md", title=KEYWORDS_TITLE, summary=summary, body=body)}, {}
     letters = {b: (str(v[1]), layout.keywords_letter_page(b)) for b, v in buckets.items()}
     body = "By initial letter: " + _letter_links(buckets, page, layout.keywords_letter_page, ctx)
-    return {page: fill("keywords.md", summary=summary, body=body)}, letters
+    return {page: fill("keywords.md", title=KEYWORDS_TITLE, summary=summary, body=body)}, letters
 
 
 def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
@@ -433,5 +435,5 @@ def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
         return (f"{plural(count, 'definition')} starting with {_label(bucket)}; "
                 f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
 
-    return _letter(model, "", bucket, page, ctx, "keywords.md", "", summary, f"starting with {_label(bucket)}",
+    return _letter(model, "", bucket, page, ctx, "keywords.md", f"Keyword Index: {_label(bucket)}", summary, f"starting with {_label(bucket)}",
                    kept, since, links)
