@@ -112,7 +112,7 @@ def no_leaks():
     threads = set(threading.enumerate())
     yield
     # watchdog 7 keeps one inotify reader thread per process on purpose (InotifyFD.get_instance),
-    # and from 7.1.1 that reader starts a dispatcher thread of its own, which lives as long
+    # and from 7.1.1 that reader starts a dispatcher thread of its own that lives as long as it
     leaked = [t for t in threading.enumerate() if t not in threads and t.is_alive()
               and type(t).__name__ != "InotifyFD" and t.name != "InotifyFD-Dispatcher"]
     for thread in leaked:

@@ -27,6 +27,7 @@ from .markdown import anchor_id, code, fill, kind_text, link, path_text, plural,
 
 _R = TypeVar("_R")
 REFS_SHOWN = 5
+TEMPLATE = "keyword_index.md"  # every page of an index, `sub.md` or `keywords.md`, its letters and parts
 KEYWORDS_TITLE = "Keyword Index (A–Z)"
 SHORT_NAME = 48  # longer C++ names show `<…>` for their template arguments
 
@@ -152,6 +153,10 @@ def _letter_links(buckets: dict[str, list[object]], page: str, page_of: object,
     return " · ".join(parts)
 
 
+def _sub_title(folder: str) -> str:
+    return f"Keywords of {code(folder or '.')} and below"
+
+
 def _scope(folder: str) -> str:
     return code(folder) if folder else "the repository"
 
@@ -165,16 +170,16 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
     """
     page = layout.folder_page(folder, layout.FOLDER_SUB)
     total = _total(buckets)
-    title = f"Keywords of {code(folder or '.')} and below"
+    title = _sub_title(folder)
     if not folder:
         summary = (f"{plural(total, 'definition')} in the whole repository; "
                    f"the repository-wide index is {link('keywords.md', ctx.page_href(page, layout.KEYWORDS))}.")
         body = _letter_links(buckets, page, layout.keywords_letter_page, ctx) \
             if total > ctx.settings.index_split else ""
-        return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, {}
+        return {page: fill(TEMPLATE, title=title, summary=summary, body=body)}, {}
     if not total:
         summary = "No file in this folder or below defines an indexed identifier."
-        return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
+        return {page: fill(TEMPLATE, title=title, summary=summary, body="")}, {}
     summary = (f"{plural(total, 'definition')} in the files of {_scope(folder)} and its subfolders "
                f"({link('folder index', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_INDEX)))}).")
     if same_as:
@@ -185,15 +190,15 @@ def subtree_pages(folder: str, buckets: dict[str, list[object]], model: RowSourc
             where, label, target = (f"All of them are in {code(same_as)}", code(same_as) + " sub.md",
                                     layout.folder_page(same_as, layout.FOLDER_SUB))
         summary += f" {where}: their index is {link(label, ctx.page_href(page, target))}."
-        return {page: fill("folder_sub.md", title=title, summary=summary, body="")}, {}
+        return {page: fill(TEMPLATE, title=title, summary=summary, body="")}, {}
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(folder))
-        return {page: fill("folder_sub.md", title=title, summary=summary,
+        return {page: fill(TEMPLATE, title=title, summary=summary,
                            body=_lettered(rows, page, ctx, folder))}, {}
     letters = {b: (str(v[1]), layout.sub_letter_page(folder, b)) for b, v in buckets.items()}
     body = "By initial letter: " + _letter_links(
         buckets, page, lambda b: layout.sub_letter_page(folder, b), ctx)
-    return {page: fill("folder_sub.md", title=title, summary=summary, body=body)}, letters
+    return {page: fill(TEMPLATE, title=title, summary=summary, body=body)}, letters
 
 
 Rendered = dict[str, str | None]
@@ -333,8 +338,8 @@ def _sums_now(source: RowSource, folder: str, bucket: str, kept: Sequence[Part],
     return [(count, high, low) for count, high, low in sums]
 
 
-def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderContext, template: str,
-            title: str, summary: Callable[[int], str], what: str,
+def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderContext, title: str,
+            summary: Callable[[int], str], what: str,
             kept: Sequence[Part], since: LogPosition | None = None,
             links: Links | None = None) -> tuple[Rendered, list[Part]]:
     """A letter page, and when its rows are more than `pages.index_split` its parts
@@ -354,7 +359,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
     else:
         rows = source.keyed_rows(folder, bucket)
         if len(rows) <= limit:
-            return {page: fill(template, title=title, summary=summary(len(rows)),
+            return {page: fill(TEMPLATE, title=title, summary=summary(len(rows)),
                                body=_rows_table([r.row for r in rows], page, ctx, files, folder))}, []
         cut = list(parts_of(rows, limit, lambda r: r.row))
     parts = [p if isinstance(p, Part) else Part.of(p) for p in cut]
@@ -370,7 +375,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
     listing = "\n".join(
         f"{number}. {link(f'part {number}', ctx.page_href(page, target))}: {span(part)} ({part.count:,})"
         for number, (target, part) in enumerate(zip(pages, parts), 1))
-    out: Rendered = {page: fill(template, title=title,
+    out: Rendered = {page: fill(TEMPLATE, title=title,
                                 summary=summary(sum(p.count for p in parts)) + f" In {len(parts)} parts:",
                                 body=listing)}
     was = {id(part): at for at, part in enumerate(kept)}
@@ -385,7 +390,7 @@ def _letter(source: RowSource, folder: str, bucket: str, page: str, ctx: RenderC
                   link("next", ctx.page_href(target, pages[number])) if number < len(parts) else "",
                   link("all parts", ctx.page_href(target, page))]
         out[target] = fill(
-            template, title=f"{title}, part {number} of {len(parts)}",
+            TEMPLATE, title=f"{title}, part {number} of {len(parts)}",
             summary=f"Part {number} of {len(parts)} of the definitions {what}: {span(part)} "
                     f"({plural(part.count, 'row')}); " + " · ".join(a for a in around if a) + ".",
             body=_rows_table([r.row for r in made], target, ctx, files, folder))
@@ -403,10 +408,8 @@ def subtree_letter(folder: str, bucket: str, model: RowSource, ctx: RenderContex
                 f"{_scope(folder)} and below; "
                 f"{link('all letters', ctx.page_href(page, layout.folder_page(folder, layout.FOLDER_SUB)))}.")
 
-    return _letter(model, folder, bucket, page, ctx, "folder_sub.md",
-                   f"Keywords of {code(folder)} and below: {_label(bucket)}",
-                   summary, f"starting with {_label(bucket)} in {_scope(folder)} and below", kept, since,
-                   links)
+    return _letter(model, folder, bucket, page, ctx, f"{_sub_title(folder)}: {_label(bucket)}", summary,
+                   f"starting with {_label(bucket)} in {_scope(folder)} and below", kept, since, links)
 
 
 def global_pages(buckets: dict[str, list[object]], model: RowSource,
@@ -419,10 +422,10 @@ def global_pages(buckets: dict[str, list[object]], model: RowSource,
     if total <= ctx.settings.index_split:
         rows = _in_letter_order(model.keyword_rows(""))
         body = _lettered(rows, page, ctx) if rows else ""
-        return {page: fill("keywords.md", title=KEYWORDS_TITLE, summary=summary, body=body)}, {}
+        return {page: fill(TEMPLATE, title=KEYWORDS_TITLE, summary=summary, body=body)}, {}
     letters = {b: (str(v[1]), layout.keywords_letter_page(b)) for b, v in buckets.items()}
     body = "By initial letter: " + _letter_links(buckets, page, layout.keywords_letter_page, ctx)
-    return {page: fill("keywords.md", title=KEYWORDS_TITLE, summary=summary, body=body)}, letters
+    return {page: fill(TEMPLATE, title=KEYWORDS_TITLE, summary=summary, body=body)}, letters
 
 
 def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
@@ -435,5 +438,5 @@ def global_letter(bucket: str, model: RowSource, ctx: RenderContext,
         return (f"{plural(count, 'definition')} starting with {_label(bucket)}; "
                 f"{link('all letters', ctx.page_href(page, layout.KEYWORDS))}.")
 
-    return _letter(model, "", bucket, page, ctx, "keywords.md", f"Keyword Index: {_label(bucket)}", summary, f"starting with {_label(bucket)}",
-                   kept, since, links)
+    return _letter(model, "", bucket, page, ctx, f"Keyword Index: {_label(bucket)}", summary,
+                   f"starting with {_label(bucket)}", kept, since, links)
